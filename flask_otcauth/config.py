@@ -1,0 +1,282 @@
+"""Settings: read once from ``app.config`` into a frozen object, or refused with a clear error.
+
+Everything that can be wrong with a configuration is found here, at ``init_app``, so that a
+misconfigured server never starts rather than failing open (or with a 500) on its first request.
+Messages name the key and the fix, and never quote a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from limits import RateLimitItem, parse_many
+
+from .exceptions import OTCAuthConfigError
+from .identity import sha256
+
+PREFIX: Final = "OTC_AUTH_"
+METHODS: Final = ("none", "jwt", "api_key")
+MIN_SECRET_BYTES: Final = 32
+MAX_LEEWAY_SECONDS: Final = 300
+_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+# Visible ASCII without the comma: a comma is how proxies join duplicated header lines.
+_KEY_CHARS = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_SECRET_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One documented setting; the README's table and the unknown-key check both read these."""
+
+    name: str
+    default: Any
+    meaning: str
+
+
+CONFIG_KEYS: Final = (
+    ConfigKey("OTC_AUTH_METHODS", ["jwt", "api_key"],
+              'Enabled methods in order of preference; ["none"] turns authentication off.'),
+    ConfigKey("OTC_AUTH_API_KEYS", [],
+              'Accepted API keys: plain strings (>= 32 characters) or "sha256:<64 hex>" digests.'),
+    ConfigKey("OTC_AUTH_API_KEY_HEADERS", ["OTC-API-Key", "OXP-API-Key"],
+              "Header names that carry the API key (case-insensitive)."),
+    ConfigKey("OTC_AUTH_JWT_SECRET", None,
+              "HS256 secret (>= 32 bytes), or a list: the first signs, all verify (rotation)."),
+    ConfigKey("OTC_AUTH_JWT_AUDIENCES", [],
+              "The allowed client list: a token's aud must name at least one of these."),
+    ConfigKey("OTC_AUTH_JWT_REQUIRE_AUDIENCE", False, "Reject tokens without aud."),
+    ConfigKey("OTC_AUTH_JWT_ISSUER", None, "When set, iss is required and must match exactly."),
+    ConfigKey("OTC_AUTH_JWT_MAX_LIFETIME", 900,
+              "Seconds: a token whose exp is further ahead than this (plus leeway) is rejected."),
+    ConfigKey("OTC_AUTH_JWT_LEEWAY", 0, "Seconds of clock skew allowed on exp/nbf/iat (0-300)."),
+    ConfigKey("OTC_AUTH_RATELIMIT", "120/minute",
+              "Requests per authenticated identity, across all protected views; None: off."),
+    ConfigKey("OTC_AUTH_FAILURE_RATELIMIT", "20/minute",
+              "Failed attempts per client address before every attempt gets 429; None: off."),
+    ConfigKey("OTC_AUTH_RATELIMIT_STORAGE_URI", "memory://",
+              "A limits storage URI; redis://... shares counters between workers and hosts."),
+    ConfigKey("OTC_AUTH_PROTECT_ALL", False,
+              "Protect every view of the app; opt out with @auth.exempt."),
+)
+_KNOWN: Final = {key.name: key for key in CONFIG_KEYS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The validated configuration of one app. Never changes after ``init_app``."""
+
+    methods: tuple[str, ...]
+    api_key_digests: tuple[bytes, ...]
+    api_key_headers: tuple[str, ...]
+    jwt_secrets: tuple[bytes, ...]
+    jwt_audiences: tuple[str, ...]
+    jwt_require_audience: bool
+    jwt_issuer: str | None
+    jwt_max_lifetime: int
+    jwt_leeway: int
+    ratelimit: tuple[RateLimitItem, ...]
+    failure_ratelimit: tuple[RateLimitItem, ...]
+    ratelimit_storage_uri: str | None
+    protect_all: bool
+
+    @property
+    def auth_disabled(self) -> bool:
+        return self.methods == ("none",)
+
+
+def load_settings(config: Mapping[str, Any]) -> Settings:
+    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise."""
+    _refuse_unknown_keys(config)
+
+    def get(name: str) -> Any:
+        return config.get(name, _KNOWN[name].default)
+
+    methods = _methods(get("OTC_AUTH_METHODS"))
+    api_key_digests = _api_key_digests(get("OTC_AUTH_API_KEYS"))
+    jwt_secrets = _jwt_secrets(get("OTC_AUTH_JWT_SECRET"))
+    if "api_key" in methods and not api_key_digests:
+        raise OTCAuthConfigError(
+            'OTC_AUTH_METHODS enables "api_key" but OTC_AUTH_API_KEYS is empty: add at least one '
+            'key (or its "sha256:<hex>" digest), or remove "api_key" from OTC_AUTH_METHODS.'
+        )
+    if "jwt" in methods and not jwt_secrets:
+        raise OTCAuthConfigError(
+            'OTC_AUTH_METHODS enables "jwt" but OTC_AUTH_JWT_SECRET is not set: set it '
+            f'({_SECRET_HINT}), or remove "jwt" from OTC_AUTH_METHODS.'
+        )
+    leeway = _integer(get("OTC_AUTH_JWT_LEEWAY"), "OTC_AUTH_JWT_LEEWAY", minimum=0)
+    if leeway > MAX_LEEWAY_SECONDS:
+        raise OTCAuthConfigError(
+            f"OTC_AUTH_JWT_LEEWAY is {leeway} s; at most {MAX_LEEWAY_SECONDS} s of clock skew is "
+            "allowed. Fix the clocks (NTP) rather than widening the window."
+        )
+    return Settings(
+        methods=methods,
+        api_key_digests=api_key_digests,
+        api_key_headers=_header_names(get("OTC_AUTH_API_KEY_HEADERS")),
+        jwt_secrets=jwt_secrets,
+        jwt_audiences=_strings(get("OTC_AUTH_JWT_AUDIENCES"), "OTC_AUTH_JWT_AUDIENCES"),
+        jwt_require_audience=_boolean(get("OTC_AUTH_JWT_REQUIRE_AUDIENCE"),
+                                      "OTC_AUTH_JWT_REQUIRE_AUDIENCE"),
+        jwt_issuer=_optional_string(get("OTC_AUTH_JWT_ISSUER"), "OTC_AUTH_JWT_ISSUER"),
+        jwt_max_lifetime=_integer(get("OTC_AUTH_JWT_MAX_LIFETIME"), "OTC_AUTH_JWT_MAX_LIFETIME",
+                                  minimum=1),
+        jwt_leeway=leeway,
+        ratelimit=_rate_limit(get("OTC_AUTH_RATELIMIT"), "OTC_AUTH_RATELIMIT"),
+        failure_ratelimit=_rate_limit(get("OTC_AUTH_FAILURE_RATELIMIT"),
+                                      "OTC_AUTH_FAILURE_RATELIMIT"),
+        ratelimit_storage_uri=_storage_uri(config.get("OTC_AUTH_RATELIMIT_STORAGE_URI")),
+        protect_all=_boolean(get("OTC_AUTH_PROTECT_ALL"), "OTC_AUTH_PROTECT_ALL"),
+    )
+
+
+def _refuse_unknown_keys(config: Mapping[str, Any]) -> None:
+    for name in config:
+        if isinstance(name, str) and name.startswith(PREFIX) and name not in _KNOWN:
+            close = difflib.get_close_matches(name, list(_KNOWN), n=1)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise OTCAuthConfigError(f"Unknown setting {name}.{hint} Known settings: "
+                                     + ", ".join(_KNOWN))
+
+
+def _listed(value: Any, name: str) -> tuple[Any, ...]:
+    """A lone string stands for a one-item list: env values often arrive that way."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise OTCAuthConfigError(f"{name} must be a list, got {type(value).__name__}.")
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    items = _listed(value, name)
+    for index, item in enumerate(items):
+        if not isinstance(item, str) or not item:
+            raise OTCAuthConfigError(f"{name}[{index}] must be a non-empty string.")
+    return items
+
+
+def _methods(value: Any) -> tuple[str, ...]:
+    methods = _strings(value, "OTC_AUTH_METHODS")
+    if not methods:
+        raise OTCAuthConfigError('OTC_AUTH_METHODS is empty: name at least one method, or ["none"]'
+                                 " to turn authentication off.")
+    for method in methods:
+        if method not in METHODS:
+            close = difflib.get_close_matches(method, METHODS, n=1)
+            hint = f' Did you mean "{close[0]}"?' if close else ""
+            raise OTCAuthConfigError(f'OTC_AUTH_METHODS names unknown method "{method}".{hint} '
+                                     f"Known methods: {', '.join(METHODS)}.")
+    if len(set(methods)) != len(methods):
+        raise OTCAuthConfigError("OTC_AUTH_METHODS names a method twice.")
+    if "none" in methods and len(methods) > 1:
+        raise OTCAuthConfigError('OTC_AUTH_METHODS mixes "none" with other methods: "none" turns '
+                                 'authentication off, so it must stand alone (["none"]).')
+    return methods
+
+
+def _api_key_digests(value: Any) -> tuple[bytes, ...]:
+    digests = []
+    for index, entry in enumerate(_listed(value, "OTC_AUTH_API_KEYS")):
+        where = f"OTC_AUTH_API_KEYS[{index}]"
+        if not isinstance(entry, str):
+            raise OTCAuthConfigError(f"{where} must be a string (a key or a sha256: digest).")
+        if entry.startswith("sha256:"):
+            match = _DIGEST.fullmatch(entry)
+            if match is None:
+                raise OTCAuthConfigError(f'{where} is a malformed digest: write "sha256:" followed '
+                                         "by exactly 64 lowercase hex digits.")
+            digests.append(bytes.fromhex(match.group(1)))
+            continue
+        if _KEY_CHARS.fullmatch(entry) is None:
+            raise OTCAuthConfigError(f"{where} contains characters a header cannot carry: use "
+                                     "printable ASCII without spaces or commas.")
+        if len(entry) < MIN_SECRET_BYTES:
+            raise OTCAuthConfigError(
+                f"{where} is {len(entry)} characters; API keys must be at least "
+                f"{MIN_SECRET_BYTES} ({_SECRET_HINT})."
+            )
+        digests.append(sha256(entry.encode("ascii")))
+    return tuple(dict.fromkeys(digests))
+
+
+def _jwt_secrets(value: Any) -> tuple[bytes, ...]:
+    if value is None:
+        return ()
+    entries = _listed(value, "OTC_AUTH_JWT_SECRET")
+    secrets = []
+    for index, entry in enumerate(entries):
+        where = "OTC_AUTH_JWT_SECRET" if isinstance(value, (str, bytes)) else (
+            f"OTC_AUTH_JWT_SECRET[{index}]")
+        secret = entry.encode("utf-8") if isinstance(entry, str) else entry
+        if not isinstance(secret, bytes):
+            raise OTCAuthConfigError(f"{where} must be a string.")
+        if len(secret) < MIN_SECRET_BYTES:
+            raise OTCAuthConfigError(f"{where} is {len(secret)} bytes; HS256 secrets must be at "
+                                     f"least {MIN_SECRET_BYTES} bytes ({_SECRET_HINT}).")
+        secrets.append(secret)
+    return tuple(secrets)
+
+
+def _header_names(value: Any) -> tuple[str, ...]:
+    names = _strings(value, "OTC_AUTH_API_KEY_HEADERS")
+    if not names:
+        raise OTCAuthConfigError("OTC_AUTH_API_KEY_HEADERS is empty: name at least one header.")
+    for name in names:
+        if _HEADER_NAME.fullmatch(name) is None or name.lower() == "authorization":
+            raise OTCAuthConfigError(f'OTC_AUTH_API_KEY_HEADERS names "{name}", which is not a '
+                                     "usable header name (and Authorization is the bearer's).")
+    return names
+
+
+def _rate_limit(value: Any, name: str) -> tuple[RateLimitItem, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, str):
+        raise OTCAuthConfigError(f'{name} must be a rate-limit string such as "120/minute", or '
+                                 "None to turn it off.")
+    try:
+        return tuple(parse_many(value))
+    except ValueError:
+        raise OTCAuthConfigError(f'{name} is "{value}", which is not a rate limit: write it as '
+                                 '"120/minute" or "10/second;500/hour".') from None
+
+
+def _storage_uri(value: Any) -> str | None:
+    """Catch a typo'd URI at start-up; the URI is never quoted, as it may hold a password."""
+    name = "OTC_AUTH_RATELIMIT_STORAGE_URI"
+    if value is None:
+        return None
+    example = '"memory://" or "redis://127.0.0.1:6379/0"'
+    if not isinstance(value, str) or "://" not in value:
+        raise OTCAuthConfigError(f"{name} must be a limits storage URI such as {example}.")
+    try:
+        urlsplit(value).port  # noqa: B018 - parsing is the check
+    except ValueError:
+        raise OTCAuthConfigError(f"{name} has a port that is not a number (0-65535).") from None
+    return value
+
+
+def _boolean(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise OTCAuthConfigError(f"{name} must be true or false, got {value!r}.")
+    return value
+
+
+def _optional_string(value: Any, name: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise OTCAuthConfigError(f"{name} must be a non-empty string or None.")
+    return value
+
+
+def _integer(value: Any, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise OTCAuthConfigError(f"{name} must be a whole number of seconds >= {minimum}, "
+                                 f"got {value!r}.")
+    return value

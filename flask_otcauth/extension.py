@@ -1,0 +1,228 @@
+"""The Flask extension: settings per app, the request hooks, and the one path a request takes.
+
+extract credentials -> verify -> identity -> authorize -> rate-limit -> view. The verifying
+itself is done by the Flask-free :class:`~flask_otcauth.authenticator.Authenticator`; this
+module only feeds it the request and turns its verdict into ``g`` or a response.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+from flask import Blueprint, Flask, current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits.errors import ConfigurationError
+
+from .authenticator import Authenticator
+from .config import Settings, load_settings
+from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
+from .exceptions import AuthFailure, OTCAuthConfigError
+from .identity import NO_AUTH_IDENTITY, Identity
+from .ratelimit import RateLimits
+from .responses import AuthError
+from .schemes import AuthRequest, build_schemes
+from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from werkzeug.sansio.response import Response
+
+logger = logging.getLogger("flask_otcauth")
+_DEFAULT = Requirement()
+
+
+@dataclass
+class _AppState:
+    """Everything OTCAuth keeps for one app; built once by ``init_app``."""
+
+    settings: Settings
+    authenticator: Authenticator
+    rate_limits: RateLimits | None
+    limiter: Limiter | None
+    views_checked: bool = field(default=False)
+
+    def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
+        enabled = self.settings.methods
+        if requirement.methods is None or self.settings.auth_disabled:
+            return enabled  # ["none"] opens every view, whatever it names: the local-work switch
+        unknown = [m for m in requirement.methods if m not in enabled]
+        if unknown:
+            raise OTCAuthConfigError(
+                f"require_auth(methods={list(requirement.methods)}) names {unknown}, which "
+                f"OTC_AUTH_METHODS ({list(enabled)}) does not enable.")
+        return tuple(m for m in enabled if m in requirement.methods)
+
+
+class OTCAuth:
+    """OTC server authentication for a Flask app (``OTCAuth(app)`` or ``init_app(app)``).
+
+    One instance may serve several apps; each keeps its own settings, read once from its
+    ``app.config`` and never changed after.
+    """
+
+    require_auth = staticmethod(require_auth)
+    exempt = staticmethod(exempt)
+
+    def __init__(self, app: Flask | None = None, *, limiter: Limiter | None = None) -> None:
+        self._limiter = limiter
+        self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, *, limiter: Limiter | None = None) -> None:
+        """Validate ``app.config`` (raising :class:`OTCAuthConfigError`) and install the hooks."""
+        settings = load_settings(app.config)
+        limiter = limiter or self._limiter
+        rate_limits, limiter = _rate_limits(app, settings, limiter)
+        self._states[app] = _AppState(
+            settings=settings,
+            authenticator=Authenticator(build_schemes(settings)),
+            rate_limits=rate_limits,
+            limiter=limiter,
+        )
+        app.extensions["otcauth"] = self
+        # First of all hooks, so nothing can read an identity left over in g.
+        hooks = app.before_request_funcs.setdefault(None, [])
+        if self._start_request not in hooks:
+            hooks.insert(0, self._start_request)
+
+    def settings(self, app: Flask | None = None) -> Settings:
+        """The validated settings of ``app`` (default: the current app)."""
+        return self._state(app).settings
+
+    def limiter(self, app: Flask | None = None) -> Limiter | None:
+        """The Flask-Limiter the rate limits count with, to add limits of the app's own."""
+        return self._state(app).limiter
+
+    def protect(self, blueprint: Blueprint) -> None:
+        """Require authentication on every view of ``blueprint`` (``@auth.exempt`` opts out)."""
+        blueprint.before_request(self._guard_request)
+
+    def verify_request(
+        self, *, methods: Iterable[str] | None = None, optional: bool = False
+    ) -> Identity | None:
+        """The identity of the current request, or raise :class:`AuthError` (401/403/429)."""
+        requirement = Requirement(tuple(methods) if methods is not None else None, optional)
+        return self._authenticate(self._state(), requirement)
+
+    def refuse(self, requirement: Requirement) -> Response | None:
+        """The error response for the current request, or ``None`` once it is authenticated."""
+        try:
+            self._authenticate(self._state(), requirement)
+        except AuthError as error:
+            return error.get_response()
+        return None
+
+    def _state(self, app: Flask | None = None) -> _AppState:
+        target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            return self._states[target]
+        except KeyError:
+            raise RuntimeError("OTCAuth.init_app(app) was not called for this app.") from None
+
+    def _start_request(self) -> Response | None:
+        reset_identity()
+        state = self._state()
+        if not state.views_checked:
+            _check_view_requirements(state, current_app.view_functions.values())
+            state.views_checked = True
+        if state.settings.protect_all:
+            return self._guard_request()
+        return None
+
+    def _guard_request(self) -> Response | None:
+        """The hook behind ``OTC_AUTH_PROTECT_ALL`` and :meth:`protect`."""
+        if request.method == "OPTIONS":
+            return None
+        endpoint = request.endpoint
+        if endpoint is not None:
+            if endpoint == "static" or endpoint.endswith(".static"):
+                return None
+            view = current_app.view_functions.get(endpoint)
+            # A view with its own @require_auth is checked there, with its own requirement.
+            if getattr(view, EXEMPT_ATTR, False) or hasattr(view, REQUIREMENT_ATTR):
+                return None
+        return self.refuse(_DEFAULT)
+
+    def _authenticate(self, state: _AppState, requirement: Requirement) -> Identity | None:
+        methods = state.methods_for(requirement)
+        if getattr(g, VERIFIED_ATTR, None) == methods:
+            identity: Identity | None = getattr(g, IDENTITY_ATTR)
+            if identity is not None or requirement.optional:
+                return identity
+        address = request.remote_addr or "unknown"
+        limits = state.rate_limits
+        try:
+            if state.settings.auth_disabled:
+                identity = NO_AUTH_IDENTITY
+            else:
+                if limits is not None:
+                    limits.refuse_if_failing(address)
+                identity = self._verify(state, methods, requirement.optional, address)
+            if limits is not None:
+                key = identity.rate_limit_key if identity is not None else None
+                limits.count_request(key if key is not None else f"address:{address}")
+        except AuthFailure as failure:
+            logger.info("authentication refused: status=%s error=%s method=%s remote=%s",
+                        failure.status, failure.code, failure.method, address)
+            challenges = state.authenticator.challenges(methods, failure) if (
+                failure.status == 401) else ()
+            raise AuthError(failure, challenges) from None
+        setattr(g, IDENTITY_ATTR, identity)
+        setattr(g, VERIFIED_ATTR, methods)
+        return identity
+
+    def _verify(
+        self, state: _AppState, methods: tuple[str, ...], optional: bool, address: str
+    ) -> Identity | None:
+        try:
+            return state.authenticator.authenticate(
+                AuthRequest(header=request.headers.get), methods, optional=optional,
+                now=time.time())
+        except AuthFailure:
+            if state.rate_limits is not None:
+                state.rate_limits.record_failure(address)
+            raise
+
+
+def _check_view_requirements(state: _AppState, views: Iterable[Any]) -> None:
+    """Refuse a view that asks for a method the app does not enable, at the first request."""
+    for view in views:
+        requirement = getattr(view, REQUIREMENT_ATTR, None)
+        if isinstance(requirement, Requirement):
+            state.methods_for(requirement)
+
+
+def _rate_limits(
+    app: Flask, settings: Settings, limiter: Limiter | None
+) -> tuple[RateLimits | None, Limiter | None]:
+    """Count with the given Flask-Limiter, or one made from the settings."""
+    if not settings.ratelimit and not settings.failure_ratelimit:
+        return None, limiter
+    if limiter is None:
+        limiter = Limiter(get_remote_address,
+                          storage_uri=settings.ratelimit_storage_uri or "memory://")
+        try:
+            limiter.init_app(app)
+        except (ConfigurationError, ValueError):
+            raise OTCAuthConfigError(
+                "OTC_AUTH_RATELIMIT_STORAGE_URI names a storage the limits library cannot use: "
+                "check its scheme (memory, redis, rediss, valkey, memcached, mongodb, ...) and "
+                "install its driver (pip install 'flask-otcauth[redis]').") from None
+    else:
+        if settings.ratelimit_storage_uri is not None:
+            raise OTCAuthConfigError(
+                "OTC_AUTH_RATELIMIT_STORAGE_URI is set, but OTCAuth was given a Limiter: its "
+                "storage is used. Configure the storage on the Limiter and remove the key.")
+        if not limiter.initialized:
+            limiter.init_app(app)
+    if not limiter.enabled:
+        return None, limiter  # RATELIMIT_ENABLED = False turns every limit off, ours too
+    return RateLimits(limiter.limiter, per_identity=settings.ratelimit,
+                      per_failure=settings.failure_ratelimit), limiter

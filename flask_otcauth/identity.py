@@ -1,0 +1,51 @@
+"""Who is calling: the single result every scheme produces, whatever it verified."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+_NO_CLAIMS: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The verified caller of one request.
+
+    Frozen and with read-only ``claims`` so that a view cannot widen what was verified.
+    ``subject`` is ``None`` when the credential names nobody (no-auth mode, or a JWT without
+    ``sub``: the spec's minimal token is ``{"aud": ..., "exp": ...}``).
+    """
+
+    method: str
+    subject: str | None = None
+    client: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=lambda: _NO_CLAIMS)
+    scopes: frozenset[str] = field(default=frozenset())
+
+    @property
+    def rate_limit_key(self) -> str | None:
+        """The bucket this caller's requests are counted in, or ``None`` when it has no name.
+
+        Keyed by who the caller is, not by the credential string, so re-minting tokens does not
+        buy a fresh budget. A caller with neither subject nor client is counted by address.
+        """
+        name = self.subject if self.subject is not None else self.client
+        if name is None:
+            return None
+        return f"{self.method}:{name}"
+
+
+NO_AUTH_IDENTITY: Final = Identity(method="none")
+
+
+def key_fingerprint(digest: bytes) -> str:
+    """The public name of an API key: never the key, only a prefix of its SHA-256."""
+    return "key:" + digest.hex()[:12]
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()

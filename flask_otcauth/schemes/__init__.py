@@ -1,0 +1,28 @@
+"""Authentication schemes: one file each, all behind :class:`~.base.Scheme`."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from .api_key import ApiKeyScheme
+from .base import AuthRequest, Scheme
+from .jwt import JwtScheme
+
+__all__ = ["ApiKeyScheme", "AuthRequest", "JwtScheme", "Scheme", "build_schemes"]
+
+
+def build_schemes(settings: Settings) -> dict[str, Scheme]:
+    """The enabled schemes by method name, in the order of ``OTC_AUTH_METHODS``."""
+    schemes: dict[str, Scheme] = {}
+    for method in settings.methods:
+        if method == "api_key":
+            schemes[method] = ApiKeyScheme(settings.api_key_digests, settings.api_key_headers)
+        elif method == "jwt":
+            schemes[method] = JwtScheme(
+                settings.jwt_secrets,
+                audiences=settings.jwt_audiences,
+                require_audience=settings.jwt_require_audience,
+                issuer=settings.jwt_issuer,
+                max_lifetime=settings.jwt_max_lifetime,
+                leeway=settings.jwt_leeway,
+            )
+    return schemes

@@ -1,0 +1,74 @@
+"""The one interface every authentication scheme implements, and the request view it reads.
+
+A scheme is a small Flask-free class: it finds its credential in the request (``extract``),
+checks it (``verify``) and says how a client should authenticate (``challenge``). Adding a
+method means adding one file with one such class; the authenticator and the Flask layer do not
+change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from ..exceptions import AuthFailure, invalid_credential
+from ..identity import Identity
+
+REALM: Final = "otc"
+# Visible ASCII except the comma: WSGI servers join repeated header lines with ", ", so a comma
+# in a credential means the client sent the header twice.
+_VISIBLE_ASCII = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRequest:
+    """What a scheme may read of an HTTP request; built by the Flask layer.
+
+    ``header`` looks a header up case-insensitively and returns ``None`` when it is absent.
+    """
+
+    header: Callable[[str], str | None]
+
+
+class Scheme(Protocol):
+    """An authentication method. ``method`` is its name in ``OTC_AUTH_METHODS``."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def credential_hint(self) -> str:
+        """How a client sends this credential, for the developer message of a 401."""
+
+    def extract(self, request: AuthRequest) -> str | None:
+        """The credential this scheme reads, or ``None`` when the request carries none.
+
+        Raises :class:`AuthFailure` when a credential is there but cannot be one (two headers
+        that disagree, for instance): a present credential is never silently ignored.
+        """
+
+    def verify(self, credential: str, now: float) -> Identity:
+        """The identity the credential proves, or :class:`AuthFailure`."""
+
+    def challenge(self, failure: AuthFailure | None) -> str:
+        """This scheme's ``WWW-Authenticate`` challenge, shaped by the failure if it was ours."""
+
+
+def checked_header_value(
+    value: str, *, method: str, code: str, message: str, max_length: int
+) -> str:
+    """Refuse a credential header a client cannot have meant, before any parsing of it."""
+    if not value:
+        raise invalid_credential(method, code, message, "The credential header is empty.")
+    if len(value) > max_length:
+        raise invalid_credential(method, code, message,
+                                 f"The credential is longer than {max_length} characters.")
+    if _VISIBLE_ASCII.fullmatch(value) is None:
+        raise invalid_credential(
+            method, code, message,
+            "The credential must be visible ASCII without spaces or commas (a comma means the "
+            "header was sent more than once).",
+        )
+    return value

@@ -1,0 +1,89 @@
+"""``@require_auth``: the per-view way in; resolves the extension of ``current_app`` at call time.
+
+The decorator returns the error response itself instead of raising, so an app's own error
+handlers (Flask-RESTful, -RESTX, a catch-all ``@errorhandler(Exception)``) cannot turn a 401
+into a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+
+from flask import current_app, request
+
+from .context import Requirement
+
+if TYPE_CHECKING:
+    from werkzeug.sansio.response import Response
+
+    from .extension import OTCAuth
+
+F = TypeVar("F", bound=Callable[..., Any])
+REQUIREMENT_ATTR: Final = "__otcauth_requirement__"
+EXEMPT_ATTR: Final = "__otcauth_exempt__"
+
+
+def extension() -> OTCAuth:
+    try:
+        auth: OTCAuth = current_app.extensions["otcauth"]
+    except KeyError:
+        raise RuntimeError("This app has no OTCAuth: call auth.init_app(app).") from None
+    return auth
+
+
+def refusal(requirement: Requirement) -> Response | None:
+    """The error response for this request under ``requirement``, or ``None`` to let it in."""
+    if request.method == "OPTIONS":
+        return None  # CORS preflight carries no credentials by design
+    return extension().refuse(requirement)
+
+
+@overload
+def require_auth(view: F) -> F: ...
+@overload
+def require_auth(
+    *, methods: Iterable[str] | None = None, optional: bool = False
+) -> Callable[[F], F]: ...
+def require_auth(
+    view: F | None = None, *, methods: Iterable[str] | None = None, optional: bool = False
+) -> F | Callable[[F], F]:
+    """Require an authenticated caller for a view; bare (``@require_auth``) or called.
+
+    ``methods`` narrows the app's enabled methods for this view (credentials of the others are
+    ignored); ``optional`` lets a caller without credentials through with no identity, while a
+    credential that is presented must still be valid.
+    """
+    requirement = Requirement(tuple(methods) if methods is not None else None, optional)
+
+    def decorate(view: F) -> F:
+        if inspect.iscoroutinefunction(view):
+            @functools.wraps(view)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                response = refusal(requirement)
+                if response is not None:
+                    return response
+                return await view(*args, **kwargs)
+
+            guarded: Callable[..., Any] = guarded_async
+        else:
+            @functools.wraps(view)
+            def guarded_sync(*args: Any, **kwargs: Any) -> Any:
+                response = refusal(requirement)
+                if response is not None:
+                    return response
+                return view(*args, **kwargs)
+
+            guarded = guarded_sync
+        setattr(guarded, REQUIREMENT_ATTR, requirement)
+        return guarded  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate
+
+
+def exempt(view: F) -> F:
+    """Leave a view open under ``OTC_AUTH_PROTECT_ALL`` or a protected blueprint."""
+    setattr(view, EXEMPT_ATTR, True)
+    return view

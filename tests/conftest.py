@@ -1,0 +1,98 @@
+"""Fixtures shared by every test module: app factories over real Flask apps, and Redis."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask, g
+
+from flask_otcauth import OTCAuth, current_identity, require_auth
+
+from .helpers import API_KEY, AUDIENCE, JWT_SECRET
+
+REDIS_URL = "redis://127.0.0.1:6379/13"  # a database number of our own, flushed around each test
+
+AppFactory = Callable[..., Flask]
+
+
+def base_config(**overrides: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "OTC_AUTH_METHODS": ["jwt", "api_key"],
+        "OTC_AUTH_JWT_SECRET": JWT_SECRET,
+        "OTC_AUTH_JWT_AUDIENCES": [AUDIENCE],
+        "OTC_AUTH_API_KEYS": [API_KEY],
+        "OTC_AUTH_RATELIMIT": None,
+        "OTC_AUTH_FAILURE_RATELIMIT": None,
+    }
+    config.update(overrides)
+    return config
+
+
+def identity_json() -> dict[str, Any]:
+    if not current_identity:
+        return {"identity": None}
+    return {"method": current_identity.method, "subject": current_identity.subject,
+            "client": current_identity.client}
+
+
+def build_app(**overrides: Any) -> Flask:
+    """A small tool-server-like app with one view per way of requiring authentication."""
+    app = Flask(__name__)
+    app.config.update(base_config(**overrides))
+    OTCAuth(app)
+
+    @app.get("/tools")
+    @require_auth
+    def tools() -> dict[str, Any]:
+        return identity_json()
+
+    @app.get("/optional")
+    @require_auth(optional=True)
+    def optional() -> dict[str, Any]:
+        return identity_json()
+
+    if "jwt" in app.config["OTC_AUTH_METHODS"]:  # naming a method the app lacks is refused
+
+        @app.get("/jwt-only")
+        @require_auth(methods=["jwt"])
+        def jwt_only() -> dict[str, Any]:
+            return identity_json()
+
+    @app.get("/open")
+    def open_view() -> dict[str, Any]:
+        return {"g_identity": repr(g.get("otcauth_identity"))}
+
+    return app
+
+
+@pytest.fixture
+def make_app() -> AppFactory:
+    return build_app
+
+
+@pytest.fixture
+def app() -> Flask:
+    """pytest-flask's app: JWT and API key enabled, limits off."""
+    return build_app()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The local Redis, emptied before and after; skipped when none answers, except under CI."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        reason = f"no Redis answers at {REDIS_URL} ({error.__class__.__name__})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; under CI=true a Redis test must run")
+        pytest.skip(f"{reason}; start one with: redis-server --port 6379")
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()

@@ -1,0 +1,51 @@
+"""Credentials and request helpers for the example app's tests; plain code, importable anywhere.
+
+The values are our own rather than the extension suite's, so either suite can change its
+fixtures without breaking the other.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+API_KEY = "example-app-test-key-" + "Hq3Vd" * 7
+JWT_SECRET = "example-app-test-jwt-secret-" + "pW9sK" * 8
+AUDIENCE = "otc-client"
+
+
+def settings(**overrides: Any) -> dict[str, Any]:
+    """A production-style configuration with both methods and no rate limits, plus overrides."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "OTC_AUTH_METHODS": ["jwt", "api_key"],
+        "OTC_AUTH_API_KEYS": [API_KEY],
+        "OTC_AUTH_JWT_SECRET": JWT_SECRET,
+        "OTC_AUTH_JWT_AUDIENCES": [AUDIENCE],
+        "OTC_AUTH_RATELIMIT": None,
+        "OTC_AUTH_FAILURE_RATELIMIT": None,
+    }
+    config.update(overrides)
+    return config
+
+
+def mint(secret: str = JWT_SECRET, *, ttl: int = 300, **claims: Any) -> str:
+    payload: dict[str, Any] = {"sub": "agent", "aud": AUDIENCE, "exp": int(time.time()) + ttl}
+    payload.update(claims)
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def key_headers(key: str = API_KEY) -> dict[str, str]:
+    return {"OTC-API-Key": key}
+
+
+def call_body(
+    tool_id: str, tool_input: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A ``POST /tools/call`` body; ``extra`` goes into ``request`` (call_id, trace_id, ...)."""
+    request: dict[str, Any] = {"tool_id": tool_id, **extra}
+    if tool_input is not None:
+        request["input"] = tool_input
+    return {"request": request}

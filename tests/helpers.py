@@ -1,0 +1,31 @@
+"""Credentials and clients the tests share; plain functions so tests can import them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+JWT_SECRET = "test-jwt-secret-" + "x7Qp2" * 8
+OLD_JWT_SECRET = "old-jwt-secret-" + "K9dLm" * 8
+API_KEY = "test-api-key-" + "Zr4Tw" * 8
+OTHER_API_KEY = "other-api-key-" + "Ba8Nc" * 8
+AUDIENCE = "otc-client"
+
+
+def make_token(secret: str = JWT_SECRET, *, ttl: float = 300, algorithm: str = "HS256",
+               **claims: Any) -> str:
+    """A token with exp ``ttl`` seconds ahead; pass ``exp=None`` to leave exp out."""
+    payload: dict[str, Any] = {"exp": time.time() + ttl, **claims}
+    if payload["exp"] is None:
+        del payload["exp"]
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_key(key: str = API_KEY, header: str = "OTC-API-Key") -> dict[str, str]:
+    return {header: key}

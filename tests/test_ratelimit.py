@@ -1,0 +1,413 @@
+"""Rate limits through HTTP: per identity, per failing address, shared storage, storage outage."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.test import TestResponse
+
+from flask_otcauth import OTCAuth, require_auth
+
+from .conftest import AppFactory, base_config
+from .helpers import API_KEY, AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BOOT_TIMEOUT_SECONDS = 15.0
+OTHER_ADDRESS = {"REMOTE_ADDR": "10.0.0.2"}
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+BAD_KEY = "not-a-configured-key-" + "Yu7Op" * 7
+
+
+def statuses(client: FlaskClient, count: int, path: str = "/tools", **kwargs: Any) -> list[int]:
+    return [client.get(path, **kwargs).status_code for _ in range(count)]
+
+
+def token_for(sub: str, **claims: Any) -> dict[str, str]:
+    return bearer(make_token(sub=sub, aud=AUDIENCE, **claims))
+
+
+def assert_too_many(response: TestResponse | httpx.Response, code: str) -> None:
+    """A 429 of ours: the one JSON shape, an integer Retry-After within the window, no-store."""
+    assert response.status_code == 429
+    body = response.json() if isinstance(response, httpx.Response) else response.json
+    assert body is not None
+    assert set(body) == {"error", "message", "developer_message"}
+    assert body["error"] == code
+    retry_after = response.headers["Retry-After"]
+    assert retry_after.isdigit()
+    assert 1 <= int(retry_after) <= 60
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+# Per identity ------------------------------------------------------------------------------
+
+
+def test_identity_gets_exactly_its_budget_then_429(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute").test_client()
+
+    assert statuses(client, 3, headers=api_key()) == [200, 200, 200]
+    assert_too_many(client.get("/tools", headers=api_key()), "rate_limited")
+
+
+def test_budget_is_shared_across_protected_views(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute").test_client()
+
+    assert statuses(client, 2, headers=api_key()) == [200, 200]
+    assert client.get("/optional", headers=api_key()).status_code == 200
+    assert_too_many(client.get("/optional", headers=api_key()), "rate_limited")
+
+
+def test_tokens_minted_for_one_subject_share_one_budget(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute").test_client()
+    tokens = [token_for("alice", jti=f"token-{n}") for n in range(4)]
+    assert len({headers["Authorization"] for headers in tokens}) == 4
+
+    results = [client.get("/tools", headers=headers) for headers in tokens]
+
+    assert [r.status_code for r in results] == [200, 200, 200, 429]
+    assert_too_many(results[3], "rate_limited")
+
+
+def test_another_subject_has_its_own_budget(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute").test_client()
+    assert statuses(client, 4, headers=token_for("alice")) == [200, 200, 200, 429]
+
+    assert statuses(client, 3, headers=token_for("bob")) == [200, 200, 200]
+    assert client.get("/tools", headers=token_for("bob")).status_code == 429
+
+
+def test_tokens_without_sub_are_counted_by_their_client(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute").test_client()
+    tokens = [bearer(make_token(aud=AUDIENCE, jti=f"token-{n}")) for n in range(4)]
+
+    assert [client.get("/tools", headers=h).status_code for h in tokens] == [200, 200, 200, 429]
+
+
+def test_two_api_keys_are_two_identities(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute",
+                      OTC_AUTH_API_KEYS=[API_KEY, OTHER_API_KEY]).test_client()
+
+    assert statuses(client, 4, headers=api_key(API_KEY)) == [200, 200, 200, 429]
+    assert statuses(client, 3, headers=api_key(OTHER_API_KEY)) == [200, 200, 200]
+
+
+def test_identity_budget_does_not_depend_on_the_client_address(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute").test_client()
+    assert statuses(client, 3, headers=api_key()) == [200, 200, 200]
+
+    response = client.get("/tools", headers=api_key(), environ_overrides=OTHER_ADDRESS)
+
+    assert_too_many(response, "rate_limited")
+
+
+def test_anonymous_callers_of_an_optional_view_are_counted_by_address(
+    make_app: AppFactory,
+) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="3/minute").test_client()
+
+    assert statuses(client, 4, path="/optional") == [200, 200, 200, 429]
+    assert client.get("/optional", environ_overrides=OTHER_ADDRESS).status_code == 200
+
+
+# Per failing address -----------------------------------------------------------------------
+
+
+def test_failed_attempts_then_every_attempt_is_429(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute").test_client()
+
+    assert statuses(client, 3, headers=api_key(BAD_KEY)) == [401, 401, 401]
+    assert_too_many(client.get("/tools", headers=api_key(BAD_KEY)), "too_many_failed_attempts")
+
+
+def test_address_out_of_failures_is_refused_a_valid_key_too(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute").test_client()
+    assert statuses(client, 3, headers=api_key(BAD_KEY)) == [401, 401, 401]
+
+    assert_too_many(client.get("/tools", headers=api_key()), "too_many_failed_attempts")
+
+
+def test_rotating_invalid_keys_and_tokens_does_not_escape(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute").test_client()
+    attempts = [
+        api_key(BAD_KEY + "1"),
+        bearer("not.a.jwt"),
+        api_key(BAD_KEY + "2"),
+        bearer(make_token("forged-secret-" + "Mn5Bv" * 8, sub="alice")),
+        api_key(BAD_KEY + "3", header="OXP-API-Key"),
+    ]
+
+    results = [client.get("/tools", headers=headers) for headers in attempts]
+
+    assert [r.status_code for r in results] == [401, 401, 401, 429, 429]
+    for response in results[3:]:
+        assert_too_many(response, "too_many_failed_attempts")
+
+
+def test_missing_credentials_count_as_failed_attempts(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute").test_client()
+
+    assert statuses(client, 4) == [401, 401, 401, 429]
+
+
+def test_another_address_is_not_affected_by_failures(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute").test_client()
+    assert statuses(client, 4, headers=api_key(BAD_KEY)) == [401, 401, 401, 429]
+
+    other = {"environ_overrides": OTHER_ADDRESS}
+    assert client.get("/tools", headers=api_key(), **other).status_code == 200
+    assert client.get("/tools", headers=api_key(BAD_KEY), **other).status_code == 401
+
+
+def test_successes_do_not_use_up_the_failure_budget(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute").test_client()
+
+    assert statuses(client, 10, headers=api_key()) == [200] * 10
+    assert statuses(client, 3, headers=api_key(BAD_KEY)) == [401, 401, 401]
+
+
+def test_rate_limited_answers_do_not_count_as_failed_attempts(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="2/minute", OTC_AUTH_FAILURE_RATELIMIT="2/minute",
+                      OTC_AUTH_API_KEYS=[API_KEY, OTHER_API_KEY]).test_client()
+    assert statuses(client, 5, headers=api_key(API_KEY)) == [200, 200, 429, 429, 429]
+
+    assert client.get("/tools", headers=api_key(OTHER_API_KEY)).status_code == 200
+
+
+# Switched off ------------------------------------------------------------------------------
+
+
+def test_limits_set_to_none_never_answer_429(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT=None, OTC_AUTH_FAILURE_RATELIMIT=None).test_client()
+
+    assert statuses(client, 50, headers=api_key()) == [200] * 50
+    assert statuses(client, 50, headers=api_key(BAD_KEY)) == [401] * 50
+
+
+def test_ratelimit_enabled_false_turns_our_limits_off(make_app: AppFactory) -> None:
+    client = make_app(RATELIMIT_ENABLED=False, OTC_AUTH_RATELIMIT="3/minute",
+                      OTC_AUTH_FAILURE_RATELIMIT="3/minute").test_client()
+
+    assert statuses(client, 10, headers=api_key()) == [200] * 10
+    assert statuses(client, 10, headers=api_key(BAD_KEY)) == [401] * 10
+
+
+# A Limiter of the app's own ----------------------------------------------------------------
+
+
+def app_with_limiter(limiter: Limiter, **overrides: Any) -> tuple[Flask, OTCAuth]:
+    app = Flask(__name__)
+    app.config.update(base_config(**overrides))
+    auth = OTCAuth(app, limiter=limiter)
+
+    @app.get("/tools")
+    @require_auth
+    def tools() -> str:
+        return "ok"
+
+    return app, auth
+
+
+def test_a_given_limiter_is_the_one_used() -> None:
+    limiter = Limiter(get_remote_address, storage_uri="memory://")
+
+    app, auth = app_with_limiter(limiter, OTC_AUTH_RATELIMIT="3/minute")
+
+    assert auth.limiter(app) is limiter
+
+
+def test_a_given_limiter_holds_the_counts() -> None:
+    limiter = Limiter(get_remote_address, storage_uri="memory://")
+    app, _ = app_with_limiter(limiter, OTC_AUTH_RATELIMIT="3/minute")
+    client = app.test_client()
+    assert statuses(client, 4, headers=api_key()) == [200, 200, 200, 429]
+
+    limiter.reset()  # emptying the given limiter's storage gives the budget back
+
+    assert client.get("/tools", headers=api_key()).status_code == 200
+
+
+def test_a_given_limiter_with_rate_limits_disabled_turns_ours_off() -> None:
+    limiter = Limiter(get_remote_address, storage_uri="memory://", enabled=False)
+    app, _ = app_with_limiter(limiter, OTC_AUTH_RATELIMIT="3/minute")
+
+    assert statuses(app.test_client(), 10, headers=api_key()) == [200] * 10
+
+
+# Shared storage (Redis) --------------------------------------------------------------------
+
+
+@pytest.mark.redis
+def test_two_apps_on_one_redis_share_one_count(make_app: AppFactory, redis_url: str) -> None:
+    first = make_app(OTC_AUTH_RATELIMIT="3/minute", OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
+    second = make_app(OTC_AUTH_RATELIMIT="3/minute", OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
+    assert first.extensions["otcauth"].limiter(first) is not (
+        second.extensions["otcauth"].limiter(second))
+
+    results = (statuses(first.test_client(), 2, headers=api_key())
+               + statuses(second.test_client(), 2, headers=api_key()))
+
+    assert results == [200, 200, 200, 429]
+
+
+@pytest.mark.redis
+def test_two_apps_on_one_redis_share_the_failure_count(
+    make_app: AppFactory, redis_url: str
+) -> None:
+    first = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute",
+                     OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
+    second = make_app(OTC_AUTH_FAILURE_RATELIMIT="3/minute",
+                      OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
+
+    results = (statuses(first.test_client(), 2, headers=api_key(BAD_KEY))
+               + statuses(second.test_client(), 2, headers=api_key()))
+
+    assert results == [401, 401, 200, 200]
+    assert statuses(second.test_client(), 2, headers=api_key(BAD_KEY)) == [401, 429]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture
+def gunicorn_server(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str
+) -> Iterator[str]:
+    """Two gunicorn workers, each replaced after one request, sharing counts in Redis.
+
+    With ``--max-requests 1`` every request is served by a fresh process, so no count can
+    survive in a process's memory: only the shared storage can make the limit hold.
+    """
+    limit = request.param
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OTC_AUTH_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.update({name: json.dumps(value) for name, value in {
+        "OTC_AUTH_METHODS": ["api_key"],
+        "OTC_AUTH_API_KEYS": [API_KEY],
+        "OTC_AUTH_RATELIMIT": limit,
+        "OTC_AUTH_FAILURE_RATELIMIT": None,
+        "OTC_AUTH_RATELIMIT_STORAGE_URI": redis_url,
+    }.items()})
+    port, log = _free_port(), tmp_path / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "-w", "2", "--max-requests", "1",
+               "-b", f"127.0.0.1:{port}", "tests.ratelimit_app:create_app()"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - fixed command line, our own interpreter
+            command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    request.addfinalizer(lambda: _stop(process))
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
+            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
+                break
+        if time.monotonic() > deadline:
+            pytest.fail(f"/health did not answer within {BOOT_TIMEOUT_SECONDS} s:\n"
+                        f"{log.read_text()}")
+        time.sleep(0.05)
+    yield base_url
+
+
+LIMIT = 4
+
+
+@pytest.mark.redis
+@pytest.mark.e2e
+@pytest.mark.parametrize("gunicorn_server", [f"{LIMIT}/minute"], indirect=True)
+def test_worker_processes_share_one_count_in_redis(gunicorn_server: str) -> None:
+    with httpx.Client(base_url=gunicorn_server, timeout=10.0) as http:
+        responses = [http.get("/tools", headers=api_key()) for _ in range(LIMIT + 3)]
+
+    assert [r.status_code for r in responses] == [200] * LIMIT + [429] * 3
+    assert_too_many(responses[-1], "rate_limited")
+    # Every answer came from another process: no process saw more than one request.
+    assert len({r.headers["X-Worker-Pid"] for r in responses}) == LIMIT + 3
+
+
+# Storage outage ----------------------------------------------------------------------------
+
+
+def test_storage_outage_lets_a_valid_request_through(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="10/minute", OTC_AUTH_FAILURE_RATELIMIT="10/minute",
+                      OTC_AUTH_RATELIMIT_STORAGE_URI=DEAD_REDIS).test_client()
+
+    response = client.get("/tools", headers=api_key())
+
+    assert response.status_code == 200
+    assert response.json is not None
+    assert response.json["method"] == "api_key"
+
+
+def test_storage_outage_still_refuses_a_bad_key_with_401(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="10/minute", OTC_AUTH_FAILURE_RATELIMIT="10/minute",
+                      OTC_AUTH_RATELIMIT_STORAGE_URI=DEAD_REDIS).test_client()
+
+    response = client.get("/tools", headers=api_key(BAD_KEY))
+
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"] == "invalid_api_key"
+
+
+def test_storage_outage_keeps_counting_in_the_process(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="2/minute",
+                      OTC_AUTH_RATELIMIT_STORAGE_URI=DEAD_REDIS).test_client()
+
+    results = [client.get("/tools", headers=api_key()) for _ in range(3)]
+
+    assert [r.status_code for r in results] == [200, 200, 429]
+    assert_too_many(results[2], "rate_limited")
+
+
+def test_storage_outage_keeps_counting_failures_in_the_process(make_app: AppFactory) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute",
+                      OTC_AUTH_RATELIMIT_STORAGE_URI=DEAD_REDIS).test_client()
+
+    assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
+    assert_too_many(client.get("/tools", headers=api_key()), "too_many_failed_attempts")
+
+
+def test_storage_outage_is_logged_as_a_warning(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_app(OTC_AUTH_RATELIMIT="10/minute",
+                      OTC_AUTH_RATELIMIT_STORAGE_URI=DEAD_REDIS).test_client()
+
+    with caplog.at_level(logging.WARNING, logger="flask_otcauth"):
+        assert client.get("/tools", headers=api_key()).status_code == 200
+
+    warnings = [r for r in caplog.records
+                if r.name == "flask_otcauth" and r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "storage" in warnings[0].getMessage()
