@@ -25,6 +25,7 @@ from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
 from .exceptions import AuthFailure, OTCAuthConfigError
 from .identity import NO_AUTH_IDENTITY, Identity
+from .openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
 from .ratelimit import RateLimits
 from .responses import AuthError
 from .schemes import AuthRequest, build_schemes
@@ -112,6 +113,14 @@ class OTCAuth:
     def storage(self, app: Flask | None = None) -> Storage:
         """The shared storage of ``app`` (``OTC_AUTH_STORAGE_URI``): nonces, and state of yours."""
         return self._state(app).storage()
+
+    def openapi_security_schemes(self, app: Flask | None = None) -> dict[str, SchemeObject]:
+        """OpenAPI 3.1 ``components.securitySchemes`` for the methods ``app`` enables."""
+        return security_schemes(self._state(app).settings)
+
+    def openapi_security(self, app: Flask | None = None) -> list[SecurityRequirement]:
+        """The OpenAPI ``security`` requirement of a protected view: any enabled method."""
+        return security_requirement(self._state(app).settings)
 
     def protect(self, blueprint: Blueprint) -> None:
         """Require authentication on every view of ``blueprint`` (``@auth.exempt`` opts out)."""
