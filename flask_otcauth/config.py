@@ -18,12 +18,12 @@ from limits import RateLimitItem, parse_many
 
 from .exceptions import OTCAuthConfigError
 from .identity import sha256
+from .keys import KeyRecord, is_plausible, parse_digest, parse_record, plain_key_record
 
 PREFIX: Final = "OTC_AUTH_"
 METHODS: Final = ("none", "jwt", "api_key")
 MIN_SECRET_BYTES: Final = 32
 MAX_LEEWAY_SECONDS: Final = 300
-_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
 # Visible ASCII without the comma: a comma is how proxies join duplicated header lines.
 _KEY_CHARS = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -43,7 +43,13 @@ CONFIG_KEYS: Final = (
     ConfigKey("OTC_AUTH_METHODS", ["jwt", "api_key"],
               'Enabled methods in order of preference; ["none"] turns authentication off.'),
     ConfigKey("OTC_AUTH_API_KEYS", [],
-              'Accepted API keys: plain strings (>= 32 characters) or "sha256:<64 hex>" digests.'),
+              'Accepted API keys: plain strings (>= 32 characters), "sha256:<64 hex>" digests, '
+              "or records (dicts with id, hash, scopes, tenant, expires_at, not_before, "
+              "disabled)."),
+    ConfigKey("OTC_AUTH_API_KEY_CACHE_TTL", 60,
+              "Seconds an api_key_loader's record is cached before the loader is asked again."),
+    ConfigKey("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", 5,
+              'Seconds an api_key_loader\'s "no such key" is cached.'),
     ConfigKey("OTC_AUTH_API_KEY_HEADERS", ["OTC-API-Key", "OXP-API-Key"],
               "Header names that carry the API key (case-insensitive)."),
     ConfigKey("OTC_AUTH_JWT_SECRET", None,
@@ -72,7 +78,9 @@ class Settings:
     """The validated configuration of one app. Never changes after ``init_app``."""
 
     methods: tuple[str, ...]
-    api_key_digests: tuple[bytes, ...]
+    api_key_records: tuple[KeyRecord, ...]
+    api_key_cache_ttl: int
+    api_key_negative_cache_ttl: int
     api_key_headers: tuple[str, ...]
     jwt_secrets: tuple[bytes, ...]
     jwt_audiences: tuple[str, ...]
@@ -89,21 +97,29 @@ class Settings:
     def auth_disabled(self) -> bool:
         return self.methods == ("none",)
 
+    @property
+    def api_key_digests(self) -> tuple[bytes, ...]:
+        return tuple(record.digest for record in self.api_key_records)
 
-def load_settings(config: Mapping[str, Any]) -> Settings:
-    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise."""
+
+def load_settings(config: Mapping[str, Any], *, has_key_loader: bool = False) -> Settings:
+    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise.
+
+    ``has_key_loader``: records come from an ``api_key_loader``, so no configured key is fine.
+    """
     _refuse_unknown_keys(config)
 
     def get(name: str) -> Any:
         return config.get(name, _KNOWN[name].default)
 
     methods = _methods(get("OTC_AUTH_METHODS"))
-    api_key_digests = _api_key_digests(get("OTC_AUTH_API_KEYS"))
+    api_key_records = _api_key_records(get("OTC_AUTH_API_KEYS"))
     jwt_secrets = _jwt_secrets(get("OTC_AUTH_JWT_SECRET"))
-    if "api_key" in methods and not api_key_digests:
+    if "api_key" in methods and not api_key_records and not has_key_loader:
         raise OTCAuthConfigError(
             'OTC_AUTH_METHODS enables "api_key" but OTC_AUTH_API_KEYS is empty: add at least one '
-            'key (or its "sha256:<hex>" digest), or remove "api_key" from OTC_AUTH_METHODS.'
+            'key (or its "sha256:<hex>" digest, or a record), register an @auth.api_key_loader '
+            'before init_app, or remove "api_key" from OTC_AUTH_METHODS.'
         )
     if "jwt" in methods and not jwt_secrets:
         raise OTCAuthConfigError(
@@ -118,7 +134,11 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         )
     return Settings(
         methods=methods,
-        api_key_digests=api_key_digests,
+        api_key_records=api_key_records,
+        api_key_cache_ttl=_integer(get("OTC_AUTH_API_KEY_CACHE_TTL"),
+                                   "OTC_AUTH_API_KEY_CACHE_TTL", minimum=0),
+        api_key_negative_cache_ttl=_integer(get("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL"),
+                                            "OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", minimum=0),
         api_key_headers=_header_names(get("OTC_AUTH_API_KEY_HEADERS")),
         jwt_secrets=jwt_secrets,
         jwt_audiences=_strings(get("OTC_AUTH_JWT_AUDIENCES"), "OTC_AUTH_JWT_AUDIENCES"),
@@ -181,29 +201,40 @@ def _methods(value: Any) -> tuple[str, ...]:
     return methods
 
 
-def _api_key_digests(value: Any) -> tuple[bytes, ...]:
-    digests = []
+def _api_key_records(value: Any) -> tuple[KeyRecord, ...]:
+    """Strings and digests become scope-less records; the same key twice is refused if either
+    occurrence is a record, since its scopes or validity would then be ambiguous."""
+    records: dict[bytes, tuple[KeyRecord, str, bool]] = {}
     for index, entry in enumerate(_listed(value, "OTC_AUTH_API_KEYS")):
         where = f"OTC_AUTH_API_KEYS[{index}]"
-        if not isinstance(entry, str):
-            raise OTCAuthConfigError(f"{where} must be a string (a key or a sha256: digest).")
-        if entry.startswith("sha256:"):
-            match = _DIGEST.fullmatch(entry)
-            if match is None:
-                raise OTCAuthConfigError(f'{where} is a malformed digest: write "sha256:" followed '
-                                         "by exactly 64 lowercase hex digits.")
-            digests.append(bytes.fromhex(match.group(1)))
+        is_record = not isinstance(entry, str)
+        record = parse_record(entry, where) if is_record else plain_key_record(
+            _plain_key_digest(entry, where))
+        earlier = records.get(record.digest)
+        if earlier is not None:
+            if is_record or earlier[2]:
+                raise OTCAuthConfigError(f"{where} and {earlier[1]} are the same key: give each "
+                                         "key one entry.")
             continue
-        if _KEY_CHARS.fullmatch(entry) is None:
-            raise OTCAuthConfigError(f"{where} contains characters a header cannot carry: use "
-                                     "printable ASCII without spaces or commas.")
-        if len(entry) < MIN_SECRET_BYTES:
-            raise OTCAuthConfigError(
-                f"{where} is {len(entry)} characters; API keys must be at least "
-                f"{MIN_SECRET_BYTES} ({_SECRET_HINT})."
-            )
-        digests.append(sha256(entry.encode("ascii")))
-    return tuple(dict.fromkeys(digests))
+        records[record.digest] = (record, where, is_record)
+    return tuple(record for record, _, _ in records.values())
+
+
+def _plain_key_digest(entry: str, where: str) -> bytes:
+    if entry.startswith("sha256:"):
+        return parse_digest(entry, where)
+    if _KEY_CHARS.fullmatch(entry) is None:
+        raise OTCAuthConfigError(f"{where} contains characters a header cannot carry: use "
+                                 "printable ASCII without spaces or commas.")
+    if len(entry) < MIN_SECRET_BYTES:
+        raise OTCAuthConfigError(
+            f"{where} is {len(entry)} characters; API keys must be at least "
+            f"{MIN_SECRET_BYTES} ({_SECRET_HINT})."
+        )
+    if not is_plausible(entry):
+        raise OTCAuthConfigError(f"{where} starts like an issued key (otc_live_/otc_test_) but its "
+                                 "checksum does not match: it was mistyped or truncated.")
+    return sha256(entry.encode("ascii"))
 
 
 def _jwt_secrets(value: Any) -> tuple[bytes, ...]:

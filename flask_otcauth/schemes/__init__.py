@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Settings
+from ..keys import KeyDirectory, KeyLoader
 from .api_key import ApiKeyScheme
 from .base import AuthRequest, Scheme
 from .jwt import JwtScheme
@@ -10,12 +11,15 @@ from .jwt import JwtScheme
 __all__ = ["ApiKeyScheme", "AuthRequest", "JwtScheme", "Scheme", "build_schemes"]
 
 
-def build_schemes(settings: Settings) -> dict[str, Scheme]:
+def build_schemes(settings: Settings, key_loader: KeyLoader | None = None) -> dict[str, Scheme]:
     """The enabled schemes by method name, in the order of ``OTC_AUTH_METHODS``."""
     schemes: dict[str, Scheme] = {}
     for method in settings.methods:
         if method == "api_key":
-            schemes[method] = ApiKeyScheme(settings.api_key_digests, settings.api_key_headers)
+            keys = KeyDirectory(settings.api_key_records, key_loader,
+                                cache_ttl=settings.api_key_cache_ttl,
+                                negative_cache_ttl=settings.api_key_negative_cache_ttl)
+            schemes[method] = ApiKeyScheme(keys, settings.api_key_headers)
         elif method == "jwt":
             schemes[method] = JwtScheme(
                 settings.jwt_secrets,
