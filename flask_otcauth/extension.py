@@ -81,12 +81,14 @@ class OTCAuth:
     ) -> None:
         self._limiter = limiter
         self._key_loader = api_key_loader
+        self._initialized = False
         self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask, *, limiter: Limiter | None = None) -> None:
         """Validate ``app.config`` (raising :class:`OTCAuthConfigError`) and install the hooks."""
+        self._initialized = True
         settings = load_settings(app.config, has_key_loader=self._key_loader is not None)
         limiter = limiter or self._limiter
         rate_limits, limiter = _rate_limits(app, settings, limiter)
@@ -111,7 +113,7 @@ class OTCAuth:
         ``key_lookup_unavailable``. Register it before ``init_app``: settings do not change
         after setup.
         """
-        if len(self._states) > 0:
+        if self._initialized:
             raise RuntimeError("Register @auth.api_key_loader before init_app(app), or pass "
                                "OTCAuth(api_key_loader=...).")
         self._key_loader = loader
