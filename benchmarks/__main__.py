@@ -1,0 +1,119 @@
+"""``python -m benchmarks``: the table of docs/performance.md; ``--smoke`` for CI (seconds)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+
+from . import measure, server
+from .apps import cases
+
+# Issue 6's targets, as ratios against bare Flask; a row named in REJECTS must cost no more than
+# the row it names (accepting a valid credential of the same kind).
+TARGETS = {
+    "API key": 1.05,
+    "JWT, reused token": 1.10,
+    "JWT, new token each request": 1.45,
+    "JWT + both limits, memory": 1.30,
+    "JWT + both limits, Redis": 1.70,
+}
+REJECTS = {
+    "reject: 8 KiB junk token": "JWT, new token each request",
+    "reject: random 60-byte key": "API key",
+}
+WRK_TARGET = 0.75
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--smoke", action="store_true",
+                        help="a few hundred requests per case, one round, no wrk: proves the "
+                             "benchmark works, measures nothing worth quoting")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=20_000, help="requests per case per round")
+    parser.add_argument("--only", default="", help="run only cases whose name contains this")
+    parser.add_argument("--no-wrk", action="store_true", help="skip the real-server run")
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--wrk-rounds", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rounds, args.requests, args.no_wrk = 1, 300, True
+
+    print(f"# flask-otcauth benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    for name, value in measure.machine().items():
+        print(f"- {name}: {value}")
+    print(f"- load average before: {measure.load()}")
+    print(f"- {args.rounds} interleaved round(s) x {args.requests} requests per case, "
+          "Flask test client, one thread\n")
+
+    runnable = []
+    for case in cases(new_tokens=args.requests):
+        if args.only and args.only not in case.name and case.group != "baseline":
+            continue
+        reason = measure.available(case)
+        if reason is None:
+            runnable.append(case)
+        else:
+            print(f"skipped {case.name}: {reason}")
+    results = measure.run(runnable, rounds=args.rounds, requests=args.requests,
+                          warmup=min(200, args.requests))
+    print_table(results)
+    print(f"\n- load average after: {measure.load()}")
+
+    if not args.no_wrk:
+        reason = server.available()
+        if reason is not None:
+            print(f"\nreal-server run skipped: {reason}")
+        else:
+            print_wrk(server.run(seconds=args.wrk_seconds, connections=32,
+                                 rounds=args.wrk_rounds))
+            print(f"- load average after wrk: {measure.load()}")
+    return 0
+
+
+def print_table(results: list[measure.Result]) -> None:
+    base = results[0].median
+    medians = {result.case.name: result.median for result in results}
+    print("| configuration | us/request (median) | min | max | x bare Flask | target |")
+    print("|---|---:|---:|---:|---:|---|")
+    for result in results:
+        name = result.case.name
+        ratio = result.median / base
+        print(f"| {name} | {result.median * 1e6:.1f} | {min(result.per_request) * 1e6:.1f} | "
+              f"{max(result.per_request) * 1e6:.1f} | {ratio:.2f} | {verdict(name, medians)} |")
+
+
+def verdict(name: str, medians: dict[str, float]) -> str:
+    base = medians["bare Flask"]
+    if name in TARGETS:
+        target = TARGETS[name]
+        met = medians[name] / base <= target
+        return f"<= {target:.2f} {'met' if met else 'MISSED'}"
+    if name in REJECTS and REJECTS[name] in medians:
+        other = REJECTS[name]
+        met = medians[name] <= medians[other]
+        return f"<= {other} ({medians[other] / base:.2f}) {'met' if met else 'MISSED'}"
+    return ""
+
+
+def print_wrk(rounds: list[list[server.WrkResult]]) -> None:
+    print("\n## Real server: gunicorn, 2 sync workers, wrk 32 connections, loopback\n")
+    print("| app | requests/s per round | x bare |")
+    print("|---|---|---:|")
+    bare = [result.requests_per_second for one in rounds for result in one
+            if result.name == "bare"]
+    base = sorted(bare)[len(bare) // 2]
+    for index, first in enumerate(rounds[0]):
+        rates = [one[index].requests_per_second for one in rounds]
+        median = sorted(rates)[len(rates) // 2]
+        note = ""
+        if first.name == "otcauth-jwt-limits":
+            met = median / base >= WRK_TARGET
+            note = f" (target >= {WRK_TARGET}: {'met' if met else 'MISSED'})"
+        print(f"| {first.name} | {', '.join(f'{rate:.0f}' for rate in rates)} | "
+              f"{median / base:.2f}{note} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
