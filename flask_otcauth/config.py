@@ -18,6 +18,7 @@ from limits import RateLimitItem, parse_many
 
 from .exceptions import OTCAuthConfigError
 from .identity import sha256
+from .keys import KeyRecord, is_plausible, parse_digest, parse_record, plain_key_record
 
 PREFIX: Final = "OTC_AUTH_"
 METHODS: Final = ("none", "jwt", "api_key", "hmac")
@@ -26,7 +27,6 @@ MAX_LEEWAY_SECONDS: Final = 300
 MAX_HMAC_AGE_SECONDS: Final = 3600
 # The keyid="..." a client sends: an RFC 8941 string, visible ASCII without quote or backslash.
 _CLIENT_ID = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
-_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
 # Visible ASCII without the comma: a comma is how proxies join duplicated header lines.
 _KEY_CHARS = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -58,11 +58,24 @@ CONFIG_KEYS: Final = (
               wrong='Unknown method (with the closest name), an empty list, a method named twice, '
                     'or "none" mixed with other methods.'),
     ConfigKey("OTC_AUTH_API_KEYS", [],
-              'Accepted API keys: plain strings (>= 32 characters) or "sha256:<64 hex>" digests.',
-              type='list[str]: keys or "sha256:<hex>" digests',
-              example=["sha256:" + "3f" * 32],
+              'Accepted API keys: plain strings (>= 32 characters), "sha256:<64 hex>" digests, '
+              "or records (dicts with id, hash, scopes, tenant, expires_at, not_before, "
+              "disabled).",
+              type='list[str | dict]: keys, "sha256:<hex>" digests or key records',
+              example=["sha256:" + "3f" * 32,
+                       {"id": "ci-bot", "hash": "sha256:" + "5a" * 32,
+                        "scopes": ["tools:list", "tools:call:Math.*"], "tenant": "acme",
+                        "expires_at": "2027-01-31T00:00:00Z"}],
               wrong="A key shorter than 32 characters or with characters a header cannot carry, a "
-                    'malformed "sha256:" digest, or an empty list while "api_key" is enabled.'),
+                    'malformed "sha256:" digest, an issued otc_ key with a bad checksum, a '
+                    "record with an unknown or invalid field (named), the same key twice with a "
+                    'record, or an empty list while "api_key" is enabled without a loader.'),
+    ConfigKey("OTC_AUTH_API_KEY_CACHE_TTL", 60,
+              "Seconds an api_key_loader's record is cached before the loader is asked again.",
+              type="int (seconds, >= 0)", example=30, wrong="Not a whole number >= 0."),
+    ConfigKey("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", 5,
+              'Seconds an api_key_loader\'s "no such key" is cached.',
+              type="int (seconds, >= 0)", example=2, wrong="Not a whole number >= 0."),
     ConfigKey("OTC_AUTH_API_KEY_HEADERS", ["OTC-API-Key", "OXP-API-Key"],
               "Header names that carry the API key (case-insensitive).",
               type="list[str]: header names", example=["OTC-API-Key"],
@@ -134,7 +147,9 @@ class Settings:
     """The validated configuration of one app. Never changes after ``init_app``."""
 
     methods: tuple[str, ...]
-    api_key_digests: tuple[bytes, ...]
+    api_key_records: tuple[KeyRecord, ...]
+    api_key_cache_ttl: int
+    api_key_negative_cache_ttl: int
     api_key_headers: tuple[str, ...]
     jwt_secrets: tuple[bytes, ...]
     jwt_audiences: tuple[str, ...]
@@ -156,21 +171,29 @@ class Settings:
     def auth_disabled(self) -> bool:
         return self.methods == ("none",)
 
+    @property
+    def api_key_digests(self) -> tuple[bytes, ...]:
+        return tuple(record.digest for record in self.api_key_records)
 
-def load_settings(config: Mapping[str, Any]) -> Settings:
-    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise."""
+
+def load_settings(config: Mapping[str, Any], *, has_key_loader: bool = False) -> Settings:
+    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise.
+
+    ``has_key_loader``: records come from an ``api_key_loader``, so no configured key is fine.
+    """
     _refuse_unknown_keys(config)
 
     def get(name: str) -> Any:
         return config.get(name, _KNOWN[name].default)
 
     methods = _methods(get("OTC_AUTH_METHODS"))
-    api_key_digests = _api_key_digests(get("OTC_AUTH_API_KEYS"))
+    api_key_records = _api_key_records(get("OTC_AUTH_API_KEYS"))
     jwt_secrets = _jwt_secrets(get("OTC_AUTH_JWT_SECRET"))
-    if "api_key" in methods and not api_key_digests:
+    if "api_key" in methods and not api_key_records and not has_key_loader:
         raise OTCAuthConfigError(
             'OTC_AUTH_METHODS enables "api_key" but OTC_AUTH_API_KEYS is empty: add at least one '
-            'key (or its "sha256:<hex>" digest), or remove "api_key" from OTC_AUTH_METHODS.'
+            'key (or its "sha256:<hex>" digest, or a record), register an @auth.api_key_loader '
+            'before init_app, or remove "api_key" from OTC_AUTH_METHODS.'
         )
     if "jwt" in methods and not jwt_secrets:
         raise OTCAuthConfigError(
@@ -178,7 +201,8 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
             f'({_SECRET_HINT}), or remove "jwt" from OTC_AUTH_METHODS.'
         )
     hmac_clients = _hmac_clients(get("OTC_AUTH_HMAC_CLIENTS"),
-                                 forbidden=set(api_key_digests) | {sha256(s) for s in jwt_secrets})
+                                 forbidden={record.digest for record in api_key_records}
+                                 | {sha256(secret) for secret in jwt_secrets})
     if "hmac" in methods and not hmac_clients:
         raise OTCAuthConfigError(
             'OTC_AUTH_METHODS enables "hmac" but OTC_AUTH_HMAC_CLIENTS is empty: add '
@@ -189,7 +213,11 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     storage_uri = _storage_uri(config.get("OTC_AUTH_STORAGE_URI"), "OTC_AUTH_STORAGE_URI")
     return Settings(
         methods=methods,
-        api_key_digests=api_key_digests,
+        api_key_records=api_key_records,
+        api_key_cache_ttl=_integer(get("OTC_AUTH_API_KEY_CACHE_TTL"),
+                                   "OTC_AUTH_API_KEY_CACHE_TTL", minimum=0),
+        api_key_negative_cache_ttl=_integer(get("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL"),
+                                            "OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", minimum=0),
         api_key_headers=_header_names(get("OTC_AUTH_API_KEY_HEADERS")),
         jwt_secrets=jwt_secrets,
         jwt_audiences=_strings(get("OTC_AUTH_JWT_AUDIENCES"), "OTC_AUTH_JWT_AUDIENCES"),
@@ -260,29 +288,40 @@ def _methods(value: Any) -> tuple[str, ...]:
     return methods
 
 
-def _api_key_digests(value: Any) -> tuple[bytes, ...]:
-    digests = []
+def _api_key_records(value: Any) -> tuple[KeyRecord, ...]:
+    """Strings and digests become scope-less records; the same key twice is refused if either
+    occurrence is a record, since its scopes or validity would then be ambiguous."""
+    records: dict[bytes, tuple[KeyRecord, str, bool]] = {}
     for index, entry in enumerate(_listed(value, "OTC_AUTH_API_KEYS")):
         where = f"OTC_AUTH_API_KEYS[{index}]"
-        if not isinstance(entry, str):
-            raise OTCAuthConfigError(f"{where} must be a string (a key or a sha256: digest).")
-        if entry.startswith("sha256:"):
-            match = _DIGEST.fullmatch(entry)
-            if match is None:
-                raise OTCAuthConfigError(f'{where} is a malformed digest: write "sha256:" followed '
-                                         "by exactly 64 lowercase hex digits.")
-            digests.append(bytes.fromhex(match.group(1)))
+        is_record = not isinstance(entry, str)
+        record = parse_record(entry, where) if is_record else plain_key_record(
+            _plain_key_digest(entry, where))
+        earlier = records.get(record.digest)
+        if earlier is not None:
+            if is_record or earlier[2]:
+                raise OTCAuthConfigError(f"{where} and {earlier[1]} are the same key: give each "
+                                         "key one entry.")
             continue
-        if _KEY_CHARS.fullmatch(entry) is None:
-            raise OTCAuthConfigError(f"{where} contains characters a header cannot carry: use "
-                                     "printable ASCII without spaces or commas.")
-        if len(entry) < MIN_SECRET_BYTES:
-            raise OTCAuthConfigError(
-                f"{where} is {len(entry)} characters; API keys must be at least "
-                f"{MIN_SECRET_BYTES} ({_SECRET_HINT})."
-            )
-        digests.append(sha256(entry.encode("ascii")))
-    return tuple(dict.fromkeys(digests))
+        records[record.digest] = (record, where, is_record)
+    return tuple(record for record, _, _ in records.values())
+
+
+def _plain_key_digest(entry: str, where: str) -> bytes:
+    if entry.startswith("sha256:"):
+        return parse_digest(entry, where)
+    if _KEY_CHARS.fullmatch(entry) is None:
+        raise OTCAuthConfigError(f"{where} contains characters a header cannot carry: use "
+                                 "printable ASCII without spaces or commas.")
+    if len(entry) < MIN_SECRET_BYTES:
+        raise OTCAuthConfigError(
+            f"{where} is {len(entry)} characters; API keys must be at least "
+            f"{MIN_SECRET_BYTES} ({_SECRET_HINT})."
+        )
+    if not is_plausible(entry):
+        raise OTCAuthConfigError(f"{where} starts like an issued key (otc_live_/otc_test_) but its "
+                                 "checksum does not match: it was mistyped or truncated.")
+    return sha256(entry.encode("ascii"))
 
 
 def _jwt_secrets(value: Any) -> tuple[bytes, ...]:

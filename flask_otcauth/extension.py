@@ -23,12 +23,15 @@ from limits.errors import ConfigurationError
 from .authenticator import Authenticator
 from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
-from .exceptions import AuthFailure, OTCAuthConfigError
+from .exceptions import AuthFailure, OTCAuthConfigError, missing_credentials
 from .identity import NO_AUTH_IDENTITY, Identity
+from .keys import KeyLoader
 from .openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
 from .ratelimit import RateLimits
 from .responses import AuthError
 from .schemes import AuthRequest, build_schemes
+from .schemes.base import REALM
+from .scopes import scope_challenge, scope_failure
 from .storage import Storage, open_storage
 from .target import target_uri
 from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
@@ -75,15 +78,24 @@ class OTCAuth:
     require_auth = staticmethod(require_auth)
     exempt = staticmethod(exempt)
 
-    def __init__(self, app: Flask | None = None, *, limiter: Limiter | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        limiter: Limiter | None = None,
+        api_key_loader: KeyLoader | None = None,
+    ) -> None:
         self._limiter = limiter
+        self._key_loader = api_key_loader
+        self._initialized = False
         self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask, *, limiter: Limiter | None = None) -> None:
         """Validate ``app.config`` (raising :class:`OTCAuthConfigError`) and install the hooks."""
-        settings = load_settings(app.config)
+        self._initialized = True
+        settings = load_settings(app.config, has_key_loader=self._key_loader is not None)
         limiter = limiter or self._limiter
         rate_limits, limiter = _rate_limits(app, settings, limiter)
         # Opened on first use (at once when hmac needs it), so a bad URI fails init_app.
@@ -91,7 +103,7 @@ class OTCAuth:
             lambda: open_storage(settings.storage_uri, setting=settings.storage_uri_setting))
         self._states[app] = _AppState(
             settings=settings,
-            authenticator=Authenticator(build_schemes(settings, storage)),
+            authenticator=Authenticator(build_schemes(settings, self._key_loader, storage)),
             rate_limits=rate_limits,
             limiter=limiter,
             storage=storage,
@@ -101,6 +113,21 @@ class OTCAuth:
         hooks = app.before_request_funcs.setdefault(None, [])
         if self._start_request not in hooks:
             hooks.insert(0, self._start_request)
+
+    def api_key_loader(self, loader: KeyLoader) -> KeyLoader:
+        """Register the function that finds an API key's record, e.g. in the app's database.
+
+        It receives ``"sha256:<hex>"`` (never the key) and returns the record with that
+        ``hash`` (a dict like an ``OTC_AUTH_API_KEYS`` record, or a ``KeyRecord``) or ``None``.
+        Answers are cached (``OTC_AUTH_API_KEY_CACHE_TTL``); an exception answers 503
+        ``key_lookup_unavailable``. Register it before ``init_app``: settings do not change
+        after setup.
+        """
+        if self._initialized:
+            raise RuntimeError("Register @auth.api_key_loader before init_app(app), or pass "
+                               "OTCAuth(api_key_loader=...).")
+        self._key_loader = loader
+        return loader
 
     def settings(self, app: Flask | None = None) -> Settings:
         """The validated settings of ``app`` (default: the current app)."""
@@ -141,6 +168,15 @@ class OTCAuth:
             return error.get_response()
         return None
 
+    def authorize(self, scopes: tuple[str, ...] = (), any_scopes: tuple[str, ...] = ()) -> None:
+        """Raise the 403 :class:`AuthError` unless this request's caller holds the scopes."""
+        state = self._state()
+        identity: Identity | None = g.get(IDENTITY_ATTR)
+        if identity is None:
+            raise AuthError(missing_credentials("credentials before any scope check"),
+                            state.authenticator.challenges(state.settings.methods, None))
+        self._authorize(state, identity, Requirement(scopes=scopes, any_scopes=any_scopes))
+
     def _state(self, app: Flask | None = None) -> _AppState:
         target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
         try:
@@ -176,7 +212,10 @@ class OTCAuth:
         methods = state.methods_for(requirement)
         if getattr(g, VERIFIED_ATTR, None) == methods:
             identity: Identity | None = getattr(g, IDENTITY_ATTR)
-            if identity is not None or requirement.optional:
+            if identity is not None:
+                self._authorize(state, identity, requirement)
+                return identity
+            if requirement.optional:
                 return identity
         address = request.remote_addr or "unknown"
         limits = state.rate_limits
@@ -187,6 +226,7 @@ class OTCAuth:
                 if limits is not None:
                     limits.refuse_if_failing(address)
                 identity = self._verify(state, methods, requirement.optional, address)
+            _raise_if_unauthorized(state, identity, requirement)
             if limits is not None:
                 key = identity.rate_limit_key if identity is not None else None
                 limits.count_request(key if key is not None else f"address:{address}")
@@ -194,12 +234,18 @@ class OTCAuth:
             logger.log(logging.WARNING if failure.status >= 500 else logging.INFO,
                        "authentication refused: status=%s error=%s method=%s remote=%s",
                        failure.status, failure.code, failure.method, address)
-            challenges = state.authenticator.challenges(methods, failure) if (
-                failure.status == 401) else ()
-            raise AuthError(failure, challenges) from None
+            raise _error(state, methods, failure) from None
         setattr(g, IDENTITY_ATTR, identity)
         setattr(g, VERIFIED_ATTR, methods)
         return identity
+
+    def _authorize(self, state: _AppState, identity: Identity, requirement: Requirement) -> None:
+        try:
+            _raise_if_unauthorized(state, identity, requirement)
+        except AuthFailure as failure:
+            logger.info("authorization refused: status=%s error=%s method=%s subject=%s",
+                        failure.status, failure.code, identity.method, identity.subject)
+            raise _error(state, state.settings.methods, failure) from None
 
     def _verify(
         self, state: _AppState, methods: tuple[str, ...], optional: bool, address: str
@@ -210,7 +256,7 @@ class OTCAuth:
                             target_uri=target_uri, body=_request_body),
                 methods, optional=optional, now=time.time())
         except AuthFailure as failure:
-            # A 503 (shared storage down) says nothing about the caller: not a failed attempt.
+            # A failing key or nonce store (503) is the server's trouble, not an attempt to count.
             if state.rate_limits is not None and failure.status == 401:
                 state.rate_limits.record_failure(address)
             raise
@@ -219,6 +265,26 @@ class OTCAuth:
 def _request_body() -> bytes:
     """The exact bytes received, kept for the view (werkzeug parses forms from the cache)."""
     return request.get_data(cache=True)
+
+
+def _raise_if_unauthorized(
+    state: _AppState, identity: Identity | None, requirement: Requirement
+) -> None:
+    """The authorize step: scopes are checked once the caller is known, before counting."""
+    if identity is None or state.settings.auth_disabled:
+        return  # anonymous callers only reach views without scopes (require_auth ensures it)
+    failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
+    if failure is not None:
+        raise failure
+
+
+def _error(state: _AppState, methods: tuple[str, ...], failure: AuthFailure) -> AuthError:
+    """The response of a refusal: 401s challenge for every accepted method, a 403 names scopes."""
+    if failure.status == 401:
+        return AuthError(failure, state.authenticator.challenges(methods, failure))
+    if failure.status == 403:
+        return AuthError(failure, [scope_challenge(failure, REALM)])
+    return AuthError(failure)
 
 
 def _check_view_requirements(state: _AppState, views: Iterable[Any]) -> None:
