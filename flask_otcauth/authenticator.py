@@ -34,12 +34,15 @@ class Authenticator:
             credential = scheme.extract(request)
             if credential is not None:
                 presented.append((scheme, credential))
-        verified = {
-            scheme.method: scheme.verify(credential, now)
-            for scheme, credential in sorted(  # stable: preference order within each group
-                presented, key=lambda item: getattr(item[0], "spends_credential", False))
-        }
-        identity = verified[presented[0][0].method] if presented else None
+        if len(presented) == 1:  # the common case, without the ordering below
+            identity: Identity | None = presented[0][0].verify(presented[0][1], now)
+        else:
+            verified = {
+                scheme.method: scheme.verify(credential, now)
+                for scheme, credential in sorted(  # stable: preference order within each group
+                    presented, key=lambda item: getattr(item[0], "spends_credential", False))
+            }
+            identity = verified[presented[0][0].method] if presented else None
         if identity is None and not optional:
             raise missing_credentials(
                 " or ".join(self._schemes[method].credential_hint for method in methods))

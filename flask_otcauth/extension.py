@@ -24,6 +24,7 @@ from .authenticator import Authenticator
 from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
 from .exceptions import AuthFailure, OTCAuthConfigError, missing_credentials
+from .headers import header_reader
 from .identity import NO_AUTH_IDENTITY, Identity
 from .keys import KeyLoader
 from .openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
@@ -39,6 +40,7 @@ from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from flask import Request
     from werkzeug.sansio.response import Response
 
 logger = logging.getLogger("flask_otcauth")
@@ -160,10 +162,10 @@ class OTCAuth:
         requirement = Requirement(tuple(methods) if methods is not None else None, optional)
         return self._authenticate(self._state(), requirement)
 
-    def refuse(self, requirement: Requirement) -> Response | None:
+    def refuse(self, requirement: Requirement, app: Flask | None = None) -> Response | None:
         """The error response for the current request, or ``None`` once it is authenticated."""
         try:
-            self._authenticate(self._state(), requirement)
+            self._authenticate(self._state(app), requirement)
         except AuthError as error:
             return error.get_response()
         return None
@@ -185,10 +187,11 @@ class OTCAuth:
             raise RuntimeError("OTCAuth.init_app(app) was not called for this app.") from None
 
     def _start_request(self) -> Response | None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         reset_identity()
-        state = self._state()
+        state = self._state(app)
         if not state.views_checked:
-            _check_view_requirements(state, current_app.view_functions.values())
+            _check_view_requirements(state, app.view_functions.values())
             state.views_checked = True
         if state.settings.protect_all:
             return self._guard_request()
@@ -209,15 +212,19 @@ class OTCAuth:
         return self.refuse(_DEFAULT)
 
     def _authenticate(self, state: _AppState, requirement: Requirement) -> Identity | None:
+        # Each context-local proxy is resolved once: on the hot path a proxy costs about as
+        # much as a header lookup.
+        request_globals = g._get_current_object()
         methods = state.methods_for(requirement)
-        if getattr(g, VERIFIED_ATTR, None) == methods:
-            identity: Identity | None = getattr(g, IDENTITY_ATTR)
+        if getattr(request_globals, VERIFIED_ATTR, None) == methods:
+            identity: Identity | None = getattr(request_globals, IDENTITY_ATTR)
             if identity is not None:
                 self._authorize(state, identity, requirement)
                 return identity
             if requirement.optional:
                 return identity
-        address = request.remote_addr or "unknown"
+        current_request: Request = request._get_current_object()  # type: ignore[attr-defined]
+        address = current_request.remote_addr or "unknown"
         limits = state.rate_limits
         try:
             if state.settings.auth_disabled:
@@ -225,7 +232,8 @@ class OTCAuth:
             else:
                 if limits is not None:
                     limits.refuse_if_failing(address)
-                identity = self._verify(state, methods, requirement.optional, address)
+                identity = self._verify(state, current_request, methods, requirement.optional,
+                                        address)
             _raise_if_unauthorized(state, identity, requirement)
             if limits is not None:
                 key = identity.rate_limit_key if identity is not None else None
@@ -235,8 +243,8 @@ class OTCAuth:
                        "authentication refused: status=%s error=%s method=%s remote=%s",
                        failure.status, failure.code, failure.method, address)
             raise _error(state, methods, failure) from None
-        setattr(g, IDENTITY_ATTR, identity)
-        setattr(g, VERIFIED_ATTR, methods)
+        setattr(request_globals, IDENTITY_ATTR, identity)
+        setattr(request_globals, VERIFIED_ATTR, methods)
         return identity
 
     def _authorize(self, state: _AppState, identity: Identity, requirement: Requirement) -> None:
@@ -248,11 +256,13 @@ class OTCAuth:
             raise _error(state, state.settings.methods, failure) from None
 
     def _verify(
-        self, state: _AppState, methods: tuple[str, ...], optional: bool, address: str
+        self, state: _AppState, current_request: Request, methods: tuple[str, ...],
+        optional: bool, address: str
     ) -> Identity | None:
         try:
             return state.authenticator.authenticate(
-                AuthRequest(header=request.headers.get, method=request.method,
+                AuthRequest(header=header_reader(current_request.environ),
+                            method=current_request.method,
                             target_uri=target_uri, body=_request_body),
                 methods, optional=optional, now=time.time())
         except AuthFailure as failure:
@@ -271,7 +281,8 @@ def _raise_if_unauthorized(
     state: _AppState, identity: Identity | None, requirement: Requirement
 ) -> None:
     """The authorize step: scopes are checked once the caller is known, before counting."""
-    if identity is None or state.settings.auth_disabled:
+    if identity is None or state.settings.auth_disabled or not (
+            requirement.scopes or requirement.any_scopes):
         return  # anonymous callers only reach views without scopes (require_auth ensures it)
     failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
     if failure is not None:
