@@ -72,3 +72,14 @@ def rate_limited(code: str, hint: str, retry_after: int) -> AuthFailure:
         hint,
         retry_after=max(1, retry_after),
     )
+
+
+def temporarily_unavailable(hint: str, retry_after: int) -> AuthFailure:
+    """A check that must fail closed could not be made (its shared storage is down): 503."""
+    return AuthFailure(
+        503,
+        "temporarily_unavailable",
+        "Authentication is temporarily unavailable. Retry later.",
+        hint,
+        retry_after=retry_after,
+    )

@@ -7,8 +7,10 @@ module only feeds it the request and turns its verdict into ``g`` or a response.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -31,6 +33,8 @@ from .responses import AuthError
 from .schemes import AuthRequest, build_schemes
 from .schemes.base import REALM
 from .scopes import scope_challenge, scope_failure
+from .storage import Storage, open_storage
+from .target import target_uri
 from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
 
 if TYPE_CHECKING:
@@ -50,6 +54,7 @@ class _AppState:
     authenticator: Authenticator
     rate_limits: RateLimits | None
     limiter: Limiter | None
+    storage: Callable[[], Storage]
     views_checked: bool = field(default=False)
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
@@ -94,11 +99,15 @@ class OTCAuth:
         settings = load_settings(app.config, has_key_loader=self._key_loader is not None)
         limiter = limiter or self._limiter
         rate_limits, limiter = _rate_limits(app, settings, limiter)
+        # Opened on first use (at once when hmac needs it), so a bad URI fails init_app.
+        storage = functools.cache(
+            lambda: open_storage(settings.storage_uri, setting=settings.storage_uri_setting))
         self._states[app] = _AppState(
             settings=settings,
-            authenticator=Authenticator(build_schemes(settings, self._key_loader)),
+            authenticator=Authenticator(build_schemes(settings, self._key_loader, storage)),
             rate_limits=rate_limits,
             limiter=limiter,
+            storage=storage,
         )
         app.extensions["otcauth"] = self
         # First of all hooks, so nothing can read an identity left over in g.
@@ -134,6 +143,10 @@ class OTCAuth:
     def limiter(self, app: Flask | None = None) -> Limiter | None:
         """The Flask-Limiter the rate limits count with, to add limits of the app's own."""
         return self._state(app).limiter
+
+    def storage(self, app: Flask | None = None) -> Storage:
+        """The shared storage of ``app`` (``OTC_AUTH_STORAGE_URI``): nonces, and state of yours."""
+        return self._state(app).storage()
 
     def openapi_security_schemes(self, app: Flask | None = None) -> dict[str, SchemeObject]:
         """OpenAPI 3.1 ``components.securitySchemes`` for the methods ``app`` enables."""
@@ -225,8 +238,9 @@ class OTCAuth:
                 key = identity.rate_limit_key if identity is not None else None
                 limits.count_request(key if key is not None else f"address:{address}")
         except AuthFailure as failure:
-            logger.info("authentication refused: status=%s error=%s method=%s remote=%s",
-                        failure.status, failure.code, failure.method, address)
+            logger.log(logging.WARNING if failure.status >= 500 else logging.INFO,
+                       "authentication refused: status=%s error=%s method=%s remote=%s",
+                       failure.status, failure.code, failure.method, address)
             raise _error(state, methods, failure) from None
         setattr(g, IDENTITY_ATTR, identity)
         setattr(g, VERIFIED_ATTR, methods)
@@ -245,13 +259,19 @@ class OTCAuth:
     ) -> Identity | None:
         try:
             return state.authenticator.authenticate(
-                AuthRequest(header=request.headers.get), methods, optional=optional,
-                now=time.time())
+                AuthRequest(header=request.headers.get, method=request.method,
+                            target_uri=target_uri, body=_request_body),
+                methods, optional=optional, now=time.time())
         except AuthFailure as failure:
-            # A failing key store (503) is the server's trouble, not an attempt to count.
+            # A failing key or nonce store (503) is the server's trouble, not an attempt to count.
             if state.rate_limits is not None and failure.status == 401:
                 state.rate_limits.record_failure(address)
             raise
+
+
+def _request_body() -> bytes:
+    """The exact bytes received, kept for the view (werkzeug parses forms from the cache)."""
+    return request.get_data(cache=True)
 
 
 def _raise_if_unauthorized(

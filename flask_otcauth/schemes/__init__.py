@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..config import Settings
 from ..keys import KeyDirectory, KeyLoader
+from ..storage import MemoryStorage, Storage
 from .api_key import ApiKeyScheme
 from .base import AuthRequest, Scheme
+from .hmac import HmacScheme
 from .jwt import JwtScheme
 
-__all__ = ["ApiKeyScheme", "AuthRequest", "JwtScheme", "Scheme", "build_schemes"]
+__all__ = ["ApiKeyScheme", "AuthRequest", "HmacScheme", "JwtScheme", "Scheme", "build_schemes"]
 
 
-def build_schemes(settings: Settings, key_loader: KeyLoader | None = None) -> dict[str, Scheme]:
-    """The enabled schemes by method name, in the order of ``OTC_AUTH_METHODS``."""
+def build_schemes(
+    settings: Settings,
+    key_loader: KeyLoader | None = None,
+    storage: Callable[[], Storage] = MemoryStorage,
+) -> dict[str, Scheme]:
+    """The enabled schemes by method name, in the order of ``OTC_AUTH_METHODS``.
+
+    ``storage`` opens the app's shared storage; only schemes that keep state call it.
+    """
     schemes: dict[str, Scheme] = {}
     for method in settings.methods:
         if method == "api_key":
@@ -29,4 +40,7 @@ def build_schemes(settings: Settings, key_loader: KeyLoader | None = None) -> di
                 max_lifetime=settings.jwt_max_lifetime,
                 leeway=settings.jwt_leeway,
             )
+        elif method == "hmac":
+            schemes[method] = HmacScheme(settings.hmac_clients, max_age=settings.hmac_max_age,
+                                         leeway=settings.hmac_leeway, nonces=storage())
     return schemes
