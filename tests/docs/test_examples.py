@@ -209,3 +209,26 @@ def test_signed_server_refuses_an_unsigned_request(signed_server: str) -> None:
     response = httpx.get(f"{signed_server}/tools", timeout=10)
 
     assert response.status_code == 401
+
+
+def test_testing_page_example_passes_under_pytest() -> None:
+    done = subprocess.run(  # noqa: S603 - our interpreter running pytest on our example
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(EXAMPLES / "test_tool_server.py")],
+        cwd=REPO_ROOT, env=_environment(), capture_output=True, text=True, timeout=120,
+        check=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "7 passed" in done.stdout
+
+
+def test_quickstart_answers_curl_with_a_cli_minted_token(quickstart: Quickstart) -> None:
+    """``TOKEN=$(flask --app quickstart otcauth mint-token --sub my-agent)``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "quickstart", "otcauth", "mint-token",
+         "--sub", "my-agent"], cwd=EXAMPLES, env=quickstart.env, capture_output=True,
+        text=True, check=True, timeout=60)
+
+    status, _ = curl(quickstart, "/tools", f"Authorization: Bearer {done.stdout.strip()}")
+
+    assert status == 200
