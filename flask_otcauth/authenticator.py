@@ -8,10 +8,11 @@ supplies the identity.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from .exceptions import AuthFailure, missing_credentials
-from .identity import Identity
+from .identity import Identity, credential_fingerprint
 from .schemes import AuthRequest, Scheme
 
 
@@ -31,13 +32,27 @@ class Authenticator:
             credential = scheme.extract(request)
             if credential is None:
                 continue
-            verified = scheme.verify(credential, now)
+            try:
+                verified = scheme.verify(credential, now)
+            except AuthFailure as failure:
+                raise dataclasses.replace(
+                    failure, fingerprint=credential_fingerprint(credential)) from None
             if identity is None:
                 identity = verified
         if identity is None and not optional:
             raise missing_credentials(
                 " or ".join(self._schemes[method].credential_hint for method in methods))
         return identity
+
+    def presents_credentials(self, request: AuthRequest, methods: tuple[str, ...]) -> bool:
+        """Whether the request carries a credential of one of ``methods``, valid or not."""
+        for method in methods:
+            try:
+                if self._schemes[method].extract(request) is not None:
+                    return True
+            except AuthFailure:
+                return True  # there, only malformed
+        return False
 
     def challenges(self, methods: tuple[str, ...], failure: AuthFailure | None) -> list[str]:
         """One ``WWW-Authenticate`` challenge per method the view accepts (RFC 9110)."""

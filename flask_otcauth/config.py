@@ -63,6 +63,9 @@ CONFIG_KEYS: Final = (
               "A limits storage URI; redis://... shares counters between workers and hosts."),
     ConfigKey("OTC_AUTH_PROTECT_ALL", False,
               "Protect every view of the app; opt out with @auth.exempt."),
+    ConfigKey("OTC_AUTH_REQUIRE_HTTPS", None,
+              "Refuse credentials sent over plain HTTP (403) and send Strict-Transport-Security;"
+              " None: on unless DEBUG or TESTING."),
 )
 _KNOWN: Final = {key.name: key for key in CONFIG_KEYS}
 
@@ -84,6 +87,7 @@ class Settings:
     failure_ratelimit: tuple[RateLimitItem, ...]
     ratelimit_storage_uri: str | None
     protect_all: bool
+    require_https: bool
 
     @property
     def auth_disabled(self) -> bool:
@@ -133,6 +137,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
                                       "OTC_AUTH_FAILURE_RATELIMIT"),
         ratelimit_storage_uri=_storage_uri(config.get("OTC_AUTH_RATELIMIT_STORAGE_URI")),
         protect_all=_boolean(get("OTC_AUTH_PROTECT_ALL"), "OTC_AUTH_PROTECT_ALL"),
+        require_https=_require_https(get("OTC_AUTH_REQUIRE_HTTPS"), config),
     )
 
 
@@ -267,6 +272,13 @@ def _boolean(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise OTCAuthConfigError(f"{name} must be true or false, got {value!r}.")
     return value
+
+
+def _require_https(value: Any, config: Mapping[str, Any]) -> bool:
+    """On by default, off only where a developer works: the debug server or a test client."""
+    if value is None:
+        return not (config.get("DEBUG") or config.get("TESTING"))
+    return _boolean(value, "OTC_AUTH_REQUIRE_HTTPS")
 
 
 def _optional_string(value: Any, name: str) -> str | None:

@@ -7,7 +7,6 @@ module only feeds it the request and turns its verdict into ``g`` or a response.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import ConfigurationError
 
+from .audit import RequestFacts, record_refusal, record_success
 from .authenticator import Authenticator
 from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
@@ -26,6 +26,7 @@ from .identity import NO_AUTH_IDENTITY, Identity
 from .ratelimit import RateLimits
 from .responses import AuthError
 from .schemes import AuthRequest, build_schemes
+from .transport import install_hsts, refuse_plain_http
 from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     from werkzeug.sansio.response import Response
 
-logger = logging.getLogger("flask_otcauth")
 _DEFAULT = Requirement()
 
 
@@ -87,6 +87,8 @@ class OTCAuth:
             limiter=limiter,
         )
         app.extensions["otcauth"] = self
+        if settings.require_https:
+            install_hsts(app)
         # First of all hooks, so nothing can read an identity left over in g.
         hooks = app.before_request_funcs.setdefault(None, [])
         if self._start_request not in hooks:
@@ -158,37 +160,49 @@ class OTCAuth:
                 return identity
         address = request.remote_addr or "unknown"
         limits = state.rate_limits
+        identity = None
         try:
             if state.settings.auth_disabled:
                 identity = NO_AUTH_IDENTITY
             else:
+                auth_request = AuthRequest(header=request.headers.get)
+                if state.settings.require_https:
+                    refuse_plain_http(state.authenticator, auth_request, methods)
                 if limits is not None:
                     limits.refuse_if_failing(address)
-                identity = self._verify(state, methods, requirement.optional, address)
+                identity = self._verify(state, auth_request, methods, requirement.optional,
+                                        address)
             if limits is not None:
                 key = identity.rate_limit_key if identity is not None else None
                 limits.count_request(key if key is not None else f"address:{address}")
         except AuthFailure as failure:
-            logger.info("authentication refused: status=%s error=%s method=%s remote=%s",
-                        failure.status, failure.code, failure.method, address)
+            record_refusal(current_app._get_current_object(), failure,  # type: ignore[attr-defined]
+                           _request_facts(address), identity)
             challenges = state.authenticator.challenges(methods, failure) if (
                 failure.status == 401) else ()
             raise AuthError(failure, challenges) from None
+        if identity is not None:
+            record_success(current_app._get_current_object(),  # type: ignore[attr-defined]
+                           identity, _request_facts(address))
         setattr(g, IDENTITY_ATTR, identity)
         setattr(g, VERIFIED_ATTR, methods)
         return identity
 
     def _verify(
-        self, state: _AppState, methods: tuple[str, ...], optional: bool, address: str
+        self, state: _AppState, auth_request: AuthRequest, methods: tuple[str, ...],
+        optional: bool, address: str
     ) -> Identity | None:
         try:
-            return state.authenticator.authenticate(
-                AuthRequest(header=request.headers.get), methods, optional=optional,
-                now=time.time())
+            return state.authenticator.authenticate(auth_request, methods, optional=optional,
+                                                    now=time.time())
         except AuthFailure:
             if state.rate_limits is not None:
                 state.rate_limits.record_failure(address)
             raise
+
+
+def _request_facts(address: str) -> RequestFacts:
+    return RequestFacts(http_method=request.method, path=request.path, client_address=address)
 
 
 def _check_view_requirements(state: _AppState, views: Iterable[Any]) -> None:
