@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from flask_otcauth import OTCAuth, current_identity, require_auth
 
 from .config import DEFAULTS, as_flag, dev_banner, dev_credentials, from_environment
+from .openapi import openapi_document
 from .protocol import (
     InputValidationError,
     ProtocolError,
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 auth = OTCAuth()
 api = Blueprint("otc", __name__)
 _REGISTRY = "example_app.registry"
+_VERSION = "1.0.0"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -95,6 +97,14 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
 def health() -> Response:
     """Open to all, always: load balancers probe it without credentials (the spec says so too)."""
     return jsonify(status="ok")
+
+
+@api.get("/openapi.json")
+@auth.exempt
+def openapi() -> Response:
+    """The server documents its own methods (a spec MUST), read from the running settings."""
+    return jsonify(openapi_document(auth.openapi_security_schemes(), auth.openapi_security(),
+                                    version=_VERSION))
 
 
 @api.get("/tools")

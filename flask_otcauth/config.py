@@ -32,40 +32,80 @@ _SECRET_HINT = "generate one with: python -c 'import secrets; print(secrets.toke
 
 @dataclass(frozen=True)
 class ConfigKey:
-    """One documented setting; the README's table and the unknown-key check both read these."""
+    """One documented setting: the unknown-key check, the README and the docs page all read these.
+
+    ``type``, ``example`` (a value the settings accept) and ``wrong`` (what ``init_app`` raises
+    when the value is not usable) exist for the configuration page, which is generated from
+    this tuple so it cannot drift; a test refuses a key that leaves any of them empty.
+    """
 
     name: str
     default: Any
     meaning: str
+    type: str = ""
+    example: Any = None
+    wrong: str = ""
 
 
+_SECRET_EXAMPLE = "replace-me-with-secrets.token_urlsafe(48)-output"  # noqa: S105 - a placeholder
 CONFIG_KEYS: Final = (
     ConfigKey("OTC_AUTH_METHODS", ["jwt", "api_key"],
-              'Enabled methods in order of preference; ["none"] turns authentication off.'),
+              'Enabled methods in order of preference; ["none"] turns authentication off.',
+              type="list[str]: none, jwt, api_key", example=["api_key"],
+              wrong='Unknown method (with the closest name), an empty list, a method named twice, '
+                    'or "none" mixed with other methods.'),
     ConfigKey("OTC_AUTH_API_KEYS", [],
-              'Accepted API keys: plain strings (>= 32 characters) or "sha256:<64 hex>" digests.'),
+              'Accepted API keys: plain strings (>= 32 characters) or "sha256:<64 hex>" digests.',
+              type='list[str]: keys or "sha256:<hex>" digests',
+              example=["sha256:" + "3f" * 32],
+              wrong="A key shorter than 32 characters or with characters a header cannot carry, a "
+                    'malformed "sha256:" digest, or an empty list while "api_key" is enabled.'),
     ConfigKey("OTC_AUTH_API_KEY_HEADERS", ["OTC-API-Key", "OXP-API-Key"],
-              "Header names that carry the API key (case-insensitive)."),
+              "Header names that carry the API key (case-insensitive).",
+              type="list[str]: header names", example=["OTC-API-Key"],
+              wrong="An empty list, or a name that is not a valid header name (or is "
+                    "Authorization)."),
     ConfigKey("OTC_AUTH_JWT_SECRET", None,
-              "HS256 secret (>= 32 bytes), or a list: the first signs, all verify (rotation)."),
+              "HS256 secret (>= 32 bytes), or a list: the first signs, all verify (rotation).",
+              type="str | bytes | list[str | bytes] | None",
+              example=[_SECRET_EXAMPLE, "the-previous-secret-kept-until-its-tokens-expire"],
+              wrong='A secret (or a rotation entry) shorter than 32 bytes, or none while "jwt" is '
+                    "enabled."),
     ConfigKey("OTC_AUTH_JWT_AUDIENCES", [],
-              "The allowed client list: a token's aud must name at least one of these."),
-    ConfigKey("OTC_AUTH_JWT_REQUIRE_AUDIENCE", False, "Reject tokens without aud."),
-    ConfigKey("OTC_AUTH_JWT_ISSUER", None, "When set, iss is required and must match exactly."),
+              "The allowed client list: a token's aud must name at least one of these.",
+              type="list[str]", example=["my-agent-platform"],
+              wrong="Not a list of non-empty strings."),
+    ConfigKey("OTC_AUTH_JWT_REQUIRE_AUDIENCE", False, "Reject tokens without aud.",
+              type="bool", example=True, wrong="Not true or false."),
+    ConfigKey("OTC_AUTH_JWT_ISSUER", None, "When set, iss is required and must match exactly.",
+              type="str | None", example="https://platform.example.com",
+              wrong="An empty string or not a string."),
     ConfigKey("OTC_AUTH_JWT_MAX_LIFETIME", 900,
-              "Seconds: a token whose exp is further ahead than this (plus leeway) is rejected."),
-    ConfigKey("OTC_AUTH_JWT_LEEWAY", 0, "Seconds of clock skew allowed on exp/nbf/iat (0-300)."),
+              "Seconds: a token whose exp is further ahead than this (plus leeway) is rejected.",
+              type="int (seconds, >= 1)", example=300, wrong="Not a whole number >= 1."),
+    ConfigKey("OTC_AUTH_JWT_LEEWAY", 0, "Seconds of clock skew allowed on exp/nbf/iat (0-300).",
+              type="int (seconds, 0-300)", example=5,
+              wrong="Not a whole number, negative, or over 300 (fix the clocks instead)."),
     ConfigKey("OTC_AUTH_RATELIMIT", "120/minute",
-              "Requests per authenticated identity, across all protected views; None: off."),
+              "Requests per authenticated identity, across all protected views; None: off.",
+              type="str | None (limits notation)", example="10/second;500/hour",
+              wrong='Not a rate-limit string such as "120/minute".'),
     ConfigKey("OTC_AUTH_FAILURE_RATELIMIT", "20/minute",
-              "Failed attempts per client address before every attempt gets 429; None: off."),
+              "Failed attempts per client address before every attempt gets 429; None: off.",
+              type="str | None (limits notation)", example="5/minute",
+              wrong='Not a rate-limit string such as "20/minute".'),
     ConfigKey("OTC_AUTH_RATELIMIT_STORAGE_URI", "memory://",
-              "A limits storage URI; redis://... shares counters between workers and hosts."),
+              "A limits storage URI; redis://... shares counters between workers and hosts.",
+              type="str (limits storage URI)", example="redis://127.0.0.1:6379/0",
+              wrong="Not a URI, a port that is not a number, or set while you pass your own "
+                    "Limiter."),
     ConfigKey("OTC_AUTH_PROTECT_ALL", False,
-              "Protect every view of the app; opt out with @auth.exempt."),
+              "Protect every view of the app; opt out with @auth.exempt.",
+              type="bool", example=True, wrong="Not true or false."),
     ConfigKey("OTC_AUTH_REQUIRE_HTTPS", None,
               "Refuse credentials sent over plain HTTP (403) and send Strict-Transport-Security;"
-              " None: on unless DEBUG or TESTING."),
+              " None: on unless DEBUG or TESTING.",
+              type="bool | None", example=True, wrong="Not true, false or None."),
 )
 _KNOWN: Final = {key.name: key for key in CONFIG_KEYS}
 

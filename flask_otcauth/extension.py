@@ -23,6 +23,7 @@ from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
 from .exceptions import AuthFailure, OTCAuthConfigError
 from .identity import NO_AUTH_IDENTITY, Identity
+from .openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
 from .ratelimit import RateLimits
 from .responses import AuthError
 from .schemes import AuthRequest, build_schemes
@@ -101,6 +102,14 @@ class OTCAuth:
     def limiter(self, app: Flask | None = None) -> Limiter | None:
         """The Flask-Limiter the rate limits count with, to add limits of the app's own."""
         return self._state(app).limiter
+
+    def openapi_security_schemes(self, app: Flask | None = None) -> dict[str, SchemeObject]:
+        """OpenAPI 3.1 ``components.securitySchemes`` for the methods ``app`` enables."""
+        return security_schemes(self._state(app).settings)
+
+    def openapi_security(self, app: Flask | None = None) -> list[SecurityRequirement]:
+        """The OpenAPI ``security`` requirement of a protected view: any enabled method."""
+        return security_requirement(self._state(app).settings)
 
     def protect(self, blueprint: Blueprint) -> None:
         """Require authentication on every view of ``blueprint`` (``@auth.exempt`` opts out)."""

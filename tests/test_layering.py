@@ -16,9 +16,9 @@ from flask_otcauth.schemes import ApiKeyScheme, AuthRequest, JwtScheme
 from .helpers import API_KEY, JWT_SECRET, make_token
 
 PACKAGE = Path(__file__).resolve().parent.parent / "flask_otcauth"
-CORE = ["audit.py", "authenticator.py", "config.py", "exceptions.py", "identity.py", "ratelimit.py",
-        "schemes/__init__.py", "schemes/base.py", "schemes/api_key.py", "schemes/jwt.py",
-        "schemes/jose.py"]
+CORE = ["audit.py", "authenticator.py", "config.py", "exceptions.py", "identity.py", "openapi.py",
+        "ratelimit.py", "schemes/__init__.py", "schemes/base.py", "schemes/api_key.py",
+        "schemes/jwt.py", "schemes/jose.py"]
 
 
 def imported_modules(path: Path) -> set[str]:

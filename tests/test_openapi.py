@@ -1,0 +1,67 @@
+"""OpenAPI security schemes: the server documents which methods it supports (an OTC MUST)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from flask_otcauth import OTCAuth
+from flask_otcauth.config import METHODS
+from flask_otcauth.openapi import SECURITY_SCHEMES
+
+from .conftest import AppFactory, base_config
+
+
+def test_every_method_but_none_has_a_security_scheme() -> None:
+    assert set(SECURITY_SCHEMES) == set(METHODS) - {"none"}, (
+        "add the new method's OpenAPI scheme to flask_otcauth/openapi.py SECURITY_SCHEMES")
+
+
+def test_jwt_is_an_http_bearer_scheme_with_jwt_format(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_METHODS=["jwt"], OTC_AUTH_JWT_MAX_LIFETIME=600)
+
+    scheme = app.extensions["otcauth"].openapi_security_schemes(app)
+
+    assert list(scheme) == ["jwt"]
+    assert scheme["jwt"]["type"] == "http"
+    assert scheme["jwt"]["scheme"] == "bearer"
+    assert scheme["jwt"]["bearerFormat"] == "JWT"
+    assert "600 seconds" in scheme["jwt"]["description"]
+
+
+def test_api_key_is_an_api_key_scheme_in_the_otc_header(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_METHODS=["api_key"])
+
+    scheme = app.extensions["otcauth"].openapi_security_schemes(app)["api_key"]
+
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "OTC-API-Key")
+
+
+def test_api_key_scheme_names_the_first_configured_header(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_METHODS=["api_key"], OTC_AUTH_API_KEY_HEADERS=["X-Tool-Key"])
+
+    scheme = app.extensions["otcauth"].openapi_security_schemes(app)["api_key"]
+
+    assert scheme["name"] == "X-Tool-Key"
+
+
+def test_security_requirement_offers_each_enabled_method_in_order(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_METHODS=["api_key", "jwt"])
+
+    assert app.extensions["otcauth"].openapi_security(app) == [{"api_key": []}, {"jwt": []}]
+
+
+def test_no_auth_documents_no_schemes_and_no_requirement(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_METHODS=["none"])
+    auth = app.extensions["otcauth"]
+
+    assert auth.openapi_security_schemes(app) == {}
+    assert auth.openapi_security(app) == []
+
+
+def test_schemes_default_to_the_current_app() -> None:
+    app = Flask(__name__)
+    app.config.update(base_config())
+    auth = OTCAuth(app)
+
+    with app.app_context():
+        assert set(auth.openapi_security_schemes()) == {"jwt", "api_key"}
