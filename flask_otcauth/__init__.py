@@ -8,8 +8,9 @@ from .context import current_identity, get_identity
 from .exceptions import AuthFailure, OTCAuthConfigError
 from .extension import OTCAuth
 from .identity import Identity
+from .keys import KeyRecord, generate_key, hash_key
 from .responses import AuthError
-from .view_decorators import exempt, require_auth
+from .view_decorators import check_scopes, exempt, require_auth
 
 __all__ = [
     "CONFIG_KEYS",
@@ -17,14 +18,18 @@ __all__ = [
     "AuthError",
     "AuthFailure",
     "Identity",
+    "KeyRecord",
     "OTCAuth",
     "OTCAuthConfigError",
     "Settings",
     "auth_failed",
     "auth_succeeded",
+    "check_scopes",
     "current_identity",
     "exempt",
+    "generate_key",
     "get_identity",
+    "hash_key",
     "rate_limited",
     "require_auth",
 ]

@@ -78,7 +78,7 @@ def record_refusal(
     """A 4xx decision; ``identity`` is set when a verified caller ran out of its budget."""
     limited = failure.status == 429
     signal = rate_limited if limited else auth_failed
-    level = logging.WARNING if limited else logging.INFO
+    level = logging.WARNING if limited or failure.status >= 500 else logging.INFO
     if not (signal.receivers or logger.isEnabledFor(level)):
         return
     event = AuditEvent(

@@ -1,15 +1,19 @@
 """Runs the enabled schemes over one request; Flask-free.
 
-The rules of several credentials in one request live here and only here: credentials of
-methods not enabled are ignored, every presented credential of an enabled method must verify
-(an invalid one is never rescued by a valid one), and the first method in preference order
-supplies the identity.
+The rules of several credentials in one request live here and only here. The request's own
+headers select the methods (signature headers: hmac, an API key header: api_key,
+``Authorization: Bearer``: jwt); credentials of methods not enabled are ignored; every presented
+credential of an enabled method must verify (an invalid one is never rescued by a valid one,
+nor silently skipped); and when several are presented, the first method in preference order
+(``OTC_AUTH_METHODS``) supplies the identity. Schemes that spend their credential (an hmac
+nonce) are verified after the others, so a refusal elsewhere leaves the nonce unspent.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from .exceptions import AuthFailure, missing_credentials
 from .identity import Identity, credential_fingerprint
@@ -26,19 +30,18 @@ class Authenticator:
         self, request: AuthRequest, methods: tuple[str, ...], *, optional: bool, now: float
     ) -> Identity | None:
         """The caller's identity; ``None`` only for an anonymous caller when ``optional``."""
-        identity: Identity | None = None
+        presented = []
         for method in methods:
             scheme = self._schemes[method]
             credential = scheme.extract(request)
-            if credential is None:
-                continue
-            try:
-                verified = scheme.verify(credential, now)
-            except AuthFailure as failure:
-                raise dataclasses.replace(
-                    failure, fingerprint=credential_fingerprint(credential)) from None
-            if identity is None:
-                identity = verified
+            if credential is not None:
+                presented.append((scheme, credential))
+        verified = {
+            scheme.method: _verified(scheme, credential, now)
+            for scheme, credential in sorted(  # stable: preference order within each group
+                presented, key=lambda item: getattr(item[0], "spends_credential", False))
+        }
+        identity = verified[presented[0][0].method] if presented else None
         if identity is None and not optional:
             raise missing_credentials(
                 " or ".join(self._schemes[method].credential_hint for method in methods))
@@ -57,3 +60,14 @@ class Authenticator:
     def challenges(self, methods: tuple[str, ...], failure: AuthFailure | None) -> list[str]:
         """One ``WWW-Authenticate`` challenge per method the view accepts (RFC 9110)."""
         return [self._schemes[method].challenge(failure) for method in methods]
+
+
+def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:
+    """The scheme's verdict; the refusal of a key or token carries its audit fingerprint."""
+    try:
+        return scheme.verify(credential, now)
+    except AuthFailure as failure:
+        if not isinstance(credential, str):
+            raise  # a signed request: its keyid is no secret, its signature no name
+        raise dataclasses.replace(
+            failure, fingerprint=credential_fingerprint(credential)) from None

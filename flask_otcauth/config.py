@@ -18,12 +18,15 @@ from limits import RateLimitItem, parse_many
 
 from .exceptions import OTCAuthConfigError
 from .identity import sha256
+from .keys import KeyRecord, is_plausible, parse_digest, parse_record, plain_key_record
 
 PREFIX: Final = "OTC_AUTH_"
-METHODS: Final = ("none", "jwt", "api_key")
+METHODS: Final = ("none", "jwt", "api_key", "hmac")
 MIN_SECRET_BYTES: Final = 32
 MAX_LEEWAY_SECONDS: Final = 300
-_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+MAX_HMAC_AGE_SECONDS: Final = 3600
+# The keyid="..." a client sends: an RFC 8941 string, visible ASCII without quote or backslash.
+_CLIENT_ID = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
 # Visible ASCII without the comma: a comma is how proxies join duplicated header lines.
 _KEY_CHARS = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -55,11 +58,24 @@ CONFIG_KEYS: Final = (
               wrong='Unknown method (with the closest name), an empty list, a method named twice, '
                     'or "none" mixed with other methods.'),
     ConfigKey("OTC_AUTH_API_KEYS", [],
-              'Accepted API keys: plain strings (>= 32 characters) or "sha256:<64 hex>" digests.',
-              type='list[str]: keys or "sha256:<hex>" digests',
-              example=["sha256:" + "3f" * 32],
+              'Accepted API keys: plain strings (>= 32 characters), "sha256:<64 hex>" digests, '
+              "or records (dicts with id, hash, scopes, tenant, expires_at, not_before, "
+              "disabled).",
+              type='list[str | dict]: keys, "sha256:<hex>" digests or key records',
+              example=["sha256:" + "3f" * 32,
+                       {"id": "ci-bot", "hash": "sha256:" + "5a" * 32,
+                        "scopes": ["tools:list", "tools:call:Math.*"], "tenant": "acme",
+                        "expires_at": "2027-01-31T00:00:00Z"}],
               wrong="A key shorter than 32 characters or with characters a header cannot carry, a "
-                    'malformed "sha256:" digest, or an empty list while "api_key" is enabled.'),
+                    'malformed "sha256:" digest, an issued otc_ key with a bad checksum, a '
+                    "record with an unknown or invalid field (named), the same key twice with a "
+                    'record, or an empty list while "api_key" is enabled without a loader.'),
+    ConfigKey("OTC_AUTH_API_KEY_CACHE_TTL", 60,
+              "Seconds an api_key_loader's record is cached before the loader is asked again.",
+              type="int (seconds, >= 0)", example=30, wrong="Not a whole number >= 0."),
+    ConfigKey("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", 5,
+              'Seconds an api_key_loader\'s "no such key" is cached.',
+              type="int (seconds, >= 0)", example=2, wrong="Not a whole number >= 0."),
     ConfigKey("OTC_AUTH_API_KEY_HEADERS", ["OTC-API-Key", "OXP-API-Key"],
               "Header names that carry the API key (case-insensitive).",
               type="list[str]: header names", example=["OTC-API-Key"],
@@ -102,6 +118,26 @@ CONFIG_KEYS: Final = (
     ConfigKey("OTC_AUTH_PROTECT_ALL", False,
               "Protect every view of the app; opt out with @auth.exempt.",
               type="bool", example=True, wrong="Not true or false."),
+    ConfigKey("OTC_AUTH_HMAC_CLIENTS", {},
+              'Request-signing clients: {"client-id": "secret" | ["current", "previous"]}, '
+              "secrets >= 32 bytes and distinct from API keys.",
+              type='dict[str, str | list[str]]: client id -> secret, or [current, previous]',
+              example={"agent-platform": _SECRET_EXAMPLE},
+              wrong="Not a mapping, a client id a keyid cannot carry, a secret shorter than 32 "
+                    'bytes or also used as an API key or JWT secret, or empty while "hmac" is '
+                    "enabled."),
+    ConfigKey("OTC_AUTH_HMAC_MAX_AGE", 300,
+              "Seconds: a signature whose created is older than this (plus leeway) is refused.",
+              type="int (seconds, 1-3600)", example=120, wrong="Not a whole number in 1-3600."),
+    ConfigKey("OTC_AUTH_HMAC_LEEWAY", 5,
+              "Seconds of clock skew allowed on a signature's created (0-300).",
+              type="int (seconds, 0-300)", example=2,
+              wrong="Not a whole number, negative, or over 300 (fix the clocks instead)."),
+    ConfigKey("OTC_AUTH_STORAGE_URI", None,
+              "Shared state (nonces): memory:// or redis://...; unset: the rate-limit storage.",
+              type="str | None (memory:// or redis://)", example="redis://127.0.0.1:6379/0",
+              wrong="Not a URI, a port that is not a number, a kind other than memory or redis, "
+                    "or redis without redis-py installed."),
     ConfigKey("OTC_AUTH_REQUIRE_HTTPS", None,
               "Refuse credentials sent over plain HTTP (403) and send Strict-Transport-Security;"
               " None: on unless DEBUG or TESTING.",
@@ -115,7 +151,9 @@ class Settings:
     """The validated configuration of one app. Never changes after ``init_app``."""
 
     methods: tuple[str, ...]
-    api_key_digests: tuple[bytes, ...]
+    api_key_records: tuple[KeyRecord, ...]
+    api_key_cache_ttl: int
+    api_key_negative_cache_ttl: int
     api_key_headers: tuple[str, ...]
     jwt_secrets: tuple[bytes, ...]
     jwt_audiences: tuple[str, ...]
@@ -127,42 +165,64 @@ class Settings:
     failure_ratelimit: tuple[RateLimitItem, ...]
     ratelimit_storage_uri: str | None
     protect_all: bool
+    hmac_clients: tuple[tuple[str, tuple[bytes, ...]], ...]
+    hmac_max_age: int
+    hmac_leeway: int
+    storage_uri: str
+    storage_uri_setting: str  # which key the storage URI came from, for error messages
     require_https: bool
 
     @property
     def auth_disabled(self) -> bool:
         return self.methods == ("none",)
 
+    @property
+    def api_key_digests(self) -> tuple[bytes, ...]:
+        return tuple(record.digest for record in self.api_key_records)
 
-def load_settings(config: Mapping[str, Any]) -> Settings:
-    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise."""
+
+def load_settings(config: Mapping[str, Any], *, has_key_loader: bool = False) -> Settings:
+    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise.
+
+    ``has_key_loader``: records come from an ``api_key_loader``, so no configured key is fine.
+    """
     _refuse_unknown_keys(config)
 
     def get(name: str) -> Any:
         return config.get(name, _KNOWN[name].default)
 
     methods = _methods(get("OTC_AUTH_METHODS"))
-    api_key_digests = _api_key_digests(get("OTC_AUTH_API_KEYS"))
+    api_key_records = _api_key_records(get("OTC_AUTH_API_KEYS"))
     jwt_secrets = _jwt_secrets(get("OTC_AUTH_JWT_SECRET"))
-    if "api_key" in methods and not api_key_digests:
+    if "api_key" in methods and not api_key_records and not has_key_loader:
         raise OTCAuthConfigError(
             'OTC_AUTH_METHODS enables "api_key" but OTC_AUTH_API_KEYS is empty: add at least one '
-            'key (or its "sha256:<hex>" digest), or remove "api_key" from OTC_AUTH_METHODS.'
+            'key (or its "sha256:<hex>" digest, or a record), register an @auth.api_key_loader '
+            'before init_app, or remove "api_key" from OTC_AUTH_METHODS.'
         )
     if "jwt" in methods and not jwt_secrets:
         raise OTCAuthConfigError(
             'OTC_AUTH_METHODS enables "jwt" but OTC_AUTH_JWT_SECRET is not set: set it '
             f'({_SECRET_HINT}), or remove "jwt" from OTC_AUTH_METHODS.'
         )
-    leeway = _integer(get("OTC_AUTH_JWT_LEEWAY"), "OTC_AUTH_JWT_LEEWAY", minimum=0)
-    if leeway > MAX_LEEWAY_SECONDS:
+    hmac_clients = _hmac_clients(get("OTC_AUTH_HMAC_CLIENTS"),
+                                 forbidden={record.digest for record in api_key_records}
+                                 | {sha256(secret) for secret in jwt_secrets})
+    if "hmac" in methods and not hmac_clients:
         raise OTCAuthConfigError(
-            f"OTC_AUTH_JWT_LEEWAY is {leeway} s; at most {MAX_LEEWAY_SECONDS} s of clock skew is "
-            "allowed. Fix the clocks (NTP) rather than widening the window."
-        )
+            'OTC_AUTH_METHODS enables "hmac" but OTC_AUTH_HMAC_CLIENTS is empty: add '
+            '{"client-id": "secret"} for each signing client, or remove "hmac" from '
+            "OTC_AUTH_METHODS.")
+    ratelimit_storage_uri = _storage_uri(config.get("OTC_AUTH_RATELIMIT_STORAGE_URI"),
+                                         "OTC_AUTH_RATELIMIT_STORAGE_URI")
+    storage_uri = _storage_uri(config.get("OTC_AUTH_STORAGE_URI"), "OTC_AUTH_STORAGE_URI")
     return Settings(
         methods=methods,
-        api_key_digests=api_key_digests,
+        api_key_records=api_key_records,
+        api_key_cache_ttl=_integer(get("OTC_AUTH_API_KEY_CACHE_TTL"),
+                                   "OTC_AUTH_API_KEY_CACHE_TTL", minimum=0),
+        api_key_negative_cache_ttl=_integer(get("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL"),
+                                            "OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", minimum=0),
         api_key_headers=_header_names(get("OTC_AUTH_API_KEY_HEADERS")),
         jwt_secrets=jwt_secrets,
         jwt_audiences=_strings(get("OTC_AUTH_JWT_AUDIENCES"), "OTC_AUTH_JWT_AUDIENCES"),
@@ -171,12 +231,20 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         jwt_issuer=_optional_string(get("OTC_AUTH_JWT_ISSUER"), "OTC_AUTH_JWT_ISSUER"),
         jwt_max_lifetime=_integer(get("OTC_AUTH_JWT_MAX_LIFETIME"), "OTC_AUTH_JWT_MAX_LIFETIME",
                                   minimum=1),
-        jwt_leeway=leeway,
+        jwt_leeway=_leeway(get("OTC_AUTH_JWT_LEEWAY"), "OTC_AUTH_JWT_LEEWAY"),
         ratelimit=_rate_limit(get("OTC_AUTH_RATELIMIT"), "OTC_AUTH_RATELIMIT"),
         failure_ratelimit=_rate_limit(get("OTC_AUTH_FAILURE_RATELIMIT"),
                                       "OTC_AUTH_FAILURE_RATELIMIT"),
-        ratelimit_storage_uri=_storage_uri(config.get("OTC_AUTH_RATELIMIT_STORAGE_URI")),
+        ratelimit_storage_uri=ratelimit_storage_uri,
         protect_all=_boolean(get("OTC_AUTH_PROTECT_ALL"), "OTC_AUTH_PROTECT_ALL"),
+        hmac_clients=hmac_clients,
+        hmac_max_age=_integer(get("OTC_AUTH_HMAC_MAX_AGE"), "OTC_AUTH_HMAC_MAX_AGE", minimum=1,
+                              maximum=MAX_HMAC_AGE_SECONDS),
+        hmac_leeway=_leeway(get("OTC_AUTH_HMAC_LEEWAY"), "OTC_AUTH_HMAC_LEEWAY"),
+        # One redis:// setting covers all: shared state follows the rate-limit storage by default.
+        storage_uri=storage_uri or ratelimit_storage_uri or "memory://",
+        storage_uri_setting=("OTC_AUTH_STORAGE_URI" if storage_uri or not ratelimit_storage_uri
+                             else "OTC_AUTH_RATELIMIT_STORAGE_URI (OTC_AUTH_STORAGE_URI unset)"),
         require_https=_require_https(get("OTC_AUTH_REQUIRE_HTTPS"), config),
     )
 
@@ -226,29 +294,40 @@ def _methods(value: Any) -> tuple[str, ...]:
     return methods
 
 
-def _api_key_digests(value: Any) -> tuple[bytes, ...]:
-    digests = []
+def _api_key_records(value: Any) -> tuple[KeyRecord, ...]:
+    """Strings and digests become scope-less records; the same key twice is refused if either
+    occurrence is a record, since its scopes or validity would then be ambiguous."""
+    records: dict[bytes, tuple[KeyRecord, str, bool]] = {}
     for index, entry in enumerate(_listed(value, "OTC_AUTH_API_KEYS")):
         where = f"OTC_AUTH_API_KEYS[{index}]"
-        if not isinstance(entry, str):
-            raise OTCAuthConfigError(f"{where} must be a string (a key or a sha256: digest).")
-        if entry.startswith("sha256:"):
-            match = _DIGEST.fullmatch(entry)
-            if match is None:
-                raise OTCAuthConfigError(f'{where} is a malformed digest: write "sha256:" followed '
-                                         "by exactly 64 lowercase hex digits.")
-            digests.append(bytes.fromhex(match.group(1)))
+        is_record = not isinstance(entry, str)
+        record = parse_record(entry, where) if is_record else plain_key_record(
+            _plain_key_digest(entry, where))
+        earlier = records.get(record.digest)
+        if earlier is not None:
+            if is_record or earlier[2]:
+                raise OTCAuthConfigError(f"{where} and {earlier[1]} are the same key: give each "
+                                         "key one entry.")
             continue
-        if _KEY_CHARS.fullmatch(entry) is None:
-            raise OTCAuthConfigError(f"{where} contains characters a header cannot carry: use "
-                                     "printable ASCII without spaces or commas.")
-        if len(entry) < MIN_SECRET_BYTES:
-            raise OTCAuthConfigError(
-                f"{where} is {len(entry)} characters; API keys must be at least "
-                f"{MIN_SECRET_BYTES} ({_SECRET_HINT})."
-            )
-        digests.append(sha256(entry.encode("ascii")))
-    return tuple(dict.fromkeys(digests))
+        records[record.digest] = (record, where, is_record)
+    return tuple(record for record, _, _ in records.values())
+
+
+def _plain_key_digest(entry: str, where: str) -> bytes:
+    if entry.startswith("sha256:"):
+        return parse_digest(entry, where)
+    if _KEY_CHARS.fullmatch(entry) is None:
+        raise OTCAuthConfigError(f"{where} contains characters a header cannot carry: use "
+                                 "printable ASCII without spaces or commas.")
+    if len(entry) < MIN_SECRET_BYTES:
+        raise OTCAuthConfigError(
+            f"{where} is {len(entry)} characters; API keys must be at least "
+            f"{MIN_SECRET_BYTES} ({_SECRET_HINT})."
+        )
+    if not is_plausible(entry):
+        raise OTCAuthConfigError(f"{where} starts like an issued key (otc_live_/otc_test_) but its "
+                                 "checksum does not match: it was mistyped or truncated.")
+    return sha256(entry.encode("ascii"))
 
 
 def _jwt_secrets(value: Any) -> tuple[bytes, ...]:
@@ -293,9 +372,8 @@ def _rate_limit(value: Any, name: str) -> tuple[RateLimitItem, ...]:
                                  '"120/minute" or "10/second;500/hour".') from None
 
 
-def _storage_uri(value: Any) -> str | None:
+def _storage_uri(value: Any, name: str) -> str | None:
     """Catch a typo'd URI at start-up; the URI is never quoted, as it may hold a password."""
-    name = "OTC_AUTH_RATELIMIT_STORAGE_URI"
     if value is None:
         return None
     example = '"memory://" or "redis://127.0.0.1:6379/0"'
@@ -327,8 +405,54 @@ def _optional_string(value: Any, name: str) -> str | None:
     return value
 
 
-def _integer(value: Any, name: str, *, minimum: int) -> int:
+def _integer(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise OTCAuthConfigError(f"{name} must be a whole number of seconds >= {minimum}, "
                                  f"got {value!r}.")
+    if maximum is not None and value > maximum:
+        raise OTCAuthConfigError(f"{name} is {value} s; at most {maximum} s is allowed.")
     return value
+
+
+def _leeway(value: Any, name: str) -> int:
+    leeway = _integer(value, name, minimum=0)
+    if leeway > MAX_LEEWAY_SECONDS:
+        raise OTCAuthConfigError(
+            f"{name} is {leeway} s; at most {MAX_LEEWAY_SECONDS} s of clock skew is "
+            "allowed. Fix the clocks (NTP) rather than widening the window."
+        )
+    return leeway
+
+
+def _hmac_clients(
+    value: Any, *, forbidden: set[bytes]
+) -> tuple[tuple[str, tuple[bytes, ...]], ...]:
+    """Client ids with their secrets, current first; never quotes a secret in an error."""
+    name = "OTC_AUTH_HMAC_CLIENTS"
+    if not isinstance(value, Mapping):
+        raise OTCAuthConfigError(f'{name} must be a mapping {{"client-id": "secret"}}, got '
+                                 f"{type(value).__name__}.")
+    clients = []
+    for client_id, entry in value.items():
+        if not isinstance(client_id, str) or _CLIENT_ID.fullmatch(client_id) is None:
+            raise OTCAuthConfigError(f"{name} has a client id that is not 1-128 visible ASCII "
+                                     "characters without quotes or backslashes (the keyid).")
+        where = f'{name}["{client_id}"]'
+        entries = [entry] if isinstance(entry, str) else entry
+        if not isinstance(entries, list) or not entries:
+            raise OTCAuthConfigError(f'{where} must be a secret or a list ["current", "previous"].')
+        secrets = []
+        for index, secret in enumerate(entries):
+            label = where if isinstance(entry, str) else f"{where}[{index}]"
+            if not isinstance(secret, str):
+                raise OTCAuthConfigError(f"{label} must be a string.")
+            raw = secret.encode("utf-8")
+            if len(raw) < MIN_SECRET_BYTES:
+                raise OTCAuthConfigError(f"{label} is {len(raw)} bytes; signing secrets must be at "
+                                         f"least {MIN_SECRET_BYTES} bytes ({_SECRET_HINT}).")
+            if sha256(raw) in forbidden:
+                raise OTCAuthConfigError(f"{label} is also configured as an API key or JWT secret: "
+                                         "give every client a signing secret of its own.")
+            secrets.append(raw)
+        clients.append((client_id, tuple(secrets)))
+    return tuple(clients)

@@ -18,13 +18,16 @@ VERIFIED_ATTR: Final = "otcauth_verified_for"
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
-    """What a view asks of its caller: which methods it accepts, and whether anonymity is fine.
+    """What a view asks of its caller: which methods it accepts, whether anonymity is fine,
+    and which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``).
 
     ``methods`` is ``None`` for "every method the app enabled".
     """
 
     methods: tuple[str, ...] | None = None
     optional: bool = False
+    scopes: tuple[str, ...] = ()
+    any_scopes: tuple[str, ...] = ()
 
 
 def get_identity() -> Identity | None:

@@ -54,6 +54,18 @@ def invalid_credential(method: str, code: str, message: str, hint: str) -> AuthF
     return AuthFailure(401, code, message, hint, method=method)
 
 
+def key_lookup_unavailable() -> AuthFailure:
+    """The key store failed: neither the client's fault nor a failed attempt (not counted)."""
+    return AuthFailure(
+        503,
+        "key_lookup_unavailable",
+        "The server cannot check API keys right now. Retry later.",
+        "The server's API key store did not answer; this says nothing about your key.",
+        method="api_key",
+        retry_after=5,
+    )
+
+
 def rate_limited(code: str, hint: str, retry_after: int) -> AuthFailure:
     return AuthFailure(
         429,
@@ -61,4 +73,15 @@ def rate_limited(code: str, hint: str, retry_after: int) -> AuthFailure:
         "Too many requests. Retry later.",
         hint,
         retry_after=max(1, retry_after),
+    )
+
+
+def temporarily_unavailable(hint: str, retry_after: int) -> AuthFailure:
+    """A check that must fail closed could not be made (its shared storage is down): 503."""
+    return AuthFailure(
+        503,
+        "temporarily_unavailable",
+        "Authentication is temporarily unavailable. Retry later.",
+        hint,
+        retry_after=retry_after,
     )

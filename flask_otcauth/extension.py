@@ -7,7 +7,9 @@ module only feeds it the request and turns its verdict into ``g`` or a response.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -21,12 +23,17 @@ from .audit import RequestFacts, record_refusal, record_success
 from .authenticator import Authenticator
 from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
-from .exceptions import AuthFailure, OTCAuthConfigError
+from .exceptions import AuthFailure, OTCAuthConfigError, missing_credentials
 from .identity import NO_AUTH_IDENTITY, Identity
+from .keys import KeyLoader
 from .openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
 from .ratelimit import RateLimits
 from .responses import AuthError
 from .schemes import AuthRequest, build_schemes
+from .schemes.base import REALM
+from .scopes import scope_challenge, scope_failure
+from .storage import Storage, open_storage
+from .target import target_uri
 from .transport import install_hsts, refuse_plain_http
 from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
 
@@ -46,6 +53,7 @@ class _AppState:
     authenticator: Authenticator
     rate_limits: RateLimits | None
     limiter: Limiter | None
+    storage: Callable[[], Storage]
     views_checked: bool = field(default=False)
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
@@ -70,22 +78,35 @@ class OTCAuth:
     require_auth = staticmethod(require_auth)
     exempt = staticmethod(exempt)
 
-    def __init__(self, app: Flask | None = None, *, limiter: Limiter | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        limiter: Limiter | None = None,
+        api_key_loader: KeyLoader | None = None,
+    ) -> None:
         self._limiter = limiter
+        self._key_loader = api_key_loader
+        self._initialized = False
         self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask, *, limiter: Limiter | None = None) -> None:
         """Validate ``app.config`` (raising :class:`OTCAuthConfigError`) and install the hooks."""
-        settings = load_settings(app.config)
+        self._initialized = True
+        settings = load_settings(app.config, has_key_loader=self._key_loader is not None)
         limiter = limiter or self._limiter
         rate_limits, limiter = _rate_limits(app, settings, limiter)
+        # Opened on first use (at once when hmac needs it), so a bad URI fails init_app.
+        storage = functools.cache(
+            lambda: open_storage(settings.storage_uri, setting=settings.storage_uri_setting))
         self._states[app] = _AppState(
             settings=settings,
-            authenticator=Authenticator(build_schemes(settings)),
+            authenticator=Authenticator(build_schemes(settings, self._key_loader, storage)),
             rate_limits=rate_limits,
             limiter=limiter,
+            storage=storage,
         )
         app.extensions["otcauth"] = self
         if settings.require_https:
@@ -95,6 +116,21 @@ class OTCAuth:
         if self._start_request not in hooks:
             hooks.insert(0, self._start_request)
 
+    def api_key_loader(self, loader: KeyLoader) -> KeyLoader:
+        """Register the function that finds an API key's record, e.g. in the app's database.
+
+        It receives ``"sha256:<hex>"`` (never the key) and returns the record with that
+        ``hash`` (a dict like an ``OTC_AUTH_API_KEYS`` record, or a ``KeyRecord``) or ``None``.
+        Answers are cached (``OTC_AUTH_API_KEY_CACHE_TTL``); an exception answers 503
+        ``key_lookup_unavailable``. Register it before ``init_app``: settings do not change
+        after setup.
+        """
+        if self._initialized:
+            raise RuntimeError("Register @auth.api_key_loader before init_app(app), or pass "
+                               "OTCAuth(api_key_loader=...).")
+        self._key_loader = loader
+        return loader
+
     def settings(self, app: Flask | None = None) -> Settings:
         """The validated settings of ``app`` (default: the current app)."""
         return self._state(app).settings
@@ -102,6 +138,10 @@ class OTCAuth:
     def limiter(self, app: Flask | None = None) -> Limiter | None:
         """The Flask-Limiter the rate limits count with, to add limits of the app's own."""
         return self._state(app).limiter
+
+    def storage(self, app: Flask | None = None) -> Storage:
+        """The shared storage of ``app`` (``OTC_AUTH_STORAGE_URI``): nonces, and state of yours."""
+        return self._state(app).storage()
 
     def openapi_security_schemes(self, app: Flask | None = None) -> dict[str, SchemeObject]:
         """OpenAPI 3.1 ``components.securitySchemes`` for the methods ``app`` enables."""
@@ -129,6 +169,15 @@ class OTCAuth:
         except AuthError as error:
             return error.get_response()
         return None
+
+    def authorize(self, scopes: tuple[str, ...] = (), any_scopes: tuple[str, ...] = ()) -> None:
+        """Raise the 403 :class:`AuthError` unless this request's caller holds the scopes."""
+        state = self._state()
+        identity: Identity | None = g.get(IDENTITY_ATTR)
+        if identity is None:
+            raise AuthError(missing_credentials("credentials before any scope check"),
+                            state.authenticator.challenges(state.settings.methods, None))
+        self._authorize(state, identity, Requirement(scopes=scopes, any_scopes=any_scopes))
 
     def _state(self, app: Flask | None = None) -> _AppState:
         target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
@@ -165,7 +214,10 @@ class OTCAuth:
         methods = state.methods_for(requirement)
         if getattr(g, VERIFIED_ATTR, None) == methods:
             identity: Identity | None = getattr(g, IDENTITY_ATTR)
-            if identity is not None or requirement.optional:
+            if identity is not None:
+                self._authorize(state, identity, requirement)
+                return identity
+            if requirement.optional:
                 return identity
         address = request.remote_addr or "unknown"
         limits = state.rate_limits
@@ -174,28 +226,34 @@ class OTCAuth:
             if state.settings.auth_disabled:
                 identity = NO_AUTH_IDENTITY
             else:
-                auth_request = AuthRequest(header=request.headers.get)
+                auth_request = AuthRequest(header=request.headers.get, method=request.method,
+                                           target_uri=target_uri, body=_request_body)
                 if state.settings.require_https:
                     refuse_plain_http(state.authenticator, auth_request, methods)
                 if limits is not None:
                     limits.refuse_if_failing(address)
                 identity = self._verify(state, auth_request, methods, requirement.optional,
                                         address)
+            _raise_if_unauthorized(state, identity, requirement)
             if limits is not None:
                 key = identity.rate_limit_key if identity is not None else None
                 limits.count_request(key if key is not None else f"address:{address}")
         except AuthFailure as failure:
-            record_refusal(current_app._get_current_object(), failure,  # type: ignore[attr-defined]
-                           _request_facts(address), identity)
-            challenges = state.authenticator.challenges(methods, failure) if (
-                failure.status == 401) else ()
-            raise AuthError(failure, challenges) from None
+            record_refusal(_app(), failure, _request_facts(address), identity)
+            raise _error(state, methods, failure) from None
         if identity is not None:
-            record_success(current_app._get_current_object(),  # type: ignore[attr-defined]
-                           identity, _request_facts(address))
+            record_success(_app(), identity, _request_facts(address))
         setattr(g, IDENTITY_ATTR, identity)
         setattr(g, VERIFIED_ATTR, methods)
         return identity
+
+    def _authorize(self, state: _AppState, identity: Identity, requirement: Requirement) -> None:
+        try:
+            _raise_if_unauthorized(state, identity, requirement)
+        except AuthFailure as failure:
+            record_refusal(_app(), failure, _request_facts(request.remote_addr or "unknown"),
+                           identity)
+            raise _error(state, state.settings.methods, failure) from None
 
     def _verify(
         self, state: _AppState, auth_request: AuthRequest, methods: tuple[str, ...],
@@ -204,14 +262,45 @@ class OTCAuth:
         try:
             return state.authenticator.authenticate(auth_request, methods, optional=optional,
                                                     now=time.time())
-        except AuthFailure:
-            if state.rate_limits is not None:
+        except AuthFailure as failure:
+            # A failing key or nonce store (503) is the server's trouble, not an attempt to count.
+            if state.rate_limits is not None and failure.status == 401:
                 state.rate_limits.record_failure(address)
             raise
 
 
+def _app() -> Flask:
+    """The sender of the audit signals, as Flask's own signals send it."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
 def _request_facts(address: str) -> RequestFacts:
     return RequestFacts(http_method=request.method, path=request.path, client_address=address)
+
+
+def _request_body() -> bytes:
+    """The exact bytes received, kept for the view (werkzeug parses forms from the cache)."""
+    return request.get_data(cache=True)
+
+
+def _raise_if_unauthorized(
+    state: _AppState, identity: Identity | None, requirement: Requirement
+) -> None:
+    """The authorize step: scopes are checked once the caller is known, before counting."""
+    if identity is None or state.settings.auth_disabled:
+        return  # anonymous callers only reach views without scopes (require_auth ensures it)
+    failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
+    if failure is not None:
+        raise failure
+
+
+def _error(state: _AppState, methods: tuple[str, ...], failure: AuthFailure) -> AuthError:
+    """The response of a refusal: 401s challenge for every accepted method, a 403 names scopes."""
+    if failure.status == 401:
+        return AuthError(failure, state.authenticator.challenges(methods, failure))
+    if failure.required_scopes:  # a 403 for scopes; https_required challenges nothing
+        return AuthError(failure, [scope_challenge(failure, REALM)])
+    return AuthError(failure)
 
 
 def _check_view_requirements(state: _AppState, views: Iterable[Any]) -> None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from .scopes import grants
+
 _NO_CLAIMS: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
@@ -17,7 +19,8 @@ class Identity:
 
     Frozen and with read-only ``claims`` so that a view cannot widen what was verified.
     ``subject`` is ``None`` when the credential names nobody (no-auth mode, or a JWT without
-    ``sub``: the spec's minimal token is ``{"aud": ..., "exp": ...}``).
+    ``sub``: the spec's minimal token is ``{"aud": ..., "exp": ...}``). ``tenant`` comes from an
+    API key record, for servers shared by several customers.
     """
 
     method: str
@@ -25,6 +28,14 @@ class Identity:
     client: str | None = None
     claims: Mapping[str, Any] = field(default_factory=lambda: _NO_CLAIMS)
     scopes: frozenset[str] = field(default=frozenset())
+    tenant: str | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the caller may do ``scope`` (wildcards such as ``tools:call:*`` included).
+
+        Always true in no-auth mode: ``OTC_AUTH_METHODS = ["none"]`` opens every view.
+        """
+        return self.method == "none" or grants(self.scopes, scope)
 
     @property
     def rate_limit_key(self) -> str | None:
@@ -36,6 +47,8 @@ class Identity:
         name = self.subject if self.subject is not None else self.client
         if name is None:
             return None
+        if self.tenant is not None:
+            return f"{self.method}:{self.tenant}/{name}"
         return f"{self.method}:{name}"
 
 

@@ -48,9 +48,27 @@ def _api_key(settings: Settings) -> SchemeObject:
     }
 
 
+def _hmac(settings: Settings) -> SchemeObject:
+    # OpenAPI has no type for RFC 9421 signatures; apiKey-in-header names the header it rides in.
+    return {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Signature",
+        "description": (
+            "HTTP Message Signatures (RFC 9421), hmac-sha256 with the client's shared secret: "
+            "`Signature-Input` with keyid (the client id), created, nonce and "
+            'alg="hmac-sha256" covering "@method" "@authority" "@path" "@query" '
+            '"content-digest"; `Signature`; and `Content-Digest` (RFC 9530, sha-256 of the '
+            f"exact body). Signatures older than {settings.hmac_max_age} seconds and reused "
+            "nonces are rejected with 401 Unauthorized."
+        ),
+    }
+
+
 SECURITY_SCHEMES: Final[Mapping[str, Callable[[Settings], SchemeObject]]] = {
     "jwt": _jwt,
     "api_key": _api_key,
+    "hmac": _hmac,
 }
 
 

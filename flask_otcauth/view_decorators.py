@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 from flask import current_app, request
 
 from .context import Requirement
+from .scopes import required_scopes
 
 if TYPE_CHECKING:
     from werkzeug.sansio.response import Response
@@ -45,18 +46,33 @@ def refusal(requirement: Requirement) -> Response | None:
 def require_auth(view: F) -> F: ...
 @overload
 def require_auth(
-    *, methods: Iterable[str] | None = None, optional: bool = False
+    *,
+    methods: Iterable[str] | None = None,
+    optional: bool = False,
+    scopes: Iterable[str] = (),
+    any_scopes: Iterable[str] = (),
 ) -> Callable[[F], F]: ...
 def require_auth(
-    view: F | None = None, *, methods: Iterable[str] | None = None, optional: bool = False
+    view: F | None = None,
+    *,
+    methods: Iterable[str] | None = None,
+    optional: bool = False,
+    scopes: Iterable[str] = (),
+    any_scopes: Iterable[str] = (),
 ) -> F | Callable[[F], F]:
     """Require an authenticated caller for a view; bare (``@require_auth``) or called.
 
     ``methods`` narrows the app's enabled methods for this view (credentials of the others are
     ignored); ``optional`` lets a caller without credentials through with no identity, while a
-    credential that is presented must still be valid.
+    credential that is presented must still be valid. ``scopes`` must all be granted and of
+    ``any_scopes`` at least one, else 403 ``insufficient_scope``; scopes cannot be combined with
+    ``optional``, which would let anonymous callers do what a scoped caller may not.
     """
-    requirement = Requirement(tuple(methods) if methods is not None else None, optional)
+    requirement = Requirement(tuple(methods) if methods is not None else None, optional,
+                              required_scopes(scopes), required_scopes(any_scopes))
+    if optional and (requirement.scopes or requirement.any_scopes):
+        raise ValueError("require_auth(optional=True) cannot require scopes: an anonymous caller "
+                         "holds none. Drop optional, or check scopes in the view.")
 
     def decorate(view: F) -> F:
         if inspect.iscoroutinefunction(view):
@@ -81,6 +97,15 @@ def require_auth(
         return guarded  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
+
+
+def check_scopes(scopes: Iterable[str] = (), any_scopes: Iterable[str] = ()) -> None:
+    """Raise the 403 :class:`~flask_otcauth.AuthError` unless the caller holds the scopes.
+
+    For decisions only the view can make, such as the tool named in a request body. The
+    request must have been authenticated first (``@require_auth``).
+    """
+    extension().authorize(required_scopes(scopes), required_scopes(any_scopes))
 
 
 def exempt(view: F) -> F:

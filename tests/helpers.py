@@ -29,3 +29,17 @@ def bearer(token: str) -> dict[str, str]:
 
 def api_key(key: str = API_KEY, header: str = "OTC-API-Key") -> dict[str, str]:
     return {header: key}
+
+
+HMAC_CLIENT = "tool-caller"
+HMAC_SECRET = "test-hmac-secret-" + "Gh3Js" * 8
+OLD_HMAC_SECRET = "old-hmac-secret-" + "Pq6Wx" * 8
+
+
+def signed(method: str, path: str, body: bytes = b"", *, key_id: str = HMAC_CLIENT,
+           secret: str = HMAC_SECRET, host: str = "localhost", **params: Any) -> dict[str, str]:
+    """The signature headers our client makes for a request to ``http://{host}{path}``."""
+    from flask_otcauth.client import sign_request  # noqa: PLC0415 - keeps helpers import-light
+
+    return sign_request(method, f"http://{host}{path}", key_id=key_id, secret=secret, body=body,
+                        **params)

@@ -11,14 +11,16 @@ import pytest
 from flask_otcauth.authenticator import Authenticator
 from flask_otcauth.exceptions import AuthFailure
 from flask_otcauth.identity import sha256
+from flask_otcauth.keys import KeyDirectory, plain_key_record
 from flask_otcauth.schemes import ApiKeyScheme, AuthRequest, JwtScheme
 
 from .helpers import API_KEY, JWT_SECRET, make_token
 
 PACKAGE = Path(__file__).resolve().parent.parent / "flask_otcauth"
-CORE = ["audit.py", "authenticator.py", "config.py", "exceptions.py", "identity.py", "openapi.py",
-        "ratelimit.py", "schemes/__init__.py", "schemes/base.py", "schemes/api_key.py",
-        "schemes/jwt.py", "schemes/jose.py"]
+CORE = ["audit.py", "authenticator.py", "config.py", "exceptions.py", "identity.py", "keys.py",
+        "openapi.py", "ratelimit.py", "scopes.py", "storage.py", "client.py",
+        "schemes/__init__.py", "schemes/base.py", "schemes/api_key.py", "schemes/jwt.py",
+        "schemes/jose.py", "schemes/hmac.py"]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -42,7 +44,8 @@ def test_schemes_verify_without_a_flask_app() -> None:
     authenticator = Authenticator({
         "jwt": JwtScheme([JWT_SECRET.encode()], audiences=[], require_audience=False,
                          issuer=None, max_lifetime=900, leeway=0),
-        "api_key": ApiKeyScheme([sha256(API_KEY.encode())], ["OTC-API-Key"]),
+        "api_key": ApiKeyScheme(KeyDirectory([plain_key_record(sha256(API_KEY.encode()))]),
+                                ["OTC-API-Key"]),
     })
     identity = authenticator.authenticate(request, ("jwt", "api_key"), optional=False,
                                            now=time.time())
@@ -51,7 +54,7 @@ def test_schemes_verify_without_a_flask_app() -> None:
 
 
 def test_authenticator_raises_a_failure_for_anonymous_requests() -> None:
-    authenticator = Authenticator({"api_key": ApiKeyScheme([b"\0" * 32], ["OTC-API-Key"])})
+    authenticator = Authenticator({"api_key": ApiKeyScheme(KeyDirectory(), ["OTC-API-Key"])})
     with pytest.raises(AuthFailure) as raised:
         authenticator.authenticate(AuthRequest(header=lambda name: None), ("api_key",),
                                    optional=False, now=0.0)

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..config import Settings
+from ..keys import KeyDirectory, KeyLoader
+from ..storage import MemoryStorage, Storage
 from .api_key import ApiKeyScheme
 from .base import AuthRequest, Scheme
+from .hmac import HmacScheme
 from .jwt import JwtScheme
 
-__all__ = ["ApiKeyScheme", "AuthRequest", "JwtScheme", "Scheme", "build_schemes"]
+__all__ = ["ApiKeyScheme", "AuthRequest", "HmacScheme", "JwtScheme", "Scheme", "build_schemes"]
 
 
-def build_schemes(settings: Settings) -> dict[str, Scheme]:
-    """The enabled schemes by method name, in the order of ``OTC_AUTH_METHODS``."""
+def build_schemes(
+    settings: Settings,
+    key_loader: KeyLoader | None = None,
+    storage: Callable[[], Storage] = MemoryStorage,
+) -> dict[str, Scheme]:
+    """The enabled schemes by method name, in the order of ``OTC_AUTH_METHODS``.
+
+    ``storage`` opens the app's shared storage; only schemes that keep state call it.
+    """
     schemes: dict[str, Scheme] = {}
     for method in settings.methods:
         if method == "api_key":
-            schemes[method] = ApiKeyScheme(settings.api_key_digests, settings.api_key_headers)
+            keys = KeyDirectory(settings.api_key_records, key_loader,
+                                cache_ttl=settings.api_key_cache_ttl,
+                                negative_cache_ttl=settings.api_key_negative_cache_ttl)
+            schemes[method] = ApiKeyScheme(keys, settings.api_key_headers)
         elif method == "jwt":
             schemes[method] = JwtScheme(
                 settings.jwt_secrets,
@@ -25,4 +40,7 @@ def build_schemes(settings: Settings) -> dict[str, Scheme]:
                 max_lifetime=settings.jwt_max_lifetime,
                 leeway=settings.jwt_leeway,
             )
+        elif method == "hmac":
+            schemes[method] = HmacScheme(settings.hmac_clients, max_age=settings.hmac_max_age,
+                                         leeway=settings.hmac_leeway, nonces=storage())
     return schemes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from ..exceptions import AuthFailure, invalid_credential
 from ..identity import Identity
@@ -22,14 +22,28 @@ REALM: Final = "otc"
 _VISIBLE_ASCII = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
 
 
+def _no_body() -> bytes:
+    return b""
+
+
+def _no_target() -> str:
+    return "http://localhost/"
+
+
 @dataclass(frozen=True, slots=True)
 class AuthRequest:
     """What a scheme may read of an HTTP request; built by the Flask layer.
 
     ``header`` looks a header up case-insensitively and returns ``None`` when it is absent.
+    ``target_uri`` and ``body`` are functions so that only a scheme that signs them (hmac)
+    pays for them: the absolute URI as the client sent it (raw path and query, the authority
+    the client addressed) and the exact body bytes received.
     """
 
     header: Callable[[str], str | None]
+    method: str = "GET"
+    target_uri: Callable[[], str] = _no_target
+    body: Callable[[], bytes] = _no_body
 
 
 class Scheme(Protocol):
@@ -42,15 +56,20 @@ class Scheme(Protocol):
     def credential_hint(self) -> str:
         """How a client sends this credential, for the developer message of a 401."""
 
-    def extract(self, request: AuthRequest) -> str | None:
+    def extract(self, request: AuthRequest) -> Any:
         """The credential this scheme reads, or ``None`` when the request carries none.
 
         Raises :class:`AuthFailure` when a credential is there but cannot be one (two headers
         that disagree, for instance): a present credential is never silently ignored.
         """
 
-    def verify(self, credential: str, now: float) -> Identity:
-        """The identity the credential proves, or :class:`AuthFailure`."""
+    def verify(self, credential: Any, now: float) -> Identity:
+        """The identity the credential proves, or :class:`AuthFailure`.
+
+        A scheme whose verifying has an effect (hmac spends a nonce) sets a class attribute
+        ``spends_credential = True``; the authenticator then verifies it after the others, so
+        a request refused for another credential does not burn its nonce.
+        """
 
     def challenge(self, failure: AuthFailure | None) -> str:
         """This scheme's ``WWW-Authenticate`` challenge, shaped by the failure if it was ours."""

@@ -16,6 +16,7 @@ import jwt
 
 from ..exceptions import AuthFailure, invalid_credential
 from ..identity import Identity
+from ..scopes import ScopeError, scopes_from_claims
 from .base import REALM, AuthRequest, checked_header_value
 from .jose import check_compact_jws
 
@@ -88,11 +89,17 @@ class JwtScheme:
         if claims["exp"] > now + self._max_lifetime + self._leeway:
             raise _refusal(f"The token's exp is more than {self._max_lifetime} s ahead: mint "
                            "shorter-lived tokens.")
+        try:
+            scopes = scopes_from_claims(claims)
+        except ScopeError:
+            raise _refusal("The token's scope must be a space-separated string (or scp a list) "
+                           "of RFC 6749 scope tokens.") from None
         return Identity(
             method=self.method,
             subject=claims.get("sub"),
             client=self._matched_audience(claims),
             claims=MappingProxyType(claims),
+            scopes=scopes,
         )
 
     def challenge(self, failure: AuthFailure | None) -> str:

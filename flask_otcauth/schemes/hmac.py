@@ -1,0 +1,236 @@
+"""HMAC request signatures: a narrow profile of RFC 9421 (HTTP Message Signatures).
+
+A signing client sends ``Signature-Input`` and ``Signature`` (any one label; our client uses
+``otc``) with ``alg="hmac-sha256"``, ``keyid`` = its client id, ``created`` and ``nonce``,
+covering at least ``@method @authority @path @query content-digest``; ``Content-Digest``
+(RFC 9530, ``sha-256``) binds the exact body bytes. The signature base and the digest are
+checked by ``http-message-signatures`` with an explicit maximum age; this module adds the
+profile: what must be covered, freshness against our clock and leeway, and replay: each
+``(keyid, nonce)`` is spent once in the shared storage, failing closed when it cannot answer.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, cast
+
+import http_sf
+from http_message_signatures import (
+    HTTPMessageSignaturesException,
+    HTTPMessageVerifier,
+    MappingKeyResolver,
+    VerifyResult,
+    algorithms,
+)
+
+from ..exceptions import AuthFailure, invalid_credential, temporarily_unavailable
+from ..identity import Identity
+from ..storage import Storage, StorageUnavailable
+from .base import REALM, AuthRequest
+
+LABEL: Final = "otc"
+ALGORITHM: Final = "hmac-sha256"
+REQUIRED_COMPONENTS: Final = ("@method", "@authority", "@path", "@query", "content-digest")
+MAX_HEADER_LENGTH: Final = 4096
+MAX_NONCE_LENGTH: Final = 128
+STORAGE_RETRY_AFTER_SECONDS: Final = 5
+_CODE: Final = "invalid_signature"
+_MESSAGE: Final = "The request signature is not valid."
+_COVERAGE: Final = " ".join(REQUIRED_COMPONENTS)
+
+
+def _refusal(hint: str) -> AuthFailure:
+    return invalid_credential("hmac", _CODE, _MESSAGE, hint)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """The credential: the request's signature headers, and the request they sign."""
+
+    request: AuthRequest
+    signature_input: str | None
+    signature: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """A request as ``http-message-signatures`` reads it: method, absolute URL, headers."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _SignatureInput:
+    label: str
+    components: tuple[str, ...]
+    client_id: str
+    created: int
+    nonce: str
+
+
+class HmacScheme:
+    """Accepts a request signed by a configured client, once per nonce, while it is fresh."""
+
+    method: Final = "hmac"
+    credential_hint: Final = ("an RFC 9421 signature (Signature-Input and Signature headers, "
+                              "alg hmac-sha256)")
+    spends_credential: Final = True
+
+    def __init__(
+        self,
+        clients: Iterable[tuple[str, tuple[bytes, ...]]],
+        *,
+        max_age: int,
+        leeway: int,
+        nonces: Storage,
+    ) -> None:
+        self._verifiers = {
+            client_id: tuple(_verifier(client_id, secret, leeway) for secret in secrets)
+            for client_id, secrets in clients
+        }
+        self._max_age = max_age
+        self._library_max_age = datetime.timedelta(seconds=max_age)  # its default is a day
+        self._leeway = leeway
+        self._nonces = nonces
+        # A nonce must outlive every moment its signature could still be accepted: from
+        # created - leeway until created + max_age + leeway (+1 for whole seconds).
+        self._nonce_ttl = max_age + 2 * leeway + 1
+        self._challenge = f'Signature realm="{REALM}", alg="{ALGORITHM}"'
+
+    def extract(self, request: AuthRequest) -> SignedRequest | None:
+        signature_input = request.header("Signature-Input")
+        signature = request.header("Signature")
+        if signature_input is None and signature is None:
+            return None
+        return SignedRequest(request, signature_input, signature)
+
+    def verify(self, credential: SignedRequest, now: float) -> Identity:
+        signed = self._signature_input(credential)
+        verifiers = self._verifiers.get(signed.client_id)
+        if verifiers is None:
+            raise _refusal("The keyid names no client this server knows.")
+        if signed.created > now + self._leeway:
+            raise _refusal("The signature's created is in the future: check the client's clock.")
+        if now - signed.created > self._max_age + self._leeway:
+            raise _refusal(f"The signature is older than {self._max_age} s: sign each request "
+                           "just before sending it.")
+        message = _Message(credential.request.method, credential.request.target_uri(), {
+            "Signature-Input": credential.signature_input or "",
+            "Signature": credential.signature or "",
+        })
+        for component in signed.components:
+            value = credential.request.header(component)
+            if not component.startswith("@") and value is not None:
+                message.headers[component] = value
+        verifier, result = self._verified(message, verifiers)
+        self._check_digest(verifier, message, result, credential.request.body())
+        self._spend_nonce(signed.client_id, signed.nonce)
+        return Identity(
+            method=self.method,
+            subject=signed.client_id,
+            client=signed.client_id,
+            claims=MappingProxyType({"label": signed.label, "created": signed.created,
+                                     "nonce": signed.nonce}),
+        )
+
+    def challenge(self, failure: AuthFailure | None) -> str:
+        return self._challenge
+
+    def _signature_input(self, credential: SignedRequest) -> _SignatureInput:
+        """The profile's checks on the headers alone, before any key or clock is consulted."""
+        inputs = _dictionary(credential.signature_input, "Signature-Input")
+        signatures = _dictionary(credential.signature, "Signature")
+        if len(inputs) != 1 or inputs.keys() != signatures.keys():
+            raise _refusal("Send exactly one signature: one label, the same in Signature-Input "
+                           "and Signature.")
+        label, (members, params) = next(iter(inputs.items()))
+        if not isinstance(members, list) or not isinstance(signatures[label][0], bytes):
+            raise _refusal("Signature-Input must hold an inner list of components and "
+                           "Signature a byte sequence.")
+        components = tuple(name for name, component_params in members
+                           if isinstance(name, str) and not component_params)
+        missing = [name for name in REQUIRED_COMPONENTS if name not in components]
+        if missing:
+            raise _refusal(f"The signature must cover {_COVERAGE}; it lacks {' '.join(missing)}.")
+        if params.get("alg") != ALGORITHM:
+            raise _refusal(f'The signature must name alg="{ALGORITHM}".')
+        client_id, created, nonce = params.get("keyid"), params.get("created"), params.get("nonce")
+        if not isinstance(client_id, str) or not client_id:
+            raise _refusal("The signature must name the client in keyid.")
+        if type(created) is not int:
+            raise _refusal("The signature must carry created, an integer of seconds since the "
+                           "epoch.")
+        if not isinstance(nonce, str) or not 0 < len(nonce) <= MAX_NONCE_LENGTH:
+            raise _refusal(f"The signature must carry a nonce of 1-{MAX_NONCE_LENGTH} characters, "
+                           "new for every request.")
+        return _SignatureInput(label, components, client_id, created, nonce)
+
+    def _verified(
+        self, message: _Message, verifiers: tuple[HTTPMessageVerifier, ...]
+    ) -> tuple[HTTPMessageVerifier, VerifyResult]:
+        """The first secret of the client (current, then previous) the signature verifies with."""
+        for verifier in verifiers:
+            try:
+                results = verifier.verify(message, max_age=self._library_max_age,
+                                          require_components=REQUIRED_COMPONENTS)
+            except HTTPMessageSignaturesException:  # InvalidSignature is one
+                continue
+            return verifier, results[0]
+        raise _refusal("The signature does not verify: sign exactly the request you send "
+                       f"({_COVERAGE}) with the client's current secret.")
+
+    @staticmethod
+    def _check_digest(
+        verifier: HTTPMessageVerifier, message: _Message, result: VerifyResult, body: bytes
+    ) -> None:
+        digest = result.covered_components.get('"content-digest"', "")
+        try:
+            members: Any = http_sf.parse(digest.encode("ascii"), tltype="dictionary")
+        except ValueError:
+            members = {}
+        if "sha-256" not in members:
+            raise _refusal("Content-Digest must carry a sha-256 member (RFC 9530).")
+        try:
+            verifier.verify_body(message, [result], body)
+        except HTTPMessageSignaturesException:
+            raise _refusal("Content-Digest does not match the body received: sign the exact "
+                           "bytes you send.") from None
+
+    def _spend_nonce(self, client_id: str, nonce: str) -> None:
+        key = "hmac-nonce:" + hashlib.sha256(f"{client_id}\n{nonce}".encode()).hexdigest()
+        try:
+            first_use = self._nonces.set_if_absent(key, self._nonce_ttl)
+        except StorageUnavailable:
+            raise temporarily_unavailable(
+                "The nonce store did not answer, so the signature could not be checked for "
+                "replay; the request was not accepted.", STORAGE_RETRY_AFTER_SECONDS) from None
+        if not first_use:
+            raise _refusal("This nonce was already used: every signed request needs a new one.")
+
+
+def _dictionary(value: str | None, name: str) -> dict[str, Any]:
+    if value is None:
+        raise _refusal("A signed request carries both Signature-Input and Signature; "
+                       f"{name} is missing.")
+    if len(value) > MAX_HEADER_LENGTH:
+        raise _refusal(f"{name} is longer than {MAX_HEADER_LENGTH} characters.")
+    try:
+        parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary")
+    except (ValueError, TypeError):  # http-sf's StructuredFieldError is a ValueError
+        raise _refusal(f"{name} is not a structured field dictionary (RFC 8941).") from None
+    return cast("dict[str, Any]", parsed)
+
+
+def _verifier(client_id: str, secret: bytes, leeway: int) -> HTTPMessageVerifier:
+    verifier = HTTPMessageVerifier(
+        signature_algorithm=algorithms.HMAC_SHA256,
+        key_resolver=MappingKeyResolver(public_keys={client_id: secret}, private_keys={}),
+    )
+    verifier.max_clock_skew = datetime.timedelta(seconds=leeway)
+    return verifier

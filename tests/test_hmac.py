@@ -1,0 +1,477 @@
+"""HMAC request signing (RFC 9421 profile) through HTTP: what is accepted, once, and what is not."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from flask import Flask, request
+from flask.testing import FlaskClient
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.test import TestResponse
+
+from flask_otcauth import OTCAuth, require_auth
+from flask_otcauth.client import sign_request
+
+from . import rfc9421
+from .conftest import base_config, identity_json
+from .helpers import (
+    API_KEY,
+    AUDIENCE,
+    HMAC_CLIENT,
+    HMAC_SECRET,
+    OLD_HMAC_SECRET,
+    OTHER_API_KEY,
+    api_key,
+    bearer,
+    make_token,
+    signed,
+)
+
+BODY = b'{"tool": "echo", "arguments": {"text": "hi"}}'
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def hmac_app(**overrides: Any) -> Flask:
+    """hmac first, then jwt and api_key; one view echoing the identity and the body it got."""
+    settings: dict[str, Any] = {
+        "OTC_AUTH_METHODS": ["hmac", "jwt", "api_key"],
+        "OTC_AUTH_HMAC_CLIENTS": {HMAC_CLIENT: [HMAC_SECRET, OLD_HMAC_SECRET]},
+    }
+    settings.update(overrides)
+    app = Flask(__name__)
+    app.config.update(base_config(**settings))
+    OTCAuth(app)
+
+    @app.route("/tools/<name>", methods=["GET", "POST", "PUT"])
+    @require_auth
+    def tool(name: str) -> dict[str, Any]:
+        return {**identity_json(), "name": name, "body": request.get_data(as_text=True)}
+
+    @app.post("/form")
+    @require_auth
+    def form() -> dict[str, Any]:
+        return {"text": request.form["text"]}
+
+    return app
+
+
+@pytest.fixture
+def client() -> FlaskClient:
+    return hmac_app().test_client()
+
+
+def post(client: FlaskClient, path: str, headers: dict[str, str], body: bytes = BODY,
+         method: str = "POST") -> TestResponse:
+    return client.open(path, method=method, data=body, headers=headers)
+
+
+def assert_refused(response: TestResponse, hint: str) -> None:
+    """A 401 of the hmac scheme, in the one JSON shape, with a hint naming the problem."""
+    assert response.status_code == 401
+    assert response.json is not None
+    assert set(response.json) == {"error", "message", "developer_message"}
+    assert response.json["error"] == "invalid_signature"
+    assert hint in response.json["developer_message"]
+    assert 'Signature realm="otc", alg="hmac-sha256"' in response.headers.getlist(
+        "WWW-Authenticate")
+
+
+# Accepted ----------------------------------------------------------------------------------
+
+
+def test_signed_request_is_accepted_with_the_client_as_identity(client: FlaskClient) -> None:
+    response = post(client, "/tools/echo?x=1", signed("POST", "/tools/echo?x=1", BODY))
+
+    assert response.status_code == 200
+    assert response.json == {"method": "hmac", "subject": HMAC_CLIENT, "client": HMAC_CLIENT,
+                             "name": "echo", "body": BODY.decode()}
+
+
+def test_request_signed_by_hand_from_the_rfc_is_accepted(client: FlaskClient) -> None:
+    headers = rfc9421.sign("POST", "http://localhost/tools/echo?x=1&y=%2F", BODY,
+                           key_id=HMAC_CLIENT, secret=HMAC_SECRET, created=int(time.time()),
+                           nonce="hand-made-nonce-1")
+
+    response = post(client, "/tools/echo?x=1&y=%2F", headers)
+
+    assert response.status_code == 200
+
+
+def test_our_client_signs_the_same_base_as_the_rfc(client: FlaskClient) -> None:
+    created, nonce = int(time.time()), "same-base-nonce"
+    ours = sign_request("PUT", "http://localhost/tools/a%20b?q=%C3%A9", key_id=HMAC_CLIENT,
+                        secret=HMAC_SECRET, body=BODY, created=created, nonce=nonce, label="sig1")
+    components = ("@method", "@authority", "@path", "@query", "content-digest")
+    params: list[tuple[str, str | int]] = [("created", created), ("keyid", HMAC_CLIENT),
+                                           ("alg", "hmac-sha256"), ("nonce", nonce)]
+    base = rfc9421.signature_base("PUT", "http://localhost/tools/a%20b?q=%C3%A9",
+                                  {"Content-Digest": rfc9421.content_digest(BODY)},
+                                  list(components), params)
+
+    assert ours["Content-Digest"] == rfc9421.content_digest(BODY)
+    assert ours["Signature-Input"] == "sig1=" + rfc9421.signature_params(list(components), params)
+    assert ours["Signature"] == f"sig1=:{rfc9421.hmac_sha256(HMAC_SECRET.encode(), base)}:"
+    assert post(client, "/tools/a%20b?q=%C3%A9", ours, method="PUT").status_code == 200
+
+
+def test_rfc_9421_appendix_b_2_5_hmac_vector_is_reproduced() -> None:
+    """RFC 9421 B.2.5: HMAC-SHA256 over ("date" "@authority" "content-type")."""
+    key = __import__("base64").b64decode(
+        "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==")
+    headers = {"Date": "Tue, 20 Apr 2021 02:07:55 GMT", "Content-Type": "application/json"}
+    base = rfc9421.signature_base(
+        "POST", "https://example.com/foo?param=Value&Pet=dog", headers,
+        ["date", "@authority", "content-type"],
+        [("created", 1618884473), ("keyid", "test-shared-secret")])
+
+    assert rfc9421.hmac_sha256(key, base) == "pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8="
+
+
+def test_empty_body_is_signed_and_accepted(client: FlaskClient) -> None:
+    response = client.get("/tools/list", headers=signed("GET", "/tools/list"))
+
+    assert response.status_code == 200
+
+
+def test_previous_secret_still_verifies_during_rotation(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, secret=OLD_HMAC_SECRET)
+
+    assert post(client, "/tools/echo", headers).status_code == 200
+
+
+def test_signature_created_within_the_leeway_ahead_is_accepted(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) + 3)
+
+    assert post(client, "/tools/echo", headers).status_code == 200
+
+
+def test_form_body_stays_readable_for_the_view(client: FlaskClient) -> None:
+    body = b"text=hello+world"
+    headers = {**signed("POST", "/form", body),
+               "Content-Type": "application/x-www-form-urlencoded"}
+
+    response = client.post("/form", data=body, headers=headers)
+
+    assert response.status_code == 200
+    assert response.json == {"text": "hello world"}
+
+
+# Refused -----------------------------------------------------------------------------------
+
+
+def test_replayed_request_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY)
+    assert post(client, "/tools/echo", headers).status_code == 200
+
+    assert_refused(post(client, "/tools/echo", headers), "nonce was already used")
+
+
+def test_body_altered_after_signing_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY)
+
+    assert_refused(post(client, "/tools/echo", headers, body=BODY + b" "), "Content-Digest")
+
+
+def test_body_and_digest_replaced_after_signing_is_refused(client: FlaskClient) -> None:
+    headers = {**signed("POST", "/tools/echo", BODY),
+               "Content-Digest": rfc9421.content_digest(b"{}")}
+
+    assert_refused(post(client, "/tools/echo", headers, body=b"{}"), "does not verify")
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/tools/other"),        # path
+    ("POST", "/tools/echo?x=2"),     # query
+    ("PUT", "/tools/echo?x=1"),      # method
+])
+def test_request_altered_after_signing_is_refused(
+    client: FlaskClient, method: str, path: str
+) -> None:
+    headers = signed("POST", "/tools/echo?x=1", BODY)
+
+    assert_refused(post(client, path, headers, method=method), "does not verify")
+
+
+def test_request_signed_for_another_authority_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, host="other.example")
+
+    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+
+
+def test_wrong_secret_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, secret="forged-secret-" + "Lk8Ds" * 8)
+
+    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+
+
+def test_unknown_client_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, key_id="stranger")
+
+    assert_refused(post(client, "/tools/echo", headers), "keyid names no client")
+
+
+def test_stale_signature_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) - 306)
+
+    assert_refused(post(client, "/tools/echo", headers), "older than 300 s")
+
+
+def test_max_age_setting_shortens_the_window() -> None:
+    client = hmac_app(OTC_AUTH_HMAC_MAX_AGE=30, OTC_AUTH_HMAC_LEEWAY=0).test_client()
+    headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) - 40)
+
+    assert_refused(post(client, "/tools/echo", headers), "older than 30 s")
+
+
+def test_signature_from_the_future_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) + 60)
+
+    assert_refused(post(client, "/tools/echo", headers), "in the future")
+
+
+@pytest.mark.parametrize(("missing", "hint"), [
+    ("@authority", "lacks @authority"),
+    ("@path", "lacks @path"),
+    ("@query", "lacks @query"),
+    ("content-digest", "lacks content-digest"),
+])
+def test_signature_not_covering_a_required_component_is_refused(
+    client: FlaskClient, missing: str, hint: str
+) -> None:
+    components = tuple(c for c in ("@method", "@authority", "@path", "@query", "content-digest")
+                       if c != missing)
+    headers = rfc9421.sign("POST", "http://localhost/tools/echo", BODY, key_id=HMAC_CLIENT,
+                           secret=HMAC_SECRET, created=int(time.time()), nonce="n-" + missing,
+                           components=components)
+
+    assert_refused(post(client, "/tools/echo", headers), hint)
+
+
+def test_other_algorithm_is_refused(client: FlaskClient) -> None:
+    headers = rfc9421.sign("POST", "http://localhost/tools/echo", BODY, key_id=HMAC_CLIENT,
+                           secret=HMAC_SECRET, created=int(time.time()), nonce="n-alg",
+                           alg="hmac-sha512")
+
+    assert_refused(post(client, "/tools/echo", headers), 'alg="hmac-sha256"')
+
+
+@pytest.mark.parametrize(("parameter", "hint"), [
+    ("nonce", "must carry a nonce"),
+    ("created", "must carry created"),
+    ("keyid", "name the client in keyid"),
+])
+def test_signature_without_a_required_parameter_is_refused(
+    client: FlaskClient, parameter: str, hint: str
+) -> None:
+    headers = signed("POST", "/tools/echo", BODY)
+    headers["Signature-Input"] = ";".join(
+        part for part in headers["Signature-Input"].split(";") if not part.startswith(parameter))
+
+    assert_refused(post(client, "/tools/echo", headers), hint)
+
+
+@pytest.mark.parametrize("drop", ["Signature", "Signature-Input"])
+def test_half_a_signature_is_refused(client: FlaskClient, drop: str) -> None:
+    headers = signed("POST", "/tools/echo", BODY)
+    del headers[drop]
+
+    assert_refused(post(client, "/tools/echo", headers), f"{drop} is missing")
+
+
+@pytest.mark.parametrize("value", ["otc=(", "not a dictionary", "otc=:é:"])
+def test_malformed_signature_input_is_refused(client: FlaskClient, value: str) -> None:
+    headers = {**signed("POST", "/tools/echo", BODY), "Signature-Input": value}
+
+    response = post(client, "/tools/echo", headers)
+
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"] == "invalid_signature"
+
+
+def test_two_signatures_are_refused(client: FlaskClient) -> None:
+    first = signed("POST", "/tools/echo", BODY, label="a")
+    second = signed("POST", "/tools/echo", BODY, label="b")
+    headers = {**first,
+               "Signature-Input": f"{first['Signature-Input']}, {second['Signature-Input']}",
+               "Signature": f"{first['Signature']}, {second['Signature']}"}
+
+    assert_refused(post(client, "/tools/echo", headers), "exactly one signature")
+
+
+def test_oversized_nonce_is_refused(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, nonce="n" * 200)
+
+    assert_refused(post(client, "/tools/echo", headers), "nonce of 1-128")
+
+
+def test_refusal_does_not_echo_the_signature(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY, secret="forged-secret-" + "Lk8Ds" * 8)
+
+    response = post(client, "/tools/echo", headers)
+
+    signature = headers["Signature"].split("=", 1)[1].strip(":")
+    assert signature not in response.get_data(as_text=True)
+
+
+# Replay: once, even in parallel -------------------------------------------------------------
+
+
+def test_twenty_parallel_identical_requests_get_exactly_one_200() -> None:
+    app = hmac_app()
+    headers = signed("POST", "/tools/echo", BODY)
+
+    def send(_: int) -> int:
+        return post(app.test_client(), "/tools/echo", headers).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(send, range(20)))
+
+    assert sorted(statuses) == [200] + [401] * 19
+
+
+def test_nonce_is_per_client() -> None:
+    other_secret = "other-hmac-secret-" + "Rt5Yu" * 8
+    client = hmac_app(OTC_AUTH_HMAC_CLIENTS={HMAC_CLIENT: HMAC_SECRET,
+                                             "other": other_secret}).test_client()
+
+    first = signed("POST", "/tools/echo", BODY, nonce="shared-nonce")
+    second = signed("POST", "/tools/echo", BODY, nonce="shared-nonce", key_id="other",
+                    secret=other_secret)
+
+    assert post(client, "/tools/echo", first).status_code == 200
+    assert post(client, "/tools/echo", second).status_code == 200
+
+
+# Storage outage: fail closed ----------------------------------------------------------------
+
+
+def test_unreachable_nonce_store_answers_503_never_200() -> None:
+    client = hmac_app(OTC_AUTH_STORAGE_URI=DEAD_REDIS).test_client()
+
+    response = post(client, "/tools/echo", signed("POST", "/tools/echo", BODY))
+
+    assert response.status_code == 503
+    assert response.json is not None
+    assert set(response.json) == {"error", "message", "developer_message"}
+    assert response.json["error"] == "temporarily_unavailable"
+    assert response.headers["Retry-After"] == "5"
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_unreachable_nonce_store_still_refuses_a_bad_signature_with_401() -> None:
+    client = hmac_app(OTC_AUTH_STORAGE_URI=DEAD_REDIS).test_client()
+    headers = signed("POST", "/tools/echo", BODY, secret="forged-secret-" + "Lk8Ds" * 8)
+
+    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+
+
+def test_503_is_not_counted_as_a_failed_attempt() -> None:
+    client = hmac_app(OTC_AUTH_STORAGE_URI=DEAD_REDIS,
+                      OTC_AUTH_FAILURE_RATELIMIT="2/minute").test_client()
+    statuses = [post(client, "/tools/echo", signed("POST", "/tools/echo", BODY)).status_code
+                for _ in range(3)]
+
+    assert statuses == [503, 503, 503]
+    assert client.get("/tools/list", headers=api_key()).status_code == 200
+
+
+# Scheme selection by header ----------------------------------------------------------------
+
+
+def test_api_key_alone_selects_api_key(client: FlaskClient) -> None:
+    response = client.get("/tools/list", headers=api_key())
+
+    assert response.json is not None
+    assert response.json["method"] == "api_key"
+
+
+def test_bearer_alone_selects_jwt(client: FlaskClient) -> None:
+    response = client.get("/tools/list", headers=bearer(make_token(sub="agent", aud=AUDIENCE)))
+
+    assert response.json is not None
+    assert response.json["method"] == "jwt"
+
+
+def test_signature_and_api_key_take_identity_from_the_preferred_method() -> None:
+    client = hmac_app(OTC_AUTH_METHODS=["api_key", "hmac"]).test_client()
+    headers = {**signed("POST", "/tools/echo", BODY), **api_key()}
+
+    response = post(client, "/tools/echo", headers)
+
+    assert response.json is not None
+    assert response.json["method"] == "api_key"
+
+
+def test_invalid_signature_is_not_rescued_by_a_valid_key(client: FlaskClient) -> None:
+    headers = {**signed("POST", "/tools/other", BODY), **api_key()}
+
+    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+
+
+def test_signature_headers_are_ignored_when_hmac_is_not_enabled() -> None:
+    client = hmac_app(OTC_AUTH_METHODS=["api_key"]).test_client()
+    headers = {**signed("POST", "/tools/other", BODY), **api_key()}
+
+    response = post(client, "/tools/echo", headers)
+
+    assert response.status_code == 200
+    assert response.json is not None
+    assert response.json["method"] == "api_key"
+
+
+def test_refusal_of_another_credential_leaves_the_nonce_unspent(client: FlaskClient) -> None:
+    headers = signed("POST", "/tools/echo", BODY)
+    assert post(client, "/tools/echo", {**headers, **api_key(OTHER_API_KEY)}).status_code == 401
+
+    assert post(client, "/tools/echo", headers).status_code == 200
+
+
+def test_missing_credentials_name_the_signature_too(client: FlaskClient) -> None:
+    response = client.get("/tools/list")
+
+    assert response.status_code == 401
+    assert response.json is not None
+    assert "Signature-Input" in response.json["developer_message"]
+    assert 'Signature realm="otc", alg="hmac-sha256"' in response.headers.getlist(
+        "WWW-Authenticate")
+
+
+def test_api_keys_of_the_app_are_not_accepted_as_signing_secrets() -> None:
+    from flask_otcauth import OTCAuthConfigError  # noqa: PLC0415
+
+    with pytest.raises(OTCAuthConfigError, match=r'OTC_AUTH_HMAC_CLIENTS\["tool-caller"\]'):
+        hmac_app(OTC_AUTH_HMAC_CLIENTS={HMAC_CLIENT: API_KEY})
+
+
+# Behind a TLS-terminating proxy (ProxyFix) --------------------------------------------------
+
+
+def test_proxy_fix_restores_the_authority_and_prefix_the_client_signed() -> None:
+    app = hmac_app()
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)  # type: ignore[method-assign]
+    headers = sign_request("POST", "https://api.example.com/otc/tools/echo?x=1",
+                           key_id=HMAC_CLIENT, secret=HMAC_SECRET, body=BODY)
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+                 "X-Forwarded-Host": "api.example.com", "X-Forwarded-Prefix": "/otc"}
+
+    response = app.test_client().post("/tools/echo?x=1", data=BODY,
+                                      headers={**headers, **forwarded})
+
+    assert response.status_code == 200
+    assert response.json is not None
+    assert response.json["subject"] == HMAC_CLIENT
+
+
+def test_without_proxy_fix_a_forwarded_authority_is_not_trusted() -> None:
+    headers = sign_request("POST", "https://api.example.com/tools/echo", key_id=HMAC_CLIENT,
+                           secret=HMAC_SECRET, body=BODY)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com"}
+
+    response = hmac_app().test_client().post("/tools/echo", data=BODY,
+                                             headers={**headers, **forwarded})
+
+    assert_refused(response, "does not verify")

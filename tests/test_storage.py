@@ -1,0 +1,126 @@
+"""The shared-state interface, on both backends: claims, values, expiry, namespace, outage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from flask_otcauth.storage import (
+    MemoryStorage,
+    RedisStorage,
+    Storage,
+    StorageUnavailable,
+    open_storage,
+)
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
+    if request.param == "memory":
+        yield MemoryStorage()
+    else:
+        yield open_storage(request.getfixturevalue("redis_url"))
+
+
+def test_first_claim_wins_and_later_ones_lose(storage: Storage) -> None:
+    assert storage.set_if_absent("nonce:a", 60) is True
+    assert storage.set_if_absent("nonce:a", 60) is False
+    assert storage.set_if_absent("nonce:b", 60) is True
+
+
+def test_value_is_stored_and_replaced(storage: Storage) -> None:
+    assert storage.get("revoked:1") is None
+    storage.set("revoked:1", "first", 60)
+    storage.set("revoked:1", "second", 60)
+
+    assert storage.get("revoked:1") == "second"
+
+
+def test_deleted_key_can_be_claimed_again(storage: Storage) -> None:
+    storage.set_if_absent("nonce:a", 60)
+    storage.delete("nonce:a")
+    storage.delete("never-there")
+
+    assert storage.set_if_absent("nonce:a", 60) is True
+
+
+@pytest.mark.redis
+def test_redis_keys_are_namespaced_and_expire_on_their_own(redis_url: str) -> None:
+    import redis  # noqa: PLC0415
+
+    open_storage(redis_url).set_if_absent("nonce:a", 42)
+    client = redis.Redis.from_url(redis_url)
+
+    assert client.keys("*") == [b"otcauth:nonce:a"]
+    assert 0 < client.ttl("otcauth:nonce:a") <= 42
+    client.close()
+
+
+def test_memory_claim_expires_after_its_ttl() -> None:
+    clock = Clock()
+    storage = MemoryStorage(clock=clock)
+    storage.set_if_absent("nonce:a", 10)
+
+    clock.now += 9.9
+    assert storage.set_if_absent("nonce:a", 10) is False
+    clock.now += 0.2
+    assert storage.set_if_absent("nonce:a", 10) is True
+
+
+def test_memory_value_expires_after_its_ttl() -> None:
+    clock = Clock()
+    storage = MemoryStorage(clock=clock)
+    storage.set("k", "v", 5)
+
+    clock.now += 5
+    assert storage.get("k") is None
+
+
+def test_memory_drops_expired_entries_as_it_is_written_to() -> None:
+    clock = Clock()
+    storage = MemoryStorage(clock=clock)
+    for n in range(100):
+        storage.set_if_absent(f"nonce:{n}", 10)
+    clock.now += 11
+
+    storage.set_if_absent("nonce:new", 10)
+
+    assert len(storage) == 1
+
+
+def test_memory_replaced_value_keeps_its_new_deadline() -> None:
+    clock = Clock()
+    storage = MemoryStorage(clock=clock)
+    storage.set("k", "old", 5)
+    storage.set("k", "new", 50)
+    clock.now += 10
+
+    storage.set("other", "x", 5)  # sweeps the old deadline of "k"
+
+    assert storage.get("k") == "new"
+
+
+@pytest.mark.parametrize("operation", ["set_if_absent", "set", "get", "delete"])
+def test_unreachable_redis_raises_storage_unavailable(operation: str) -> None:
+    storage = open_storage(DEAD_REDIS)
+    arguments = {"set_if_absent": ("k", 5), "set": ("k", "v", 5), "get": ("k",),
+                 "delete": ("k",)}[operation]
+
+    with pytest.raises(StorageUnavailable) as raised:
+        getattr(storage, operation)(*arguments)
+    assert "127.0.0.1" not in str(raised.value)
+
+
+def test_redis_unix_spelling_of_limits_is_understood() -> None:
+    assert isinstance(open_storage("redis+unix:///tmp/redis.sock"), RedisStorage)
