@@ -112,7 +112,8 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]
 def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The example tool server accepting only signed requests from SIGNING_CLIENT."""
     env = _environment(OTC_AUTH_METHODS='["hmac"]',
-                       OTC_AUTH_HMAC_CLIENTS=json.dumps({SIGNING_CLIENT: SIGNING_SECRET}))
+                       OTC_AUTH_HMAC_CLIENTS=json.dumps({SIGNING_CLIENT: SIGNING_SECRET}),
+                       OTC_AUTH_REQUIRE_HTTPS="false")  # plain http://127.0.0.1 in this test
     log = tmp_path_factory.mktemp("signed") / "server.log"
     with flask_run("example_app:create_app()", REPO_ROOT, env, log) as base_url:
         yield base_url
