@@ -21,6 +21,7 @@ from flask_limiter.util import get_remote_address
 from limits.errors import ConfigurationError
 
 from .authenticator import Authenticator
+from .cli import otcauth_cli
 from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
 from .exceptions import AuthFailure, OTCAuthConfigError, missing_credentials
@@ -113,6 +114,8 @@ class OTCAuth:
         hooks = app.before_request_funcs.setdefault(None, [])
         if self._start_request not in hooks:
             hooks.insert(0, self._start_request)
+        if "otcauth" not in app.cli.commands:
+            app.cli.add_command(otcauth_cli)
 
     def api_key_loader(self, loader: KeyLoader) -> KeyLoader:
         """Register the function that finds an API key's record, e.g. in the app's database.
@@ -128,6 +131,10 @@ class OTCAuth:
                                "OTCAuth(api_key_loader=...).")
         self._key_loader = loader
         return loader
+
+    @property
+    def registered_key_loader(self) -> KeyLoader | None:
+        return self._key_loader
 
     def settings(self, app: Flask | None = None) -> Settings:
         """The validated settings of ``app`` (default: the current app)."""

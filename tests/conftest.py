@@ -13,6 +13,9 @@ from flask_otcauth import OTCAuth, current_identity, require_auth
 
 from .helpers import API_KEY, AUDIENCE, JWT_SECRET
 
+# The pytest plugin (flask_otcauth.testing) is tested by running test files in a pytester.
+pytest_plugins = ["pytester"]
+
 # A database number of our own, flushed around each test; OTCAUTH_TEST_REDIS_URL lets parallel
 # runs on one machine use separate databases.
 REDIS_URL = os.environ.get("OTCAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
