@@ -285,6 +285,7 @@ def gunicorn_server(
         "OTC_AUTH_RATELIMIT": request.param,
         "OTC_AUTH_FAILURE_RATELIMIT": None,
         "OTC_AUTH_RATELIMIT_STORAGE_URI": redis_url,
+        "OTC_AUTH_REQUIRE_HTTPS": False,  # plain HTTP on 127.0.0.1: counting is the point here
     }, args=("-w", "2", "--max-requests", "1"), app="tests.ratelimit_app:create_app()")
 
 

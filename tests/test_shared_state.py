@@ -35,6 +35,7 @@ def hmac_settings(storage_uri: str, **overrides: Any) -> dict[str, object]:
         "OTC_AUTH_RATELIMIT": None,
         "OTC_AUTH_FAILURE_RATELIMIT": None,
         "OTC_AUTH_RATELIMIT_STORAGE_URI": storage_uri,
+        "OTC_AUTH_REQUIRE_HTTPS": False,  # plain HTTP on 127.0.0.1, no proxy in front
     }
     settings.update(overrides)
     return settings
@@ -109,7 +110,8 @@ def test_twenty_parallel_identical_requests_get_exactly_one_200(
 
 def test_proxy_fix_behind_a_tls_proxy_with_a_path_prefix(gunicorn: ServerFactory) -> None:
     """The client signs the public URL; the proxy strips /otc and forwards over plain HTTP."""
-    base_url = gunicorn(hmac_settings("memory://"), env={"OTCAUTH_TEST_PROXY_FIX": "1"})
+    base_url = gunicorn(hmac_settings("memory://", OTC_AUTH_REQUIRE_HTTPS=True),
+                        env={"OTCAUTH_TEST_PROXY_FIX": "1"})
     headers = sign_request("POST", "https://tools.example.com/otc/tools/echo?x=1",
                            key_id=HMAC_CLIENT, secret=HMAC_SECRET, body=BODY)
     forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
