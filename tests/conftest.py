@@ -13,6 +13,9 @@ from flask_otcauth import OTCAuth, current_identity, require_auth
 
 from .helpers import API_KEY, AUDIENCE, JWT_SECRET
 
+# The pytest plugin (flask_otcauth.testing) is tested by running test files in a pytester.
+pytest_plugins = ["pytester"]
+
 # A database number of our own, flushed around each test; OTCAUTH_TEST_REDIS_URL lets parallel
 # runs on one machine use separate databases.
 REDIS_URL = os.environ.get("OTCAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -98,3 +101,30 @@ def redis_url() -> Iterator[str]:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+ServerFactory = Callable[..., str]
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Any) -> Iterator[ServerFactory]:
+    """Starts gunicorn servers of ``tests.served_app`` (``gunicorn(settings, args=...)``).
+
+    Each is a real multi-process server on a free port, stopped after the test; the base URL
+    is returned once ``/health`` answers.
+    """
+    from .servers import start_gunicorn, stop  # noqa: PLC0415 - only e2e tests pay for it
+
+    processes = []
+
+    def start(settings: dict[str, object], *, args: tuple[str, ...] = ("-w", "2"),
+              env: dict[str, str] | None = None, app: str = "tests.served_app:create_app()"
+              ) -> str:
+        log = tmp_path / f"gunicorn-{len(processes)}.log"
+        process, base_url = start_gunicorn(app, settings, log, args=args, env=env)
+        processes.append(process)
+        return base_url
+
+    yield start
+    for process in processes:
+        stop(process)

@@ -1,0 +1,93 @@
+"""pytest plugin (entry point ``pytest11``): credentials for testing a protected tool server.
+
+Helpers work on the app under test and read its settings, so tests send exactly what the
+server accepts: tokens are signed with its current secret and carry its first allowed
+audience, keys go in its first key header. The fixtures build on pytest-flask's ``app`` and
+``client``::
+
+    def test_tools_are_listed(otc_client):
+        assert otc_client.get("/tools").status_code == 200
+
+    @pytest.mark.otc_claims(sub="ci", scopes=["tools:list"])
+    def test_listing_needs_a_scope(client, otc_headers):
+        assert client.get("/tools", headers=otc_headers).status_code == 200
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import pytest
+
+from .minting import mint_token
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
+
+    from .config import Settings
+    from .extension import OTCAuth
+
+DEFAULT_SUBJECT: Final = "pytest"
+MARKER: Final = "otc_claims"
+
+
+def _settings(app: Flask) -> Settings:
+    try:
+        auth: OTCAuth = app.extensions["otcauth"]
+    except KeyError:
+        raise RuntimeError("This app has no OTCAuth: call auth.init_app(app).") from None
+    return auth.settings(app)
+
+
+def make_token(app: Flask, *, ttl: int = 300, **claims: Any) -> str:
+    """A JWT ``app`` accepts: its current secret, audience and issuer, ``sub`` ``"pytest"``.
+
+    ``scopes=[...]`` becomes the ``scope`` claim; other keywords are claims (``sub``, ``aud``,
+    ...). A ``ttl`` above the app's ``OTC_AUTH_JWT_MAX_LIFETIME`` raises ``ValueError``.
+    """
+    claims.setdefault("sub", DEFAULT_SUBJECT)
+    return mint_token(_settings(app), now=time.time(), ttl=ttl, **claims)
+
+
+def bearer_headers(app_or_token: Flask | str, **claims: Any) -> dict[str, str]:
+    """``Authorization: Bearer`` with the given token, or one :func:`make_token` mints."""
+    token = app_or_token if isinstance(app_or_token, str) else make_token(app_or_token, **claims)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_key_headers(app: Flask, key: str) -> dict[str, str]:
+    """``key`` in the app's first API key header (``OTC-API-Key`` unless configured)."""
+    return {_settings(app).api_key_headers[0]: key}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**claims): claims of the otc_token fixture (sub, scopes=[...], aud, ttl...)",
+    )
+
+
+def _marked_claims(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker(MARKER)
+    return dict(marker.kwargs) if marker is not None else {}
+
+
+@pytest.fixture
+def otc_token(app: Flask, request: pytest.FixtureRequest) -> str:
+    """A token for pytest-flask's ``app``; ``@pytest.mark.otc_claims(...)`` sets its claims."""
+    return make_token(app, **_marked_claims(request))
+
+
+@pytest.fixture
+def otc_headers(otc_token: str) -> dict[str, str]:
+    """``Authorization: Bearer`` with :func:`otc_token`."""
+    return bearer_headers(otc_token)
+
+
+@pytest.fixture
+def otc_client(client: FlaskClient, otc_token: str) -> FlaskClient:
+    """pytest-flask's ``client``, sending :func:`otc_token` with every request."""
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {otc_token}"
+    return client

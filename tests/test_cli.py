@@ -1,0 +1,224 @@
+"""``flask otcauth`` through Flask's CliRunner, each command proven against a real app."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import jwt
+import pytest
+from click.testing import Result
+from flask import Flask
+
+from flask_otcauth import hash_key
+from flask_otcauth.keys import key_environment
+
+from .conftest import build_app
+from .helpers import (
+    API_KEY,
+    AUDIENCE,
+    JWT_SECRET,
+    OLD_JWT_SECRET,
+    OTHER_API_KEY,
+    api_key,
+    bearer,
+)
+
+STORAGE_PASSWORD = "s3cret-storage-password"
+
+
+def run(app: Flask, *args: str, stdin: str | None = None) -> Result:
+    return app.test_cli_runner().invoke(args=["otcauth", *args], input=stdin)
+
+
+def iso(seconds_from_now: float) -> str:
+    moment = datetime.fromtimestamp(time.time() + seconds_from_now, tz=timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def record(key: str = API_KEY, **fields: Any) -> dict[str, Any]:
+    return {"id": "ci-bot", "hash": hash_key(key), **fields}
+
+
+def assert_no_secrets(text: str) -> None:
+    for secret in (API_KEY, OTHER_API_KEY, JWT_SECRET, OLD_JWT_SECRET, STORAGE_PASSWORD):
+        assert secret not in text
+
+
+# generate-key -----------------------------------------------------------------------------
+
+
+def test_generate_key_prints_a_key_and_its_record() -> None:
+    result = run(build_app(), "generate-key", "--id", "ci-bot", "--scope", "tools:list",
+                 "--scope", "tools:call:*", "--tenant", "acme")
+
+    assert result.exit_code == 0, result.output
+    first, _, record_line = result.output.strip().splitlines()
+    key = first.rsplit(" ", 1)[1]
+    assert key_environment(key) == "live"
+    assert json.loads(record_line) == {"id": "ci-bot", "hash": hash_key(key),
+                                       "scopes": ["tools:call:*", "tools:list"],
+                                       "tenant": "acme"}
+    assert record_line.count(key) == 0
+
+
+def test_a_generated_record_authenticates_its_key() -> None:
+    result = run(build_app(), "generate-key", "--env", "test")
+    key = result.output.splitlines()[0].rsplit(" ", 1)[1]
+    generated = json.loads(result.output.splitlines()[2])
+
+    app = build_app(OTC_AUTH_API_KEYS=[generated])
+
+    assert key.startswith("otc_test_")
+    assert app.test_client().get("/tools", headers=api_key(key)).status_code == 200
+
+
+def test_generate_key_refuses_a_malformed_scope() -> None:
+    result = run(build_app(), "generate-key", "--scope", 'bad"scope')
+
+    assert result.exit_code == 2
+    assert "--scope" in result.output
+
+
+# hash-key ---------------------------------------------------------------------------------
+
+
+def test_hash_key_reads_stdin() -> None:
+    result = run(build_app(), "hash-key", stdin=API_KEY + "\n")
+
+    assert result.exit_code == 0
+    assert result.output.strip() == hash_key(API_KEY)
+
+
+def test_hash_key_takes_no_key_argument() -> None:
+    result = run(build_app(), "hash-key", API_KEY)
+
+    assert result.exit_code == 2
+
+
+def test_hash_key_refuses_empty_input() -> None:
+    assert run(build_app(), "hash-key", stdin="").exit_code == 2
+
+
+def test_hash_key_warns_on_a_mistyped_issued_key() -> None:
+    result = run(build_app(), "hash-key", stdin="otc_live_" + "a" * 32 + "_zzzzzz")
+
+    assert result.exit_code == 0
+    assert "bad checksum" in result.output
+
+
+# mint-token -------------------------------------------------------------------------------
+
+
+def test_mint_token_is_accepted_by_the_app() -> None:
+    app = build_app()
+    result = run(app, "mint-token", "--sub", "alice", "--ttl", "60", "--scope", "tools:list")
+
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"], audience=AUDIENCE)
+    assert claims["sub"] == "alice"
+    assert claims["scope"] == "tools:list"
+    assert 59 <= claims["exp"] - time.time() <= 61
+    response = app.test_client().get("/tools", headers=bearer(token))
+    assert response.json is not None
+    assert response.json["subject"] == "alice"
+
+
+def test_mint_token_signs_with_the_current_secret() -> None:
+    app = build_app(OTC_AUTH_JWT_SECRET=[JWT_SECRET, OLD_JWT_SECRET])
+    token = run(app, "mint-token", "--sub", "a").output.strip()
+
+    jwt.decode(token, JWT_SECRET, algorithms=["HS256"], audience=AUDIENCE)
+
+
+def test_mint_token_refuses_a_ttl_above_the_maximum() -> None:
+    result = run(build_app(OTC_AUTH_JWT_MAX_LIFETIME=600), "mint-token", "--sub", "a",
+                 "--ttl", "601")
+
+    assert result.exit_code == 1
+    assert "OTC_AUTH_JWT_MAX_LIFETIME" in result.output
+
+
+def test_mint_token_refuses_an_audience_the_server_refuses() -> None:
+    result = run(build_app(), "mint-token", "--sub", "a", "--aud", "someone-else")
+
+    assert result.exit_code == 1
+    assert "not an allowed client" in result.output
+
+
+def test_mint_token_needs_jwt_enabled() -> None:
+    result = run(build_app(OTC_AUTH_METHODS=["api_key"]), "mint-token", "--sub", "a")
+
+    assert result.exit_code == 1
+    assert '"jwt"' in result.output
+
+
+# check ------------------------------------------------------------------------------------
+
+
+def test_check_prints_the_settings_with_secrets_masked() -> None:
+    app = build_app(OTC_AUTH_API_KEYS=[OTHER_API_KEY, record(scopes=["tools:list"])],
+                    OTC_AUTH_JWT_SECRET=[JWT_SECRET, OLD_JWT_SECRET],
+                    OTC_AUTH_RATELIMIT_STORAGE_URI=f"redis://user:{STORAGE_PASSWORD}@h:6379/0",
+                    OTC_AUTH_FAILURE_RATELIMIT="20/minute")
+    result = run(app, "check")
+
+    assert result.exit_code == 0, result.output
+    assert "methods: jwt, api_key" in result.output
+    assert '"ci-bot", sha256:' + hash_key(API_KEY)[7:15] + "..., scopes: tools:list" in (
+        result.output)
+    assert "2 secret(s)" in result.output
+    assert "redis://user:***@h:6379/0" in result.output
+    assert_no_secrets(result.output)
+
+
+def test_check_warns_on_a_key_expiring_soon() -> None:
+    result = run(build_app(OTC_AUTH_API_KEYS=[record(expires_at=iso(86400))]), "check")
+
+    assert result.exit_code == 0
+    assert 'warning: key "ci-bot" expires in 1.0 days' in result.output
+
+
+def test_check_warns_on_a_large_leeway() -> None:
+    assert "OTC_AUTH_JWT_LEEWAY is 120 s" in run(build_app(OTC_AUTH_JWT_LEEWAY=120),
+                                                  "check").output
+
+
+def test_check_warns_on_memory_storage_with_several_workers() -> None:
+    app = build_app(OTC_AUTH_FAILURE_RATELIMIT="20/minute")
+
+    assert "memory:// storage with 4 workers" in run(app, "check", "--workers", "4").output
+    assert "workers" not in run(app, "check", "--workers", "1").output
+
+
+def test_check_reads_the_worker_count_from_web_concurrency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    app = build_app(OTC_AUTH_FAILURE_RATELIMIT="20/minute")
+
+    assert "memory:// storage with 3 workers" in run(app, "check").output
+
+
+def test_check_strict_fails_on_warnings() -> None:
+    assert run(build_app(OTC_AUTH_JWT_LEEWAY=120), "check", "--strict").exit_code == 1
+
+
+def test_check_fails_when_no_key_can_authenticate() -> None:
+    app = build_app(OTC_AUTH_API_KEYS=[record(disabled=True)])
+    result = run(app, "check")
+
+    assert result.exit_code == 1
+    assert "every configured key is expired or disabled" in result.output
+
+
+def test_check_fails_on_a_configuration_error() -> None:
+    app = build_app()
+    app.config["OTC_AUTH_JWT_SECRET"] = "short"
+    result = run(app, "check")
+
+    assert result.exit_code == 1
+    assert "error: OTC_AUTH_JWT_SECRET is 5 bytes" in result.output
