@@ -125,9 +125,9 @@ class HmacScheme:
             "Signature-Input": credential.signature_input or "",
             "Signature": credential.signature or "",
         })
-        for component in signed.components:
-            value = credential.request.header(component)
-            if not component.startswith("@") and value is not None:
+        for component in signed.components:  # covered header fields, for the signature base
+            value = None if component.startswith("@") else credential.request.header(component)
+            if value is not None:
                 message.headers[component] = value
         result = self._verified(message, verifiers)
         self._check_digest(result, credential.request.body())
