@@ -54,7 +54,7 @@ _SECRET_EXAMPLE = "replace-me-with-secrets.token_urlsafe(48)-output"  # noqa: S1
 CONFIG_KEYS: Final = (
     ConfigKey("OTC_AUTH_METHODS", ["jwt", "api_key"],
               'Enabled methods in order of preference; ["none"] turns authentication off.',
-              type="list[str]: none, jwt, api_key", example=["api_key"],
+              type="list[str]: " + ", ".join(METHODS), example=["api_key"],
               wrong='Unknown method (with the closest name), an empty list, a method named twice, '
                     'or "none" mixed with other methods.'),
     ConfigKey("OTC_AUTH_API_KEYS", [],
