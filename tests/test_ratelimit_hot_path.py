@@ -3,6 +3,7 @@ answer but 429 for a locked-out address (the lock-out is checked after verifying
 
 from __future__ import annotations
 
+import tracemalloc
 from collections import Counter
 from typing import Any
 
@@ -127,3 +128,16 @@ def test_redis_lock_out_answers_429_for_valid_and_invalid_keys(
     assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
     assert_too_many(client.get("/tools", headers=api_key()), "too_many_failed_attempts")
     assert_too_many(client.get("/tools", headers=api_key(BAD_KEY)), "too_many_failed_attempts")
+
+
+def test_refusing_many_bad_keys_retains_no_memory(make_app: AppFactory) -> None:
+    client = make_app().test_client()
+    statuses(client, 50, headers=api_key(BAD_KEY))
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        assert set(statuses(client, 1000, headers=api_key(BAD_KEY))) == {401}
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
