@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import API_KEY, AUDIENCE, JWT_SECRET, KEY_RECORD, call_body, key_headers, mint
+from .support import AUDIENCE, JWT_SECRET, KEY_RECORD, call_body, key_headers, mint
 
 pytestmark = pytest.mark.e2e
 
