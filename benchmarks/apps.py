@@ -95,6 +95,8 @@ def otcauth_app(*, methods: list[str], limits: bool = False, storage: str | None
         OTC_AUTH_RATELIMIT=BIG_LIMIT if limits else None,
         OTC_AUTH_FAILURE_RATELIMIT=BIG_LIMIT if limits else None,
         OTC_AUTH_RATELIMIT_STORAGE_URI=storage,
+        # Plain HTTP on 127.0.0.1 (test client and wrk): TLS is the proxy's cost, not ours.
+        OTC_AUTH_REQUIRE_HTTPS=False,
     )
     OTCAuth(app)
     app.add_url_rule("/tool", view_func=require_auth(tool_view))

@@ -68,6 +68,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     credentials = dev_credentials(app.config) if dev_mode else None
     if credentials is not None:
         app.config.from_mapping(credentials.settings())
+    if dev_mode:
+        # The development server speaks plain HTTP on localhost; production keeps the default.
+        app.config.setdefault("OTC_AUTH_REQUIRE_HTTPS", False)
 
     auth.init_app(app)  # validates every OTC_AUTH_* key; a bad or missing secret raises here
     if credentials is not None:

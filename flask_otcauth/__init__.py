@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audit import AuditEvent, auth_failed, auth_succeeded, rate_limited
 from .config import CONFIG_KEYS, Settings
 from .context import current_identity, get_identity
 from .exceptions import AuthFailure, OTCAuthConfigError
@@ -13,6 +14,7 @@ from .view_decorators import check_scopes, exempt, require_auth
 
 __all__ = [
     "CONFIG_KEYS",
+    "AuditEvent",
     "AuthError",
     "AuthFailure",
     "Identity",
@@ -20,11 +22,14 @@ __all__ = [
     "OTCAuth",
     "OTCAuthConfigError",
     "Settings",
+    "auth_failed",
+    "auth_succeeded",
     "check_scopes",
     "current_identity",
     "exempt",
     "generate_key",
     "get_identity",
     "hash_key",
+    "rate_limited",
     "require_auth",
 ]

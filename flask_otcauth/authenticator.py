@@ -11,10 +11,12 @@ nonce) are verified after the others, so a refusal elsewhere leaves the nonce un
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from .exceptions import AuthFailure, missing_credentials
-from .identity import Identity
+from .identity import Identity, credential_fingerprint
 from .schemes import AuthRequest, Scheme
 
 
@@ -35,7 +37,7 @@ class Authenticator:
             if credential is not None:
                 presented.append((scheme, credential))
         verified = {
-            scheme.method: scheme.verify(credential, now)
+            scheme.method: _verified(scheme, credential, now)
             for scheme, credential in sorted(  # stable: preference order within each group
                 presented, key=lambda item: getattr(item[0], "spends_credential", False))
         }
@@ -45,6 +47,27 @@ class Authenticator:
                 " or ".join(self._schemes[method].credential_hint for method in methods))
         return identity
 
+    def presents_credentials(self, request: AuthRequest, methods: tuple[str, ...]) -> bool:
+        """Whether the request carries a credential of one of ``methods``, valid or not."""
+        for method in methods:
+            try:
+                if self._schemes[method].extract(request) is not None:
+                    return True
+            except AuthFailure:
+                return True  # there, only malformed
+        return False
+
     def challenges(self, methods: tuple[str, ...], failure: AuthFailure | None) -> list[str]:
         """One ``WWW-Authenticate`` challenge per method the view accepts (RFC 9110)."""
         return [self._schemes[method].challenge(failure) for method in methods]
+
+
+def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:
+    """The scheme's verdict; the refusal of a key or token carries its audit fingerprint."""
+    try:
+        return scheme.verify(credential, now)
+    except AuthFailure as failure:
+        if not isinstance(credential, str):
+            raise  # a signed request: its keyid is no secret, its signature no name
+        raise dataclasses.replace(
+            failure, fingerprint=credential_fingerprint(credential)) from None

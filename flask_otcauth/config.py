@@ -138,6 +138,10 @@ CONFIG_KEYS: Final = (
               type="str | None (memory:// or redis://)", example="redis://127.0.0.1:6379/0",
               wrong="Not a URI, a port that is not a number, a kind other than memory or redis, "
                     "or redis without redis-py installed."),
+    ConfigKey("OTC_AUTH_REQUIRE_HTTPS", None,
+              "Refuse credentials sent over plain HTTP (403) and send Strict-Transport-Security;"
+              " None: on unless DEBUG or TESTING.",
+              type="bool | None", example=True, wrong="Not true, false or None."),
 )
 _KNOWN: Final = {key.name: key for key in CONFIG_KEYS}
 
@@ -166,6 +170,7 @@ class Settings:
     hmac_leeway: int
     storage_uri: str
     storage_uri_setting: str  # which key the storage URI came from, for error messages
+    require_https: bool
 
     @property
     def auth_disabled(self) -> bool:
@@ -240,6 +245,7 @@ def load_settings(config: Mapping[str, Any], *, has_key_loader: bool = False) ->
         storage_uri=storage_uri or ratelimit_storage_uri or "memory://",
         storage_uri_setting=("OTC_AUTH_STORAGE_URI" if storage_uri or not ratelimit_storage_uri
                              else "OTC_AUTH_RATELIMIT_STORAGE_URI (OTC_AUTH_STORAGE_URI unset)"),
+        require_https=_require_https(get("OTC_AUTH_REQUIRE_HTTPS"), config),
     )
 
 
@@ -384,6 +390,13 @@ def _boolean(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise OTCAuthConfigError(f"{name} must be true or false, got {value!r}.")
     return value
+
+
+def _require_https(value: Any, config: Mapping[str, Any]) -> bool:
+    """On by default, off only where a developer works: the debug server or a test client."""
+    if value is None:
+        return not (config.get("DEBUG") or config.get("TESTING"))
+    return _boolean(value, "OTC_AUTH_REQUIRE_HTTPS")
 
 
 def _optional_string(value: Any, name: str) -> str | None:

@@ -34,6 +34,8 @@ class AuthFailure(Exception):  # noqa: N818 - a refusal, not a programming error
     method: str | None = None
     retry_after: int | None = None
     required_scopes: tuple[str, ...] = field(default=())
+    # The audit trail's name for the refused credential (identity.credential_fingerprint).
+    fingerprint: str | None = None
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.developer_message}"

@@ -8,7 +8,6 @@ module only feeds it the request and turns its verdict into ``g`` or a response.
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import ConfigurationError
 
+from .audit import RequestFacts, record_refusal, record_success
 from .authenticator import Authenticator
 from .cli import otcauth_cli
 from .config import Settings, load_settings
@@ -35,6 +35,7 @@ from .schemes.base import REALM
 from .scopes import scope_challenge, scope_failure
 from .storage import Storage, open_storage
 from .target import target_uri
+from .transport import install_hsts, refuse_plain_http
 from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
     from werkzeug.sansio.response import Response
 
-logger = logging.getLogger("flask_otcauth")
 _DEFAULT = Requirement()
 
 
@@ -110,6 +110,8 @@ class OTCAuth:
             storage=storage,
         )
         app.extensions["otcauth"] = self
+        if settings.require_https:
+            install_hsts(app)
         # First of all hooks, so nothing can read an identity left over in g.
         hooks = app.before_request_funcs.setdefault(None, [])
         if self._start_request not in hooks:
@@ -226,22 +228,28 @@ class OTCAuth:
                 return identity
         address = request.remote_addr or "unknown"
         limits = state.rate_limits
+        identity = None
         try:
             if state.settings.auth_disabled:
                 identity = NO_AUTH_IDENTITY
             else:
+                auth_request = AuthRequest(header=request.headers.get, method=request.method,
+                                           target_uri=target_uri, body=_request_body)
+                if state.settings.require_https:
+                    refuse_plain_http(state.authenticator, auth_request, methods)
                 if limits is not None:
                     limits.refuse_if_failing(address)
-                identity = self._verify(state, methods, requirement.optional, address)
+                identity = self._verify(state, auth_request, methods, requirement.optional,
+                                        address)
             _raise_if_unauthorized(state, identity, requirement)
             if limits is not None:
                 key = identity.rate_limit_key if identity is not None else None
                 limits.count_request(key if key is not None else f"address:{address}")
         except AuthFailure as failure:
-            logger.log(logging.WARNING if failure.status >= 500 else logging.INFO,
-                       "authentication refused: status=%s error=%s method=%s remote=%s",
-                       failure.status, failure.code, failure.method, address)
+            record_refusal(_app(), failure, _request_facts(address), identity)
             raise _error(state, methods, failure) from None
+        if identity is not None:
+            record_success(_app(), identity, _request_facts(address))
         setattr(g, IDENTITY_ATTR, identity)
         setattr(g, VERIFIED_ATTR, methods)
         return identity
@@ -250,23 +258,31 @@ class OTCAuth:
         try:
             _raise_if_unauthorized(state, identity, requirement)
         except AuthFailure as failure:
-            logger.info("authorization refused: status=%s error=%s method=%s subject=%s",
-                        failure.status, failure.code, identity.method, identity.subject)
+            record_refusal(_app(), failure, _request_facts(request.remote_addr or "unknown"),
+                           identity)
             raise _error(state, state.settings.methods, failure) from None
 
     def _verify(
-        self, state: _AppState, methods: tuple[str, ...], optional: bool, address: str
+        self, state: _AppState, auth_request: AuthRequest, methods: tuple[str, ...],
+        optional: bool, address: str
     ) -> Identity | None:
         try:
-            return state.authenticator.authenticate(
-                AuthRequest(header=request.headers.get, method=request.method,
-                            target_uri=target_uri, body=_request_body),
-                methods, optional=optional, now=time.time())
+            return state.authenticator.authenticate(auth_request, methods, optional=optional,
+                                                    now=time.time())
         except AuthFailure as failure:
             # A failing key or nonce store (503) is the server's trouble, not an attempt to count.
             if state.rate_limits is not None and failure.status == 401:
                 state.rate_limits.record_failure(address)
             raise
+
+
+def _app() -> Flask:
+    """The sender of the audit signals, as Flask's own signals send it."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _request_facts(address: str) -> RequestFacts:
+    return RequestFacts(http_method=request.method, path=request.path, client_address=address)
 
 
 def _request_body() -> bytes:
@@ -289,7 +305,7 @@ def _error(state: _AppState, methods: tuple[str, ...], failure: AuthFailure) -> 
     """The response of a refusal: 401s challenge for every accepted method, a 403 names scopes."""
     if failure.status == 401:
         return AuthError(failure, state.authenticator.challenges(methods, failure))
-    if failure.status == 403:
+    if failure.required_scopes:  # a 403 for scopes; https_required challenges nothing
         return AuthError(failure, [scope_challenge(failure, REALM)])
     return AuthError(failure)
 

@@ -60,5 +60,14 @@ def key_fingerprint(digest: bytes) -> str:
     return "key:" + digest.hex()[:12]
 
 
+def credential_fingerprint(credential: str) -> str:
+    """A presented credential's name in the audit log: 8 hex of its SHA-256, never the value.
+
+    For an API key these are the first 8 digits of the key's ``subject``, so a failing key can
+    be matched with a configured one.
+    """
+    return hashlib.sha256(credential.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+
+
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()

@@ -316,6 +316,7 @@ def gunicorn_server(
         "OTC_AUTH_RATELIMIT": limit,
         "OTC_AUTH_FAILURE_RATELIMIT": None,
         "OTC_AUTH_RATELIMIT_STORAGE_URI": redis_url,
+        "OTC_AUTH_REQUIRE_HTTPS": False,  # plain HTTP on 127.0.0.1: counting is the point here
     }.items()})
     port, log = _free_port(), tmp_path / "gunicorn.log"
     command = [sys.executable, "-m", "gunicorn", "-w", "2", "--max-requests", "1",

@@ -22,6 +22,9 @@ app.config.from_mapping(
     OTC_AUTH_JWT_AUDIENCES=["my-agent-platform"],
     # Only the SHA-256 digest of the key lives in configuration, never the key itself.
     OTC_AUTH_API_KEYS=[os.environ["TOOLS_API_KEY_DIGEST"]],
+    # This trial serves plain http://127.0.0.1. Serving real callers, delete this line:
+    # credentials over plain HTTP are then refused with 403 https_required.
+    OTC_AUTH_REQUIRE_HTTPS=False,
 )
 auth = OTCAuth(app)  # refuses to start if a secret is missing or weak
 

@@ -45,7 +45,9 @@ def store(app: Flask, key: str = KEY, **columns: Any) -> None:
 
 
 def get(app: Flask, key: str = KEY) -> Any:
-    return app.test_client().get("/tools", headers={"OTC-API-Key": key})
+    # Over HTTPS, as in production: the app leaves OTC_AUTH_REQUIRE_HTTPS at its default (on).
+    return app.test_client().get("/tools", headers={"OTC-API-Key": key},
+                                 base_url="https://localhost")
 
 
 def test_a_stored_key_authenticates_with_its_row(app: Flask) -> None:

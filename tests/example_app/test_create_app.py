@@ -11,7 +11,7 @@ import pytest
 from example_app import create_app
 from flask_otcauth import OTCAuthConfigError
 
-from .support import API_KEY, JWT_SECRET, KEY_RECORD, settings
+from .support import API_KEY, JWT_SECRET, KEY_RECORD, key_headers, settings
 
 
 def _banner_line(banner: str, prefix: str) -> str:
@@ -36,6 +36,23 @@ def test_production_with_secrets_prints_nothing(capsys: pytest.CaptureFixture[st
     create_app(settings())
 
     assert capsys.readouterr() == ("", "")
+
+
+def test_production_refuses_credentials_over_plain_http() -> None:
+    production = {key: value for key, value in settings().items() if key != "TESTING"}
+    response = create_app(production).test_client().get("/tools", headers=key_headers())
+
+    assert response.status_code == 403
+    assert response.json is not None
+    assert response.json["error"] == "https_required"
+
+
+def test_dev_mode_accepts_credentials_over_plain_http(capsys: pytest.CaptureFixture[str]) -> None:
+    app = create_app({"EXAMPLE_DEV_MODE": True})
+    curl = shlex.split(_banner_line(capsys.readouterr().err, "curl -H 'OTC-API-Key:"))
+    header_name, header_value = curl[2].split(": ", 1)
+
+    assert app.test_client().get("/tools", headers={header_name: header_value}).status_code == 200
 
 
 def test_dev_mode_prints_a_key_whose_curl_line_works(capsys: pytest.CaptureFixture[str]) -> None:

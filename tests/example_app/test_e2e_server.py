@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import AUDIENCE, JWT_SECRET, KEY_RECORD, call_body, key_headers, mint
+from .support import API_KEY, AUDIENCE, JWT_SECRET, KEY_RECORD, call_body, key_headers, mint
 
 pytestmark = pytest.mark.e2e
 
@@ -102,8 +102,25 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def http(server: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server, timeout=5.0) as client:
+    """A client behind the TLS-terminating proxy production has: gunicorn trusts the proxy's
+    X-Forwarded-Proto from 127.0.0.1 (its forwarded_allow_ips), so requests count as HTTPS."""
+    headers = {"X-Forwarded-Proto": "https"}
+    with httpx.Client(base_url=server, timeout=5.0, headers=headers) as client:
         yield client
+
+
+def test_credentials_over_plain_http_are_403_by_default(server: str) -> None:
+    response = httpx.get(f"{server}/tools", headers=key_headers(), timeout=5.0)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "https_required"
+    assert API_KEY not in response.text
+
+
+def test_protected_responses_over_https_carry_hsts(http: httpx.Client) -> None:
+    response = http.get("/tools", headers=key_headers())
+
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
 def test_health_answers_without_credentials(http: httpx.Client) -> None:

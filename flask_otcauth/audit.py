@@ -1,0 +1,109 @@
+"""The audit trail: a signal and a structured log record for every authentication decision.
+
+Blinker signals in Flask's style (``auth_succeeded.connect(receiver, app)``) let an app feed its
+own metrics or SIEM; records on the ``flask_otcauth`` logger carry the same facts in
+``record.otcauth`` for a JSON formatter. Neither ever holds a key, a token or a secret: a refused
+credential appears only as its fingerprint, 8 hex digits of its SHA-256. Flask-free: the Flask
+layer hands in the app and the request facts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+from blinker import Namespace
+
+from .exceptions import AuthFailure
+from .identity import Identity
+
+logger = logging.getLogger("flask_otcauth")
+_signals = Namespace()
+
+auth_succeeded: Final = _signals.signal("otcauth-auth-succeeded")
+"""Sent with ``identity`` and ``event`` (an :class:`AuditEvent`) when a request authenticates."""
+auth_failed: Final = _signals.signal("otcauth-auth-failed")
+"""Sent with ``failure``, ``reason`` (its code) and ``event`` when a request is refused."""
+rate_limited: Final = _signals.signal("otcauth-rate-limited")
+"""Sent with ``failure``, ``reason`` and ``event`` when a request gets 429."""
+
+SUCCEEDED: Final = "succeeded"
+FAILED: Final = "failed"
+RATE_LIMITED: Final = "rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the audit may say about a request: no header, no query string, no body."""
+
+    http_method: str
+    path: str
+    client_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One decision. ``reason`` is the refusal's stable error code; ``fingerprint`` names a
+    refused credential; ``subject`` and ``client`` are the verified identity's."""
+
+    outcome: str
+    status: int
+    reason: str | None
+    method: str | None
+    http_method: str
+    path: str
+    client_address: str
+    subject: str | None
+    client: str | None
+    fingerprint: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_success(sender: Any, identity: Identity, facts: RequestFacts) -> None:
+    if not (auth_succeeded.receivers or logger.isEnabledFor(logging.INFO)):
+        return  # the hot path: nobody listens, nothing is built
+    event = AuditEvent(SUCCEEDED, 200, None, identity.method, facts.http_method, facts.path,
+                       facts.client_address, identity.subject, identity.client, None)
+    _log(logging.INFO, event)
+    if auth_succeeded.receivers:
+        auth_succeeded.send(sender, identity=identity, event=event)
+
+
+def record_refusal(
+    sender: Any, failure: AuthFailure, facts: RequestFacts, identity: Identity | None
+) -> None:
+    """A 4xx decision; ``identity`` is set when a verified caller ran out of its budget."""
+    limited = failure.status == 429
+    signal = rate_limited if limited else auth_failed
+    level = logging.WARNING if limited or failure.status >= 500 else logging.INFO
+    if not (signal.receivers or logger.isEnabledFor(level)):
+        return
+    event = AuditEvent(
+        RATE_LIMITED if limited else FAILED, failure.status, failure.code,
+        identity.method if identity is not None else failure.method, facts.http_method,
+        facts.path, facts.client_address, identity.subject if identity is not None else None,
+        identity.client if identity is not None else None, failure.fingerprint)
+    _log(level, event)
+    if signal.receivers:
+        signal.send(sender, failure=failure, reason=failure.code, event=event)
+
+
+def _log(level: int, event: AuditEvent) -> None:
+    if not logger.isEnabledFor(level):
+        return
+    fields = " ".join(f"{name}={_printable(value)}" for name, value in (
+        ("status", event.status), ("reason", event.reason), ("method", event.method),
+        ("request", f"{event.http_method} {event.path}"), ("client_address", event.client_address),
+        ("subject", event.subject), ("client", event.client), ("fingerprint", event.fingerprint),
+    ) if value is not None)
+    logger.log(level, "authentication %s: %s", event.outcome, fields,
+               extra={"otcauth": event.as_dict()})
+
+
+def _printable(value: object) -> str:
+    """Client-chosen text (a path, a token's sub) cannot forge a log line: escape controls."""
+    text = str(value)
+    return text if text.isprintable() else repr(text)[1:-1]
