@@ -114,7 +114,9 @@ SCHEMAS: Final[dict[str, Any]] = {
             "error": {
                 "type": "string",
                 "examples": ["missing_credentials", "invalid_token", "invalid_api_key",
-                             "rate_limited", "too_many_failed_attempts"],
+                             "invalid_signature", "https_required", "insufficient_scope",
+                             "rate_limited", "too_many_failed_attempts",
+                             "temporarily_unavailable"],
             },
             "message": {"type": "string"},
             "developer_message": {"type": "string"},
@@ -125,7 +127,11 @@ SCHEMAS: Final[dict[str, Any]] = {
 _REFUSALS: Final[dict[str, Any]] = {
     "401": _json(_ref("AuthErrorResponse"),
                  "Missing or invalid credentials; WWW-Authenticate names each accepted method."),
+    "403": _json(_ref("AuthErrorResponse"),
+                 "Credentials sent over plain HTTP, or a caller without the scope required."),
     "429": _json(_ref("AuthErrorResponse"), "Rate limited; Retry-After says when to come back."),
+    "503": _json(_ref("AuthErrorResponse"),
+                 "A check that must fail closed (the nonce store) cannot be made; retry later."),
 }
 
 

@@ -101,3 +101,30 @@ def redis_url() -> Iterator[str]:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+ServerFactory = Callable[..., str]
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Any) -> Iterator[ServerFactory]:
+    """Starts gunicorn servers of ``tests.served_app`` (``gunicorn(settings, args=...)``).
+
+    Each is a real multi-process server on a free port, stopped after the test; the base URL
+    is returned once ``/health`` answers.
+    """
+    from .servers import start_gunicorn, stop  # noqa: PLC0415 - only e2e tests pay for it
+
+    processes = []
+
+    def start(settings: dict[str, object], *, args: tuple[str, ...] = ("-w", "2"),
+              env: dict[str, str] | None = None, app: str = "tests.served_app:create_app()"
+              ) -> str:
+        log = tmp_path / f"gunicorn-{len(processes)}.log"
+        process, base_url = start_gunicorn(app, settings, log, args=args, env=env)
+        processes.append(process)
+        return base_url
+
+    yield start
+    for process in processes:
+        stop(process)

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,11 +15,9 @@ from werkzeug.test import TestResponse
 
 from flask_otcauth import OTCAuth, require_auth
 
-from .conftest import AppFactory, base_config
+from .conftest import AppFactory, ServerFactory, base_config
 from .helpers import API_KEY, AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BOOT_TIMEOUT_SECONDS = 15.0
 OTHER_ADDRESS = {"REMOTE_ADDR": "10.0.0.2"}
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 BAD_KEY = "not-a-configured-key-" + "Yu7Op" * 7
@@ -281,63 +270,23 @@ def test_two_apps_on_one_redis_share_the_failure_count(
     assert statuses(second.test_client(), 2, headers=api_key(BAD_KEY)) == [401, 429]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @pytest.fixture
 def gunicorn_server(
-    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str
-) -> Iterator[str]:
+    request: pytest.FixtureRequest, gunicorn: ServerFactory, redis_url: str
+) -> str:
     """Two gunicorn workers, each replaced after one request, sharing counts in Redis.
 
     With ``--max-requests 1`` every request is served by a fresh process, so no count can
     survive in a process's memory: only the shared storage can make the limit hold.
     """
-    limit = request.param
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OTC_AUTH_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env.update({name: json.dumps(value) for name, value in {
+    return gunicorn({
         "OTC_AUTH_METHODS": ["api_key"],
         "OTC_AUTH_API_KEYS": [API_KEY],
-        "OTC_AUTH_RATELIMIT": limit,
+        "OTC_AUTH_RATELIMIT": request.param,
         "OTC_AUTH_FAILURE_RATELIMIT": None,
         "OTC_AUTH_RATELIMIT_STORAGE_URI": redis_url,
         "OTC_AUTH_REQUIRE_HTTPS": False,  # plain HTTP on 127.0.0.1: counting is the point here
-    }.items()})
-    port, log = _free_port(), tmp_path / "gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "--max-requests", "1",
-               "-b", f"127.0.0.1:{port}", "tests.ratelimit_app:create_app()"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - fixed command line, our own interpreter
-            command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    request.addfinalizer(lambda: _stop(process))
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(httpx.TransportError):  # not listening yet
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                break
-        if time.monotonic() > deadline:
-            pytest.fail(f"/health did not answer within {BOOT_TIMEOUT_SECONDS} s:\n"
-                        f"{log.read_text()}")
-        time.sleep(0.05)
-    yield base_url
+    }, args=("-w", "2", "--max-requests", "1"), app="tests.ratelimit_app:create_app()")
 
 
 LIMIT = 4

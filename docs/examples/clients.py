@@ -1,7 +1,7 @@
 """How a client sends each credential: requests, httpx and the OXP client.
 
-Each function lists the tools of an OTC server at ``base_url``; the tests run them against the
-quickstart server over a real socket.
+Each function calls an OTC server at ``base_url``; the tests run them over a real socket,
+against the quickstart server (keys, tokens) and the example server (signed requests).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import oxp
 import requests
+
+from flask_otcauth.client import HttpxAuth, RequestsAuth
 
 
 def list_tools_with_requests(base_url: str, api_key: str) -> dict[str, Any]:
@@ -41,3 +43,21 @@ def call_tool_with_oxp(base_url: str, token: str, name: str) -> Any:
     response = client.tools.call(request={"tool_id": "Hello.Greet", "input": {"name": name}})
     return response.result.value
 
+
+
+def call_tool_signed_with_httpx(base_url: str, client_id: str, secret: str,
+                                tool_id: str, tool_input: dict[str, Any]) -> dict[str, Any]:
+    """HMAC signing: ``HttpxAuth`` signs every request just before it is sent (RFC 9421)."""
+    with httpx.Client(base_url=base_url, auth=HttpxAuth(client_id, secret), timeout=10) as client:
+        response = client.post("/tools/call",
+                               json={"request": {"tool_id": tool_id, "input": tool_input}})
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+
+def list_tools_signed_with_requests(base_url: str, client_id: str, secret: str) -> list[str]:
+    """HMAC signing with requests: ``RequestsAuth`` adds the three signature headers."""
+    response = requests.get(f"{base_url}/tools", auth=RequestsAuth(client_id, secret), timeout=10)
+    response.raise_for_status()
+    return [tool["id"] for tool in response.json()["items"]]

@@ -1,8 +1,9 @@
-"""The quickstart, as the page tells it: its server file under a real server, called by curl.
+"""The docs' examples, run as the pages tell them, against real servers on free ports.
 
-``docs/examples/quickstart.py`` runs under ``flask run`` on a free port with secrets made the way
-the page makes them; ``curl`` calls it with the key and with a token from ``mint_token.py``, and
-``clients.py`` calls it with requests, httpx and the OXP client.
+``docs/examples/quickstart.py`` runs under ``flask run`` with secrets made the way the
+quickstart makes them; ``curl`` calls it with the key and with a token from ``mint_token.py``,
+and ``clients.py`` calls it with requests, httpx and the OXP client. The signing examples of
+``clients.py`` call the example tool server configured for ``hmac`` only.
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
-from clients import call_tool_with_oxp, list_tools_with_httpx, list_tools_with_requests
+from clients import (
+    call_tool_signed_with_httpx,
+    call_tool_with_oxp,
+    list_tools_signed_with_requests,
+    list_tools_with_httpx,
+    list_tools_with_requests,
+)
 
 from .conftest import DOCS
 
@@ -30,6 +38,8 @@ pytestmark = pytest.mark.e2e
 EXAMPLES = DOCS / "examples"
 REPO_ROOT = DOCS.parent
 BOOT_TIMEOUT_SECONDS = 15.0
+SIGNING_CLIENT = "agent-platform"
+SIGNING_SECRET = secrets.token_urlsafe(48)
 
 
 @dataclass(frozen=True)
@@ -49,27 +59,23 @@ def _free_port() -> int:
         return port
 
 
-def _quickstart_env() -> dict[str, str]:
-    """The variables step 2 of the quickstart exports, made the same way."""
+def _environment(**variables: str) -> dict[str, str]:
+    """This process's environment without any settings of ours, plus ``variables``."""
     env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("OTC_AUTH_", "FLASK_", "OXP_"))}
+           if not name.startswith(("OTC_AUTH_", "EXAMPLE_", "FLASK_", "OXP_"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    api_key = secrets.token_urlsafe(48)
-    env["OTC_AUTH_JWT_SECRET"] = secrets.token_urlsafe(48)
-    env["TOOLS_API_KEY"] = api_key
-    env["TOOLS_API_KEY_DIGEST"] = "sha256:" + hashlib.sha256(api_key.encode()).hexdigest()
+    env.update(variables)
     return env
 
 
-@pytest.fixture(scope="module")
-def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]:
-    env = _quickstart_env()
+@contextlib.contextmanager
+def flask_run(app: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """``flask --app APP run`` on a free port until the block ends; yields its base URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("quickstart") / "server.log"
     with log.open("wb") as output:
         server = subprocess.Popen(  # noqa: S603 - our interpreter, a fixed command line
-            [sys.executable, "-m", "flask", "--app", "quickstart", "run", "--port", str(port)],
-            cwd=EXAMPLES, env=env, stdout=output, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "flask", "--app", app, "run", "--port", str(port)],
+            cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
@@ -80,12 +86,39 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]
                 if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                pytest.fail(f"the quickstart server did not answer:\n{log.read_text()}")
+                pytest.fail(f"{app} did not answer:\n{log.read_text()}")
             time.sleep(0.05)
-        yield Quickstart(base_url, env)
+        yield base_url
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]:
+    """The quickstart's server, with the variables step 2 exports, made the same way."""
+    api_key = secrets.token_urlsafe(48)
+    env = _environment(
+        OTC_AUTH_JWT_SECRET=secrets.token_urlsafe(48),
+        TOOLS_API_KEY=api_key,
+        TOOLS_API_KEY_DIGEST="sha256:" + hashlib.sha256(api_key.encode()).hexdigest(),
+    )
+    log = tmp_path_factory.mktemp("quickstart") / "server.log"
+    with flask_run("quickstart", EXAMPLES, env, log) as base_url:
+        yield Quickstart(base_url, env)
+
+
+@pytest.fixture(scope="module")
+def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example tool server accepting only signed requests from SIGNING_CLIENT."""
+    env = _environment(OTC_AUTH_METHODS='["hmac"]',
+                       OTC_AUTH_HMAC_CLIENTS=json.dumps({SIGNING_CLIENT: {
+                           "secrets": [SIGNING_SECRET],
+                           "scopes": ["tools:list", "tools:call:*"]}}),
+                       OTC_AUTH_REQUIRE_HTTPS="false")  # plain http://127.0.0.1 in this test
+    log = tmp_path_factory.mktemp("signed") / "server.log"
+    with flask_run("example_app:create_app()", REPO_ROOT, env, log) as base_url:
+        yield base_url
 
 
 def curl(quickstart: Quickstart, path: str, *headers: str, data: str | None = None
@@ -160,3 +193,45 @@ def test_oxp_example_calls_a_tool_with_a_token(quickstart: Quickstart) -> None:
     value = call_tool_with_oxp(quickstart.base_url, mint_token(quickstart), "Grace")
 
     assert value == "Hello, Grace! (called by my-agent)"
+
+
+def test_httpx_example_signs_a_tool_call(signed_server: str) -> None:
+    body = call_tool_signed_with_httpx(signed_server, SIGNING_CLIENT, SIGNING_SECRET,
+                                       "Math.Add", {"a": 20, "b": 22})
+
+    assert body["result"]["value"] == 42
+
+
+def test_requests_example_signs_a_listing(signed_server: str) -> None:
+    tools = list_tools_signed_with_requests(signed_server, SIGNING_CLIENT, SIGNING_SECRET)
+
+    assert "Math.Add@1.0.0" in tools
+
+
+def test_signed_server_refuses_an_unsigned_request(signed_server: str) -> None:
+    response = httpx.get(f"{signed_server}/tools", timeout=10)
+
+    assert response.status_code == 401
+
+
+def test_testing_page_example_passes_under_pytest() -> None:
+    done = subprocess.run(  # noqa: S603 - our interpreter running pytest on our example
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         str(EXAMPLES / "test_tool_server.py")],
+        cwd=REPO_ROOT, env=_environment(), capture_output=True, text=True, timeout=120,
+        check=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "7 passed" in done.stdout
+
+
+def test_quickstart_answers_curl_with_a_cli_minted_token(quickstart: Quickstart) -> None:
+    """``TOKEN=$(flask --app quickstart otcauth mint-token --sub my-agent)``."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "quickstart", "otcauth", "mint-token",
+         "--sub", "my-agent"], cwd=EXAMPLES, env=quickstart.env, capture_output=True,
+        text=True, check=True, timeout=60)
+
+    status, _ = curl(quickstart, "/tools", f"Authorization: Bearer {done.stdout.strip()}")
+
+    assert status == 200

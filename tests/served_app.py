@@ -1,0 +1,47 @@
+"""A small tool server for the multi-process tests, configured by the environment.
+
+Run as ``gunicorn 'tests.served_app:create_app()'``; every ``OTC_AUTH_*`` variable holds JSON,
+as Flask's ``from_prefixed_env`` reads it. Every response names the worker process that served
+it (``X-Worker-Pid``), so a test can tell the workers apart. ``OTCAUTH_TEST_PROXY_FIX=1`` puts
+werkzeug's ProxyFix in front, trusting one proxy for every ``X-Forwarded-*`` header.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from flask_otcauth import OTCAuth, current_identity, require_auth
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        {name: json.loads(value) for name, value in os.environ.items()
+         if name.startswith("OTC_AUTH_")}
+    )
+    OTCAuth(app)
+    if os.environ.get("OTCAUTH_TEST_PROXY_FIX") == "1":
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    @app.route("/tools/<name>", methods=["GET", "POST"])
+    @require_auth
+    def tool(name: str) -> dict[str, Any]:
+        return {"method": current_identity.method, "subject": current_identity.subject,
+                "name": name, "body": request.get_data(as_text=True)}
+
+    @app.after_request
+    def name_the_worker(response: Response) -> Response:
+        response.headers["X-Worker-Pid"] = str(os.getpid())
+        return response
+
+    return app

@@ -1,0 +1,97 @@
+"""Real server processes for end-to-end tests: gunicorn (and redis-server) on free ports.
+
+Five people run the suite on one small machine at once, so every server binds a port the
+kernel picked as free, and every process is stopped by the test that started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BOOT_TIMEOUT_SECONDS = 15.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Graceful shutdown (gunicorn stops its workers), then kill if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def start_gunicorn(
+    app: str, settings: Mapping[str, object], log: Path, *, args: Sequence[str] = ("-w", "2"),
+    env: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn serving ``app`` with ``settings`` as JSON ``OTC_AUTH_*`` variables; healthy."""
+    environ = {name: value for name, value in os.environ.items()
+               if not name.startswith("OTC_AUTH_")}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                          environ.get("PYTHONPATH")]))
+    environ.update({name: json.dumps(value) for name, value in settings.items()})
+    environ.update(env or {})
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", *args, "-b", f"127.0.0.1:{port}", app]
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - fixed command line, our own interpreter
+            command, cwd=REPO_ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
+            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
+                return process, base_url
+        if time.monotonic() > deadline:
+            stop(process)
+            pytest.fail(f"/health did not answer within {BOOT_TIMEOUT_SECONDS} s:\n"
+                        f"{log.read_text()}")
+        time.sleep(0.05)
+
+
+def start_redis(port: int, log: Path) -> subprocess.Popen[bytes]:
+    """A private, diskless redis-server on ``port``, answering PING; for outage tests."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; under CI=true the outage test must run")
+        pytest.skip(reason)
+    with log.open("ab") as output:
+        process = subprocess.Popen(  # noqa: S603 - fixed command line
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(log.parent)],
+            stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
+            s.sendall(b"PING\r\n")
+            if s.recv(16).startswith(b"+PONG"):
+                return process
+        time.sleep(0.05)
+    stop(process)
+    pytest.fail(f"redis-server did not answer on port {port}:\n{log.read_text()}")

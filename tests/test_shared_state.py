@@ -1,0 +1,157 @@
+"""Several gunicorn workers, one view of nonces and counts: Redis, and what happens without it.
+
+``--max-requests 1`` replaces a worker after each request, so consecutive requests are served
+by different processes and nothing can survive in one process's memory: only the shared
+storage can make a nonce or a limit hold.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from flask_otcauth.client import HttpxAuth, sign_request
+
+from .conftest import ServerFactory
+from .helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, api_key
+from .servers import free_port, start_redis, stop
+
+pytestmark = pytest.mark.e2e
+
+ONE_REQUEST_PER_WORKER = ("-w", "2", "--max-requests", "1")
+BODY = b'{"tool": "echo"}'
+OTHER_CLIENT, OTHER_SECRET = "second-caller", "second-hmac-secret-" + "Vb2Nm" * 8
+
+
+def hmac_settings(storage_uri: str, **overrides: Any) -> dict[str, object]:
+    settings: dict[str, object] = {
+        "OTC_AUTH_METHODS": ["hmac", "api_key"],
+        "OTC_AUTH_HMAC_CLIENTS": {HMAC_CLIENT: HMAC_SECRET, OTHER_CLIENT: OTHER_SECRET},
+        "OTC_AUTH_API_KEYS": [API_KEY],
+        "OTC_AUTH_RATELIMIT": None,
+        "OTC_AUTH_FAILURE_RATELIMIT": None,
+        "OTC_AUTH_RATELIMIT_STORAGE_URI": storage_uri,
+        "OTC_AUTH_REQUIRE_HTTPS": False,  # plain HTTP on 127.0.0.1, no proxy in front
+    }
+    settings.update(overrides)
+    return settings
+
+
+def replay_across_workers(base_url: str) -> tuple[httpx.Response, httpx.Response]:
+    url = f"{base_url}/tools/echo"
+    headers = sign_request("POST", url, key_id=HMAC_CLIENT, secret=HMAC_SECRET, body=BODY)
+    first = httpx.post(url, content=BODY, headers=headers, timeout=10)
+    again = httpx.post(url, content=BODY, headers=headers, timeout=10)
+    assert first.headers["X-Worker-Pid"] != again.headers["X-Worker-Pid"]
+    return first, again
+
+
+@pytest.mark.redis
+def test_nonce_used_on_one_worker_is_refused_on_the_other(
+    gunicorn: ServerFactory, redis_url: str
+) -> None:
+    base_url = gunicorn(hmac_settings(redis_url), args=ONE_REQUEST_PER_WORKER)
+
+    first, again = replay_across_workers(base_url)
+
+    assert first.status_code == 200
+    assert again.status_code == 401
+    assert "nonce was already used" in again.json()["developer_message"]
+
+
+def test_without_shared_storage_another_worker_accepts_the_replay(
+    gunicorn: ServerFactory,
+) -> None:
+    """Why the deployment page asks for Redis: the default memory storage is per process."""
+    base_url = gunicorn(hmac_settings("memory://"), args=ONE_REQUEST_PER_WORKER)
+
+    first, again = replay_across_workers(base_url)
+
+    assert [first.status_code, again.status_code] == [200, 200]
+
+
+@pytest.mark.redis
+def test_rate_limit_of_n_admits_exactly_n_across_workers(
+    gunicorn: ServerFactory, redis_url: str
+) -> None:
+    base_url = gunicorn(hmac_settings(redis_url, OTC_AUTH_RATELIMIT="3/minute"),
+                        args=ONE_REQUEST_PER_WORKER)
+
+    with httpx.Client(base_url=base_url, auth=HttpxAuth(OTHER_CLIENT, OTHER_SECRET),
+                      timeout=10) as http:
+        responses = [http.post("/tools/echo", content=BODY) for _ in range(5)]
+
+    assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
+    assert responses[-1].json()["error"] == "rate_limited"
+    assert len({r.headers["X-Worker-Pid"] for r in responses}) == 5
+
+
+@pytest.mark.redis
+def test_twenty_parallel_identical_requests_get_exactly_one_200(
+    gunicorn: ServerFactory, redis_url: str
+) -> None:
+    base_url = gunicorn(hmac_settings(redis_url),
+                        args=("-w", "2", "--worker-class", "gthread", "--threads", "4"))
+    url = f"{base_url}/tools/echo"
+    headers = sign_request("POST", url, key_id=HMAC_CLIENT, secret=HMAC_SECRET, body=BODY)
+
+    def send(_: int) -> int:
+        return httpx.post(url, content=BODY, headers=headers, timeout=20).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(send, range(20)))
+
+    assert sorted(statuses) == [200] + [401] * 19
+
+
+def test_proxy_fix_behind_a_tls_proxy_with_a_path_prefix(gunicorn: ServerFactory) -> None:
+    """The client signs the public URL; the proxy strips /otc and forwards over plain HTTP."""
+    base_url = gunicorn(hmac_settings("memory://", OTC_AUTH_REQUIRE_HTTPS=True),
+                        env={"OTCAUTH_TEST_PROXY_FIX": "1"})
+    headers = sign_request("POST", "https://tools.example.com/otc/tools/echo?x=1",
+                           key_id=HMAC_CLIENT, secret=HMAC_SECRET, body=BODY)
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+                 "X-Forwarded-Host": "tools.example.com", "X-Forwarded-Prefix": "/otc"}
+
+    response = httpx.post(f"{base_url}/tools/echo?x=1", content=BODY,
+                          headers={**headers, **forwarded}, timeout=10)
+
+    assert response.status_code == 200
+    assert response.json()["subject"] == HMAC_CLIENT
+
+
+def test_redis_outage_fails_nonce_checks_closed_and_recovers(
+    gunicorn: ServerFactory, tmp_path: Path
+) -> None:
+    """Our own redis-server, stopped mid-test: 503 for signatures, limits count per process."""
+    port = free_port()
+    redis_log = tmp_path / "redis.log"
+    redis = start_redis(port, redis_log)
+    try:
+        base_url = gunicorn(hmac_settings(f"redis://127.0.0.1:{port}/0",
+                                          OTC_AUTH_RATELIMIT="100/minute",
+                                          OTC_AUTH_FAILURE_RATELIMIT="100/minute"))
+        auth = HttpxAuth(HMAC_CLIENT, HMAC_SECRET)
+        with httpx.Client(base_url=base_url, timeout=20) as http:
+            assert http.post("/tools/echo", content=BODY, auth=auth).status_code == 200
+
+            stop(redis)
+            during = http.post("/tools/echo", content=BODY, auth=auth)
+            with_key = http.get("/tools/list", headers=api_key())
+            bad_key = http.get("/tools/list", headers=api_key("not-a-key-" + "Qw3Er" * 7))
+
+            redis = start_redis(port, redis_log)
+            after = http.post("/tools/echo", content=BODY, auth=auth)
+    finally:
+        stop(redis)
+
+    assert during.status_code == 503
+    assert during.json()["error"] == "temporarily_unavailable"
+    assert during.headers["Retry-After"] == "5"
+    assert with_key.status_code == 200  # rate limits: counting goes on in each process
+    assert bad_key.status_code == 401
+    assert after.status_code == 200
