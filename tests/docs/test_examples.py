@@ -3,7 +3,7 @@
 ``docs/examples/quickstart.py`` runs under ``flask run`` with secrets made the way the
 quickstart makes them; ``curl`` calls it with the key and with a token from ``mint_token.py``,
 and ``clients.py`` calls it with requests, httpx and the OXP client. The signing examples of
-``clients.py`` call the example tool server configured for ``hmac`` only.
+``clients.py`` call the example tool server under gunicorn, configured for ``hmac`` only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -31,12 +30,12 @@ from clients import (
     list_tools_with_requests,
 )
 
+from ..servers import REPO_ROOT, free_port, start_gunicorn, stop
 from .conftest import DOCS
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLES = DOCS / "examples"
-REPO_ROOT = DOCS.parent
 BOOT_TIMEOUT_SECONDS = 15.0
 SIGNING_CLIENT = "agent-platform"
 SIGNING_SECRET = secrets.token_urlsafe(48)
@@ -52,13 +51,6 @@ class Quickstart:
         return self.env["TOOLS_API_KEY"]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _environment(**variables: str) -> dict[str, str]:
     """This process's environment without any settings of ours, plus ``variables``."""
     env = {name: value for name, value in os.environ.items()
@@ -71,7 +63,7 @@ def _environment(**variables: str) -> dict[str, str]:
 @contextlib.contextmanager
 def flask_run(app: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[str]:
     """``flask --app APP run`` on a free port until the block ends; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     with log.open("wb") as output:
         server = subprocess.Popen(  # noqa: S603 - our interpreter, a fixed command line
             [sys.executable, "-m", "flask", "--app", app, "run", "--port", str(port)],
@@ -90,8 +82,7 @@ def flask_run(app: str, cwd: Path, env: dict[str, str], log: Path) -> Iterator[s
             time.sleep(0.05)
         yield base_url
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +101,18 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]
 
 @pytest.fixture(scope="module")
 def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The example tool server accepting only signed requests from SIGNING_CLIENT."""
-    env = _environment(OTC_AUTH_METHODS='["hmac"]',
-                       OTC_AUTH_HMAC_CLIENTS=json.dumps({SIGNING_CLIENT: {
-                           "secrets": [SIGNING_SECRET],
-                           "scopes": ["tools:list", "tools:call:*"]}}),
-                       OTC_AUTH_REQUIRE_HTTPS="false")  # plain http://127.0.0.1 in this test
+    """The example tool server under gunicorn, accepting only signed requests."""
     log = tmp_path_factory.mktemp("signed") / "server.log"
-    with flask_run("example_app:create_app()", REPO_ROOT, env, log) as base_url:
+    server, base_url = start_gunicorn("example_app:create_app()", {
+        "OTC_AUTH_METHODS": ["hmac"],
+        "OTC_AUTH_HMAC_CLIENTS": {SIGNING_CLIENT: {
+            "secrets": [SIGNING_SECRET], "scopes": ["tools:list", "tools:call:*"]}},
+        "OTC_AUTH_REQUIRE_HTTPS": False,  # plain http://127.0.0.1 in this test
+    }, log, args=("-w", "1"))
+    try:
         yield base_url
+    finally:
+        stop(server)
 
 
 def curl(quickstart: Quickstart, path: str, *headers: str, data: str | None = None

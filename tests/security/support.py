@@ -1,0 +1,148 @@
+"""What every attack test asserts of a refusal, and the leak check the secret scanner runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, request, request_finished, request_started
+from werkzeug.test import TestResponse
+
+from ..helpers import (
+    API_KEY,
+    HMAC_SECRET,
+    JWT_SECRET,
+    OLD_HMAC_SECRET,
+    OLD_JWT_SECRET,
+    OTHER_API_KEY,
+)
+
+CONFIGURED_SECRETS = frozenset({JWT_SECRET, OLD_JWT_SECRET, API_KEY, OTHER_API_KEY, HMAC_SECRET,
+                                OLD_HMAC_SECRET})
+# Shorter strings are too likely to occur by chance in a JSON body to count as an echo.
+MIN_CREDENTIAL_LENGTH = 12
+BEARER_CHALLENGE = 'Bearer realm="otc"'
+API_KEY_CHALLENGE = 'APIKey realm="otc", header="OTC-API-Key"'
+
+
+def assert_refused(
+    response: TestResponse, status: int, error: str, *,
+    challenges: tuple[str, ...] = (BEARER_CHALLENGE, API_KEY_CHALLENGE),
+    presented: str | None = None,
+) -> dict[str, Any]:
+    """The status, the JSON body, a 401's challenges (each begins one of ``challenges``), and
+    nothing of ``presented`` in the response."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    body = response.get_json()
+    assert isinstance(body, dict)
+    assert set(body) == {"error", "message", "developer_message"}
+    assert body["error"] == error
+    assert response.headers["Cache-Control"] == "no-store"
+    sent = response.headers.getlist("WWW-Authenticate")
+    if status == 401:
+        for expected in challenges:
+            assert any(challenge.startswith(expected) for challenge in sent), (expected, sent)
+    else:
+        assert sent == []
+    if presented is not None:
+        assert not leaks([response_text(response)], credential_parts(presented))
+    return body
+
+
+def response_text(response: Any) -> str:
+    headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
+    return headers + "\n\n" + str(response.get_data(as_text=True))
+
+
+def credential_parts(value: str) -> set[str]:
+    """The secret pieces of a credential header: the value, its token, a JWT's signature."""
+    parts = {value}
+    for piece in value.split(","):
+        token = piece.strip().rpartition(" ")[2]
+        parts.update({token, token.rpartition(".")[2]})
+    return {part for part in parts if len(part) >= MIN_CREDENTIAL_LENGTH}
+
+
+def leaks(texts: Iterable[str], secrets: Iterable[str]) -> list[str]:
+    """Each secret that occurs in one of the texts, by its first characters only."""
+    found = []
+    materialized = list(texts)
+    for secret in secrets:
+        if any(secret in text for text in materialized):
+            found.append(secret[:6] + "...")
+    return found
+
+
+CREDENTIAL_HEADERS = frozenset({"authorization", "otc-api-key", "oxp-api-key", "signature"})
+
+
+@dataclass
+class Exposure:
+    """What the tests showed the outside world, and what it must never have shown."""
+
+    secrets: set[str] = field(default_factory=lambda: set(CONFIGURED_SECRETS))
+    texts: list[str] = field(default_factory=list)
+    responses: int = 0
+    records: int = 0
+
+    def leaks(self) -> list[str]:
+        return leaks(self.texts, self.secrets)
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, exposure: Exposure) -> None:
+        super().__init__(logging.DEBUG)
+        self.exposure = exposure
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.exposure.records += 1
+        self.exposure.texts.append(self.format(record) + repr(vars(record)))
+
+
+def _configured_secrets(app: Flask) -> set[str]:
+    values: list[Any] = []
+    for name in ("OTC_AUTH_JWT_SECRET", "OTC_AUTH_API_KEYS"):
+        value = app.config.get(name)
+        values.extend(value if isinstance(value, (list, tuple)) else [value])
+    for value in (app.config.get("OTC_AUTH_HMAC_CLIENTS") or {}).values():
+        values.extend(value if isinstance(value, (list, tuple)) else [value])
+    return {value for value in values if isinstance(value, str) and not value.startswith("sha256:")}
+
+
+@contextmanager
+def scanning() -> Iterator[Exposure]:
+    """Collect every response and log record of every app, and every secret they must not hold.
+
+    The ``flask_otcauth`` logger is opened to DEBUG meanwhile, so every audit record is made.
+    """
+    exposure = Exposure()
+
+    def on_request(sender: Flask, **_: Any) -> None:
+        exposure.secrets |= _configured_secrets(sender)
+        for name, value in request.headers.items():
+            if name.lower() in CREDENTIAL_HEADERS:
+                exposure.secrets |= credential_parts(value)
+        for value in request.args.values():
+            exposure.secrets |= credential_parts(value)
+
+    def on_response(sender: Flask, response: Response, **_: Any) -> None:
+        exposure.responses += 1
+        exposure.texts.append(response_text(response))
+
+    recorder = _Recorder(exposure)
+    ours = logging.getLogger("flask_otcauth")
+    level = ours.level
+    ours.setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(recorder)
+    request_started.connect(on_request)
+    request_finished.connect(on_response)
+    try:
+        yield exposure
+    finally:
+        request_finished.disconnect(on_response)
+        request_started.disconnect(on_request)
+        logging.getLogger().removeHandler(recorder)
+        ours.setLevel(level)

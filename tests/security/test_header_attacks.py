@@ -1,0 +1,159 @@
+"""Attacks through the shape of the credential headers: duplicates, size, bytes, spelling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from flask_otcauth import OTCAuth, require_auth
+
+from ..conftest import base_config, identity_json
+from ..forge import forge
+from ..helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, OTHER_API_KEY, bearer, signed
+from .support import API_KEY_CHALLENGE, BEARER_CHALLENGE, assert_refused
+
+INVALID_TOKEN = 'Bearer realm="otc", error="invalid_token"'
+SIGNATURE_CHALLENGE = 'Signature realm="otc"'
+
+
+def signing_client() -> FlaskClient:
+    app = Flask(__name__)
+    app.config.update(base_config(OTC_AUTH_METHODS=["hmac", "jwt", "api_key"],
+                                  OTC_AUTH_HMAC_CLIENTS={HMAC_CLIENT: HMAC_SECRET}))
+    OTCAuth(app)
+
+    @app.get("/tools")
+    @require_auth
+    def tools() -> dict[str, Any]:
+        return identity_json()
+
+    return app.test_client()
+
+
+def test_two_authorization_headers(client: FlaskClient) -> None:
+    token = forge()
+    response = client.get("/tools", headers=[("Authorization", f"Bearer {token}"),
+                                             ("Authorization", f"Bearer {forge()}")])
+    body = assert_refused(response, 401, "invalid_token", presented=token,
+                          challenges=(INVALID_TOKEN, API_KEY_CHALLENGE))
+    assert "more than once" in body["developer_message"]
+
+
+def test_two_api_key_headers(client: FlaskClient) -> None:
+    response = client.get("/tools", headers=[("OTC-API-Key", API_KEY), ("OTC-API-Key", API_KEY)])
+    assert_refused(response, 401, "invalid_api_key", presented=API_KEY)
+
+
+def test_api_key_header_aliases_that_disagree(client: FlaskClient) -> None:
+    response = client.get("/tools", headers={"OTC-API-Key": API_KEY, "OXP-API-Key": OTHER_API_KEY})
+    assert_refused(response, 401, "invalid_api_key", presented=API_KEY)
+
+
+def test_valid_key_next_to_an_invalid_token(client: FlaskClient) -> None:
+    response = client.get("/tools", headers={"OTC-API-Key": API_KEY, **bearer("junk.junk.junk")})
+    assert_refused(response, 401, "invalid_token", presented=API_KEY)
+
+
+def test_two_signature_headers() -> None:
+    headers = signed("GET", "/tools")
+    doubled = [(name, value) for name, value in headers.items()] + [
+        ("Signature", headers["Signature"].replace("sig1", "sig2"))]
+    response = signing_client().get("/tools", headers=doubled)
+    assert_refused(response, 401, "invalid_signature", presented=headers["Signature"],
+                   challenges=(SIGNATURE_CHALLENGE,))
+
+
+@pytest.mark.parametrize("name", ["Signature-Input", "Signature"])
+def test_oversized_signature_header(name: str) -> None:
+    headers = {**signed("GET", "/tools")}
+    headers[name] = headers[name] + ", " + "x=" + "a" * 5000
+    response = signing_client().get("/tools", headers=headers)
+    assert_refused(response, 401, "invalid_signature", challenges=(SIGNATURE_CHALLENGE,))
+
+
+def test_non_ascii_signature_header() -> None:
+    headers = {**signed("GET", "/tools")}
+    headers["Signature-Input"] = headers["Signature-Input"].replace(HMAC_CLIENT, "tööl-caller")
+    response = signing_client().get("/tools", headers=headers)
+    assert_refused(response, 401, "invalid_signature", challenges=(SIGNATURE_CHALLENGE,))
+
+
+def test_oversized_api_key(client: FlaskClient) -> None:
+    key = "k" * 513
+    body = assert_refused(client.get("/tools", headers={"OTC-API-Key": key}), 401,
+                          "invalid_api_key", presented=key)
+    assert "512" in body["developer_message"]
+
+
+def test_oversized_authorization_header(client: FlaskClient) -> None:
+    token = "a" * 8193
+    assert_refused(client.get("/tools", headers=bearer(token)), 401, "invalid_token",
+                   presented=token, challenges=(INVALID_TOKEN,))
+
+
+@pytest.mark.parametrize("key", [API_KEY[:-1] + "é", API_KEY[:-1] + "\x7f", API_KEY[:-1] + "\t",
+                                 API_KEY[:20] + " " + API_KEY[20:], "\u00a0" + API_KEY])
+def test_non_ascii_or_control_characters_in_an_api_key(client: FlaskClient, key: str) -> None:
+    assert_refused(client.get("/tools", headers={"OTC-API-Key": key}), 401, "invalid_api_key",
+                   presented=API_KEY)
+
+
+@pytest.mark.parametrize("suffix", ["é", "\x00", "\x7f"])
+def test_non_ascii_or_control_characters_in_a_token(client: FlaskClient, suffix: str) -> None:
+    token = forge()
+    assert_refused(client.get("/tools", headers=bearer(token + suffix)), 401, "invalid_token",
+                   presented=token, challenges=(INVALID_TOKEN,))
+
+
+def test_empty_api_key(client: FlaskClient) -> None:
+    assert_refused(client.get("/tools", headers={"OTC-API-Key": ""}), 401, "invalid_api_key")
+
+
+@pytest.mark.parametrize("value", ["Bearer", "Bearer ", "bearer\x0b{token}", "Bearer {token} x",
+                                   "Bearer {token},", "Bearer {token}\t"])
+def test_broken_bearer_spacing(client: FlaskClient, value: str) -> None:
+    token = forge()
+    response = client.get("/tools", headers={"Authorization": value.format(token=token)})
+    error = "missing_credentials" if "\x0b" in value else "invalid_token"
+    assert_refused(response, 401, error, presented=token)
+
+
+@pytest.mark.parametrize("scheme", ["Token", "JWT", "Basic", "Digest", "OTC-API-Key", "ApiKey"])
+def test_other_authorization_schemes(client: FlaskClient, scheme: str) -> None:
+    token = forge()
+    response = client.get("/tools", headers={"Authorization": f"{scheme} {token}"})
+    assert_refused(response, 401, "missing_credentials", presented=token,
+                   challenges=(BEARER_CHALLENGE, API_KEY_CHALLENGE))
+
+
+def test_api_key_in_the_authorization_header(client: FlaskClient) -> None:
+    response = client.get("/tools", headers={"Authorization": f"Bearer {API_KEY}"})
+    assert_refused(response, 401, "invalid_token", presented=API_KEY)
+
+
+@pytest.mark.parametrize("parameter", ["access_token", "token", "jwt", "api_key"])
+def test_token_in_the_query_string(client: FlaskClient, parameter: str) -> None:
+    token = forge()
+    response = client.get("/tools", query_string={parameter: token})
+    assert_refused(response, 401, "missing_credentials", presented=token)
+
+
+def test_api_key_in_the_query_string(client: FlaskClient) -> None:
+    response = client.get("/tools", query_string={"OTC-API-Key": API_KEY})
+    assert_refused(response, 401, "missing_credentials", presented=API_KEY)
+
+
+def test_token_in_a_form_body(client: FlaskClient) -> None:
+    token = forge()
+    response = client.get("/tools", data={"access_token": token})
+    assert_refused(response, 401, "missing_credentials", presented=token)
+
+
+def test_token_in_a_cookie(client: FlaskClient) -> None:
+    token = forge()
+    client.set_cookie("access_token", token)
+    response = client.get("/tools")
+    assert_refused(response, 401, "missing_credentials", presented=token)
