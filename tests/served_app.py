@@ -1,4 +1,4 @@
-"""A small tool server for the multi-process tests, configured by the environment.
+"""A small tool server for the multi-process tests (limits, nonces), configured by the environment.
 
 Run as ``gunicorn 'tests.served_app:create_app()'``; every ``OTC_AUTH_*`` variable holds JSON,
 as Flask's ``from_prefixed_env`` reads it. Every response names the worker process that served

@@ -286,7 +286,7 @@ def gunicorn_server(
         "OTC_AUTH_FAILURE_RATELIMIT": None,
         "OTC_AUTH_RATELIMIT_STORAGE_URI": redis_url,
         "OTC_AUTH_REQUIRE_HTTPS": False,  # plain HTTP on 127.0.0.1: counting is the point here
-    }, args=("-w", "2", "--max-requests", "1"), app="tests.ratelimit_app:create_app()")
+    }, args=("-w", "2", "--max-requests", "1"))
 
 
 LIMIT = 4
@@ -297,7 +297,7 @@ LIMIT = 4
 @pytest.mark.parametrize("gunicorn_server", [f"{LIMIT}/minute"], indirect=True)
 def test_worker_processes_share_one_count_in_redis(gunicorn_server: str) -> None:
     with httpx.Client(base_url=gunicorn_server, timeout=10.0) as http:
-        responses = [http.get("/tools", headers=api_key()) for _ in range(LIMIT + 3)]
+        responses = [http.get("/tools/list", headers=api_key()) for _ in range(LIMIT + 3)]
 
     assert [r.status_code for r in responses] == [200] * LIMIT + [429] * 3
     assert_too_many(responses[-1], "rate_limited")

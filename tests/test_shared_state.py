@@ -155,3 +155,18 @@ def test_redis_outage_fails_nonce_checks_closed_and_recovers(
     assert with_key.status_code == 200  # rate limits: counting goes on in each process
     assert bad_key.status_code == 401
     assert after.status_code == 200
+
+
+def test_example_tool_server_takes_signed_tool_calls(gunicorn: ServerFactory) -> None:
+    """The example app, configured by environment variables alone, serves signed callers."""
+    base_url = gunicorn(hmac_settings("memory://", OTC_AUTH_RATELIMIT="100/minute"),
+                        app="example_app:create_app()")
+    body = {"request": {"tool_id": "Text.Stats", "input": {"text": "signed over a socket"}}}
+
+    with httpx.Client(base_url=base_url, auth=HttpxAuth(HMAC_CLIENT, HMAC_SECRET),
+                      timeout=10) as http:
+        listed = http.get("/tools")
+        called = http.post("/tools/call", json=body)
+
+    assert listed.status_code == 200
+    assert called.status_code == 200
