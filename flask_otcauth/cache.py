@@ -15,9 +15,9 @@ a million distinct valid tokens cost no more memory than a few thousand.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections import OrderedDict
+from sys import getsizeof
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -29,8 +29,9 @@ MAX_BYTES: Final = 16 * 1024 * 1024
 _ENTRY_OVERHEAD: Final = 512
 # What decoded JSON and an Identity are made of (concrete types: an ABC check costs more than
 # the rest of the walk).
-_MAPPINGS: Final = (dict, MappingProxyType)
-_SEQUENCES: Final = (list, tuple, set, frozenset)
+_MAPPINGS: Final = frozenset({dict, MappingProxyType})
+_SEQUENCES: Final = frozenset({list, tuple, set, frozenset})
+_CONTAINERS: Final = _MAPPINGS | _SEQUENCES
 
 
 class VerifiedTokenCache:
@@ -63,7 +64,7 @@ class VerifiedTokenCache:
 
     def put(self, token: str, valid_until: float, identity: Identity) -> None:
         """Remember a token that verified; ``valid_until`` is its ``exp`` plus the leeway."""
-        size = (sys.getsizeof(token) + _deep_size(identity.claims) + _deep_size(identity.scopes)
+        size = (getsizeof(token) + _deep_size(identity.claims) + _deep_size(identity.scopes)
                 + _ENTRY_OVERHEAD)
         if size > self._max_bytes:
             return
@@ -91,16 +92,22 @@ class VerifiedTokenCache:
 def _deep_size(value: Any) -> int:
     """Bytes held by decoded JSON: containers, their keys and items, all the way down.
 
-    Iterative: a token's claims may nest as deep as the JSON parser allowed.
+    Iterative, as a token's claims may nest as deep as the JSON parser allowed; cheap for the
+    usual flat claims, whose values need no walk of their own.
     """
     size = 0
     pending = [value]
     while pending:
         item = pending.pop()
-        size += sys.getsizeof(item)
-        if isinstance(item, _MAPPINGS):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, _SEQUENCES):
+        size += getsizeof(item)
+        kind = type(item)
+        if kind in _MAPPINGS:
+            for key, member in item.items():
+                size += getsizeof(key)
+                if type(member) in _CONTAINERS:
+                    pending.append(member)
+                else:
+                    size += getsizeof(member)
+        elif kind in _SEQUENCES:
             pending.extend(item)
     return size
