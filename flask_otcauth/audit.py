@@ -63,6 +63,12 @@ class AuditEvent:
         return asdict(self)
 
 
+def refusals_audited() -> bool:
+    """Whether a refusal would be seen (a receiver, or the log at INFO); else nothing is built."""
+    return bool(auth_failed.receivers or rate_limited.receivers) or logger.isEnabledFor(
+        logging.INFO)
+
+
 def record_success(sender: Any, identity: Identity, request: Callable[[], RequestFacts]) -> None:
     """``request`` is called only when someone listens: the hot path builds nothing."""
     if not (auth_succeeded.receivers or logger.isEnabledFor(logging.INFO)):

@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from .audit import refusals_audited
 from .exceptions import AuthFailure, missing_credentials
 from .identity import Identity, credential_fingerprint
 from .schemes import AuthRequest, Scheme
@@ -69,5 +70,7 @@ def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:
     except AuthFailure as failure:
         if not isinstance(credential, str):
             raise  # a signed request: its keyid is no secret, its signature no name
+        if not refusals_audited():
+            raise  # nobody would read the fingerprint: refusing junk stays cheap
         raise dataclasses.replace(
             failure, fingerprint=credential_fingerprint(credential)) from None
