@@ -206,6 +206,7 @@ def cases(new_tokens: int) -> Iterator[Case]:
     bearer = {"Authorization": f"Bearer {token}"}
     key = {"OTC-API-Key": API_KEY}
     pool = TokenPool(new_tokens)
+    junk = {"Authorization": f"Bearer {junk_token()}"}
     yield Case("bare Flask", bare, _constant({}), group="baseline")
     yield Case("API key", lambda: otcauth_app(methods=["api_key"]), _constant(key))
     yield Case("JWT, reused token", lambda: otcauth_app(methods=["jwt"]), _constant(bearer))
@@ -217,9 +218,10 @@ def cases(new_tokens: int) -> Iterator[Case]:
                lambda: otcauth_app(methods=["jwt"], limits=True, storage=REDIS_URL),
                _constant(bearer), needs_redis=True)
     yield Case("reject: 8 KiB junk token", lambda: otcauth_app(methods=["jwt"]),
-               _constant({"Authorization": f"Bearer {junk_token()}"}), status=401)
+               _constant(junk), status=401)
     yield Case("reject: random 60-byte key", lambda: otcauth_app(methods=["api_key"]),
                _constant({"OTC-API-Key": secrets.token_urlsafe(45)}), status=401)
+    yield Case("bare Flask, same 8 KiB header", bare, _constant(junk), group="reference")
     yield Case("hand-written compare_digest key", handwritten_api_key, _constant(key),
                group="reference")
     yield Case("Flask-HTTPAuth HTTPTokenAuth", flask_httpauth,
