@@ -37,8 +37,9 @@ def get_identity() -> Identity | None:
 
 def reset_identity() -> None:
     """Forget any identity ``g`` still holds: pytest-flask keeps ``g`` across test requests."""
-    setattr(g, IDENTITY_ATTR, None)
-    setattr(g, VERIFIED_ATTR, None)
+    request_globals = g._get_current_object()
+    setattr(request_globals, IDENTITY_ATTR, None)
+    setattr(request_globals, VERIFIED_ATTR, None)
 
 
 current_identity: Identity = cast(Identity, LocalProxy(get_identity))

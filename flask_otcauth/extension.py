@@ -25,6 +25,7 @@ from .cli import otcauth_cli
 from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
 from .exceptions import AuthFailure, OTCAuthConfigError, missing_credentials
+from .headers import header_reader
 from .identity import NO_AUTH_IDENTITY, Identity
 from .keys import KeyLoader
 from .openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
@@ -41,6 +42,7 @@ from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from flask import Request
     from werkzeug.sansio.response import Response
 
 _DEFAULT = Requirement()
@@ -169,10 +171,10 @@ class OTCAuth:
         requirement = Requirement(tuple(methods) if methods is not None else None, optional)
         return self._authenticate(self._state(), requirement)
 
-    def refuse(self, requirement: Requirement) -> Response | None:
+    def refuse(self, requirement: Requirement, app: Flask | None = None) -> Response | None:
         """The error response for the current request, or ``None`` once it is authenticated."""
         try:
-            self._authenticate(self._state(), requirement)
+            self._authenticate(self._state(app), requirement)
         except AuthError as error:
             return error.get_response()
         return None
@@ -194,10 +196,11 @@ class OTCAuth:
             raise RuntimeError("OTCAuth.init_app(app) was not called for this app.") from None
 
     def _start_request(self) -> Response | None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         reset_identity()
-        state = self._state()
+        state = self._state(app)
         if not state.views_checked:
-            _check_view_requirements(state, current_app.view_functions.values())
+            _check_view_requirements(state, app.view_functions.values())
             state.views_checked = True
         if state.settings.protect_all:
             return self._guard_request()
@@ -218,22 +221,27 @@ class OTCAuth:
         return self.refuse(_DEFAULT)
 
     def _authenticate(self, state: _AppState, requirement: Requirement) -> Identity | None:
+        # Each context-local proxy is resolved once: on the hot path a proxy costs about as
+        # much as a header lookup.
+        request_globals = g._get_current_object()
         methods = state.methods_for(requirement)
-        if getattr(g, VERIFIED_ATTR, None) == methods:
-            identity: Identity | None = getattr(g, IDENTITY_ATTR)
+        if getattr(request_globals, VERIFIED_ATTR, None) == methods:
+            identity: Identity | None = getattr(request_globals, IDENTITY_ATTR)
             if identity is not None:
                 self._authorize(state, identity, requirement)
                 return identity
             if requirement.optional:
                 return identity
-        address = request.remote_addr or "unknown"
+        current_request: Request = request._get_current_object()  # type: ignore[attr-defined]
+        address = current_request.remote_addr or "unknown"
         limits = state.rate_limits
         identity = None
         try:
             if state.settings.auth_disabled:
                 identity = NO_AUTH_IDENTITY
             else:
-                auth_request = AuthRequest(header=request.headers.get, method=request.method,
+                auth_request = AuthRequest(header=header_reader(current_request.environ),
+                                           method=current_request.method,
                                            target_uri=target_uri, body=_request_body)
                 if state.settings.require_https:
                     refuse_plain_http(state.authenticator, auth_request, methods)
@@ -250,8 +258,8 @@ class OTCAuth:
             raise _error(state, methods, failure) from None
         if identity is not None:
             record_success(_app(), identity, _request_facts(address))
-        setattr(g, IDENTITY_ATTR, identity)
-        setattr(g, VERIFIED_ATTR, methods)
+        setattr(request_globals, IDENTITY_ATTR, identity)
+        setattr(request_globals, VERIFIED_ATTR, methods)
         return identity
 
     def _authorize(self, state: _AppState, identity: Identity, requirement: Requirement) -> None:
@@ -294,7 +302,8 @@ def _raise_if_unauthorized(
     state: _AppState, identity: Identity | None, requirement: Requirement
 ) -> None:
     """The authorize step: scopes are checked once the caller is known, before counting."""
-    if identity is None or state.settings.auth_disabled:
+    if identity is None or state.settings.auth_disabled or not (
+            requirement.scopes or requirement.any_scopes):
         return  # anonymous callers only reach views without scopes (require_auth ensures it)
     failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
     if failure is not None:

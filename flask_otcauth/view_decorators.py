@@ -18,6 +18,7 @@ from .context import Requirement
 from .scopes import required_scopes
 
 if TYPE_CHECKING:
+    from flask import Flask
     from werkzeug.sansio.response import Response
 
     from .extension import OTCAuth
@@ -27,9 +28,10 @@ REQUIREMENT_ATTR: Final = "__otcauth_requirement__"
 EXEMPT_ATTR: Final = "__otcauth_exempt__"
 
 
-def extension() -> OTCAuth:
+def extension(app: Flask | None = None) -> OTCAuth:
+    extensions = (app if app is not None else current_app).extensions
     try:
-        auth: OTCAuth = current_app.extensions["otcauth"]
+        auth: OTCAuth = extensions["otcauth"]
     except KeyError:
         raise RuntimeError("This app has no OTCAuth: call auth.init_app(app).") from None
     return auth
@@ -39,7 +41,8 @@ def refusal(requirement: Requirement) -> Response | None:
     """The error response for this request under ``requirement``, or ``None`` to let it in."""
     if request.method == "OPTIONS":
         return None  # CORS preflight carries no credentials by design
-    return extension().refuse(requirement)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return extension(app).refuse(requirement, app)
 
 
 @overload

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import jwt
 
+from ..cache import VerifiedTokenCache
 from ..exceptions import AuthFailure, invalid_credential
 from ..identity import Identity
 from ..scopes import ScopeError, scopes_from_claims
@@ -71,6 +72,7 @@ class JwtScheme:
         # aud is ours to check: PyJWT would refuse a token without aud whenever audiences exist.
         self._options: Any = {"require": required, "verify_aud": False}
         self._decoder = jwt.PyJWT()
+        self._verified = VerifiedTokenCache()
 
     def extract(self, request: AuthRequest) -> str | None:
         value = request.header("Authorization")
@@ -82,6 +84,14 @@ class JwtScheme:
         return token.lstrip(" ")
 
     def verify(self, credential: str, now: float) -> Identity:
+        remembered = self._verified.get(credential, now)
+        if remembered is not None:
+            return remembered  # this exact token verified before and has not expired since
+        identity = self._verify_afresh(credential, now)
+        self._verified.put(credential, identity.claims["exp"] + self._leeway, identity)
+        return identity
+
+    def _verify_afresh(self, credential: str, now: float) -> Identity:
         token = checked_header_value(credential, method=self.method, code=_CODE, message=_MESSAGE,
                                      max_length=MAX_TOKEN_LENGTH)
         check_compact_jws(token, algorithms=ALGORITHMS)  # one spelling, one meaning, or 401
