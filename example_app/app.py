@@ -15,7 +15,7 @@ from typing import Any, cast
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from flask_otcauth import OTCAuth, current_identity, require_auth
+from flask_otcauth import OTCAuth, check_scopes, current_identity, require_auth
 
 from .config import DEFAULTS, as_flag, dev_banner, dev_credentials, from_environment
 from .openapi import openapi_document
@@ -28,7 +28,7 @@ from .protocol import (
     parse_call_request,
     resolve_tool,
 )
-from .registry import ToolRegistry
+from .registry import MalformedToolIdError, ToolRegistry, parse_tool_id
 from .tools import default_registry
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,15 @@ logger = logging.getLogger(__name__)
 auth = OTCAuth()
 api = Blueprint("otc", __name__)
 _REGISTRY = "example_app.registry"
+LIST_SCOPE = "tools:list"
+
+
+def tool_scope(qualified_name: str) -> str:
+    """The scope that lets a caller call one tool, any version: ``tools:call:Math.Add``.
+
+    Grant ``tools:call:Math.*`` for a toolkit and ``tools:call:*`` for every tool.
+    """
+    return f"tools:call:{qualified_name}"
 _VERSION = "1.0.0"
 
 
@@ -75,6 +84,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+def _check_tool_scope(tool_id: str) -> None:
+    """403 unless the caller may call this tool, checked before the tool is even looked up.
+
+    So a caller cannot tell a tool it may not call from one that does not exist: both are 403,
+    while a tool it may call but that is missing is the protocol's 400.
+    """
+    try:
+        qualified_name, _ = parse_tool_id(tool_id)
+    except MalformedToolIdError:
+        return  # resolve_tool answers the protocol's 400 for it
+    check_scopes([tool_scope(qualified_name)])
+
+
 def _registry() -> ToolRegistry:
     return cast(ToolRegistry, current_app.extensions[_REGISTRY])
 
@@ -108,10 +130,13 @@ def openapi() -> Response:
 
 
 @api.get("/tools")
-@require_auth
+@require_auth(scopes=[LIST_SCOPE])
 def list_tools() -> Response:
+    """Only the tools this caller may call: a listing is no use for tools it would be refused."""
     logger.info("tools listed by %s:%s", current_identity.method, current_identity.subject)
-    return jsonify(list_response(_registry().definitions()))
+    callable_tools = _registry().definitions(
+        lambda qualified_name: current_identity.has_scope(tool_scope(qualified_name)))
+    return jsonify(list_response(callable_tools))
 
 
 @api.post("/tools/call")
@@ -122,6 +147,7 @@ def call_tool() -> tuple[Response, int]:
             raise ProtocolError("The request is malformed.", "Send Content-Type: application/json.")
         # silent: an unparsable body must be the protocol's 400, not Werkzeug's HTML page.
         call = parse_call_request(request.get_json(silent=True))
+        _check_tool_scope(call.tool_id)
         tool = resolve_tool(_registry(), call.tool_id)
         result = execute(tool, call)
     except (ProtocolError, InputValidationError) as error:

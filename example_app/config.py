@@ -19,6 +19,8 @@ from typing import Any, Final
 
 import jwt
 
+from flask_otcauth import generate_key, hash_key
+
 ENV_PREFIXES: Final = ("OTC_AUTH_", "EXAMPLE_")
 DEFAULTS: Final[Mapping[str, Any]] = {
     "EXAMPLE_DEV_MODE": False,
@@ -31,6 +33,8 @@ _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 _ALL_METHODS: Final = frozenset({"jwt", "api_key"})
 _DEV_TOKEN_SECONDS: Final = 300
+DEV_SCOPES: Final = ("tools:list", "tools:call:*")
+"""What dev credentials may do: list and call every tool."""
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -76,7 +80,8 @@ class DevCredentials:
         """The ``OTC_AUTH_*`` keys that make the extension accept these credentials."""
         generated: dict[str, Any] = {}
         if self.api_key is not None:
-            generated["OTC_AUTH_API_KEYS"] = [self.api_key]
+            generated["OTC_AUTH_API_KEYS"] = [
+                {"id": "dev", "hash": hash_key(self.api_key), "scopes": list(DEV_SCOPES)}]
         if self.jwt_secret is not None:
             generated["OTC_AUTH_JWT_SECRET"] = self.jwt_secret
         return generated
@@ -104,14 +109,15 @@ def dev_credentials(config: Mapping[str, Any]) -> DevCredentials | None:
     if not methods & _ALL_METHODS:
         return None
     return DevCredentials(
-        api_key=secrets.token_urlsafe(32) if "api_key" in methods else None,
+        api_key=generate_key("test") if "api_key" in methods else None,
         jwt_secret=secrets.token_urlsafe(48) if "jwt" in methods else None,
     )
 
 
 def mint_command(secret: str, audience: str | None, lifetime: int = _DEV_TOKEN_SECONDS) -> str:
     """A shell command printing a JWT this server accepts, using the interpreter running it."""
-    claims = f'"sub": "dev", "exp": int(time.time()) + {lifetime}'
+    claims = (f'"sub": "dev", "scope": {json.dumps(" ".join(DEV_SCOPES))}, '
+              f'"exp": int(time.time()) + {lifetime}')
     if audience is not None:
         claims += f', "aud": {json.dumps(audience)}'
     code = f'import jwt, time; print(jwt.encode({{{claims}}}, "{secret}", algorithm="HS256"))'
@@ -120,7 +126,8 @@ def mint_command(secret: str, audience: str | None, lifetime: int = _DEV_TOKEN_S
 
 def mint_token(secret: str, audience: str | None, lifetime: int = _DEV_TOKEN_SECONDS) -> str:
     """The token :func:`mint_command` would print, minted now: a first request needs no step."""
-    claims: dict[str, Any] = {"sub": "dev", "exp": int(time.time()) + lifetime}
+    claims: dict[str, Any] = {"sub": "dev", "scope": " ".join(DEV_SCOPES),
+                              "exp": int(time.time()) + lifetime}
     if audience is not None:
         claims["aud"] = audience
     return jwt.encode(claims, secret, algorithm="HS256")
@@ -156,6 +163,7 @@ def dev_banner(credentials: DevCredentials, config: Mapping[str, Any]) -> str:
         "=" * 72,
         "example_app DEVELOPMENT MODE: no credentials were configured, so these were generated",
         "for this run only. Never use dev mode on a host others can reach.",
+        f"Both may list and call every tool (scopes: {' '.join(DEV_SCOPES)}).",
         "",
     ]
     if credentials.api_key is not None:

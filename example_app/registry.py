@@ -133,11 +133,15 @@ class ToolRegistry:
             raise ValueError(f"tool {tool.id} is already registered")
         versions[tool.semver] = tool
 
-    def definitions(self) -> list[dict[str, Any]]:
-        """Every version of every tool, in a stable order so that listings are diffable."""
+    def definitions(
+        self, include: Callable[[str], bool] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every version of every tool (whose qualified name ``include`` accepts, if given), in a
+        stable order so that listings are diffable."""
         return [
             versions[version].definition()
-            for _, versions in sorted(self._tools.items())
+            for qualified_name, versions in sorted(self._tools.items())
+            if include is None or include(qualified_name)
             for version in sorted(versions)
         ]
 

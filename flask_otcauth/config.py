@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from limits import RateLimitItem, parse_many
 from .exceptions import OTCAuthConfigError
 from .identity import sha256
 from .keys import KeyRecord, is_plausible, parse_digest, parse_record, plain_key_record
+from .scopes import ScopeError, checked_scopes
 
 PREFIX: Final = "OTC_AUTH_"
 METHODS: Final = ("none", "jwt", "api_key", "hmac")
@@ -119,9 +121,11 @@ CONFIG_KEYS: Final = (
               "Protect every view of the app; opt out with @auth.exempt.",
               type="bool", example=True, wrong="Not true or false."),
     ConfigKey("OTC_AUTH_HMAC_CLIENTS", {},
-              'Request-signing clients: {"client-id": "secret" | ["current", "previous"]}, '
-              "secrets >= 32 bytes and distinct from API keys.",
-              type='dict[str, str | list[str]]: client id -> secret, or [current, previous]',
+              'Request-signing clients: {"client-id": "secret" | ["current", "previous"] | '
+              '{"secrets": [...], "scopes": [...]}}, secrets >= 32 bytes and distinct from API '
+              "keys.",
+              type='dict[str, str | list[str] | dict]: client id -> secret, [current, previous], '
+                   'or {"secrets": [...], "scopes": [...]}',
               example={"agent-platform": _SECRET_EXAMPLE},
               wrong="Not a mapping, a client id a keyid cannot carry, a secret shorter than 32 "
                     'bytes or also used as an API key or JWT secret, or empty while "hmac" is '
@@ -166,6 +170,7 @@ class Settings:
     ratelimit_storage_uri: str | None
     protect_all: bool
     hmac_clients: tuple[tuple[str, tuple[bytes, ...]], ...]
+    hmac_client_scopes: Mapping[str, frozenset[str]]
     hmac_max_age: int
     hmac_leeway: int
     storage_uri: str
@@ -205,6 +210,7 @@ def load_settings(config: Mapping[str, Any], *, has_key_loader: bool = False) ->
             'OTC_AUTH_METHODS enables "jwt" but OTC_AUTH_JWT_SECRET is not set: set it '
             f'({_SECRET_HINT}), or remove "jwt" from OTC_AUTH_METHODS.'
         )
+    hmac_client_scopes = _hmac_client_scopes(get("OTC_AUTH_HMAC_CLIENTS"))
     hmac_clients = _hmac_clients(get("OTC_AUTH_HMAC_CLIENTS"),
                                  forbidden={record.digest for record in api_key_records}
                                  | {sha256(secret) for secret in jwt_secrets})
@@ -238,6 +244,7 @@ def load_settings(config: Mapping[str, Any], *, has_key_loader: bool = False) ->
         ratelimit_storage_uri=ratelimit_storage_uri,
         protect_all=_boolean(get("OTC_AUTH_PROTECT_ALL"), "OTC_AUTH_PROTECT_ALL"),
         hmac_clients=hmac_clients,
+        hmac_client_scopes=hmac_client_scopes,
         hmac_max_age=_integer(get("OTC_AUTH_HMAC_MAX_AGE"), "OTC_AUTH_HMAC_MAX_AGE", minimum=1,
                               maximum=MAX_HMAC_AGE_SECONDS),
         hmac_leeway=_leeway(get("OTC_AUTH_HMAC_LEEWAY"), "OTC_AUTH_HMAC_LEEWAY"),
@@ -424,6 +431,29 @@ def _leeway(value: Any, name: str) -> int:
     return leeway
 
 
+def _hmac_client_scopes(value: Any) -> Mapping[str, frozenset[str]]:
+    """The scopes of clients written as records; a client given by its secrets holds none."""
+    scopes: dict[str, frozenset[str]] = {}
+    if not isinstance(value, Mapping):
+        return scopes  # _hmac_clients explains what is wrong
+    for client_id, entry in value.items():
+        if not isinstance(entry, Mapping):
+            continue
+        where = f'OTC_AUTH_HMAC_CLIENTS["{client_id}"]'
+        unknown = set(entry) - {"secrets", "scopes"}
+        if unknown:
+            raise OTCAuthConfigError(f"{where} has unknown fields {sorted(map(str, unknown))}: a "
+                                     'client record holds "secrets" and "scopes".')
+        listed = entry.get("scopes", [])
+        if not isinstance(listed, list):
+            raise OTCAuthConfigError(f"{where}.scopes must be a list of scopes.")
+        try:
+            scopes[str(client_id)] = checked_scopes(listed)
+        except ScopeError as error:
+            raise OTCAuthConfigError(f"{where}.scopes: {error}.") from None
+    return MappingProxyType(scopes)
+
+
 def _hmac_clients(
     value: Any, *, forbidden: set[bytes]
 ) -> tuple[tuple[str, tuple[bytes, ...]], ...]:
@@ -438,12 +468,16 @@ def _hmac_clients(
             raise OTCAuthConfigError(f"{name} has a client id that is not 1-128 visible ASCII "
                                      "characters without quotes or backslashes (the keyid).")
         where = f'{name}["{client_id}"]'
-        entries = [entry] if isinstance(entry, str) else entry
+        if isinstance(entry, Mapping):  # {"secrets": [...], "scopes": [...]}
+            where, given = f"{where}.secrets", entry.get("secrets")
+        else:
+            given = entry
+        entries = [given] if isinstance(given, str) else given
         if not isinstance(entries, list) or not entries:
             raise OTCAuthConfigError(f'{where} must be a secret or a list ["current", "previous"].')
         secrets = []
         for index, secret in enumerate(entries):
-            label = where if isinstance(entry, str) else f"{where}[{index}]"
+            label = where if isinstance(given, str) else f"{where}[{index}]"
             if not isinstance(secret, str):
                 raise OTCAuthConfigError(f"{label} must be a string.")
             raw = secret.encode("utf-8")

@@ -70,13 +70,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _marked_claims(request: pytest.FixtureRequest) -> dict[str, Any]:
-    marker = request.node.get_closest_marker(MARKER)
-    return dict(marker.kwargs) if marker is not None else {}
+    """The claims of every ``otc_claims`` marker on the test, its class and module, merged:
+    a module can set ``scopes`` for all its tests and one test change only ``sub``."""
+    claims: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers(MARKER))):
+        claims.update(marker.kwargs)
+    return claims
 
 
 @pytest.fixture
 def otc_token(app: Flask, request: pytest.FixtureRequest) -> str:
-    """A token for pytest-flask's ``app``; ``@pytest.mark.otc_claims(...)`` sets its claims."""
+    """A token for pytest-flask's ``app``; ``@pytest.mark.otc_claims(...)`` on the test, its class
+    or its module (``pytestmark``) sets its claims, the closest winning."""
     return make_token(app, **_marked_claims(request))
 
 

@@ -8,10 +8,26 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from flask_otcauth import OTCAuth, check_scopes, current_identity, hash_key, require_auth
+from flask_otcauth import (
+    OTCAuth,
+    OTCAuthConfigError,
+    check_scopes,
+    current_identity,
+    hash_key,
+    require_auth,
+)
 
 from .conftest import base_config
-from .helpers import API_KEY, AUDIENCE, api_key, bearer, make_token
+from .helpers import (
+    API_KEY,
+    AUDIENCE,
+    HMAC_CLIENT,
+    HMAC_SECRET,
+    api_key,
+    bearer,
+    make_token,
+    signed,
+)
 
 
 def scoped_app(*scopes: str, **overrides: Any) -> Flask:
@@ -162,3 +178,41 @@ def test_a_second_check_in_one_request_applies_its_own_scopes() -> None:
 
     assert key_get(app, "/list").status_code == 200
     assert_insufficient_scope(key_get(app, "/both"), "tools:call")
+
+
+# Signing clients ---------------------------------------------------------------------------
+
+
+def hmac_scoped_app(client_entry: Any) -> Flask:
+    return scoped_app(OTC_AUTH_METHODS=["hmac"],
+                      OTC_AUTH_HMAC_CLIENTS={HMAC_CLIENT: client_entry})
+
+
+def test_a_signing_client_record_grants_its_scopes() -> None:
+    app = hmac_scoped_app({"secrets": [HMAC_SECRET], "scopes": ["tools:list"]})
+
+    assert app.test_client().get("/list", headers=signed("GET", "/list")).status_code == 200
+    assert_insufficient_scope(app.test_client().get("/both", headers=signed("GET", "/both")),
+                              "tools:call")
+
+
+def test_a_signing_client_given_by_its_secret_holds_no_scopes() -> None:
+    app = hmac_scoped_app(HMAC_SECRET)
+
+    assert_insufficient_scope(app.test_client().get("/list", headers=signed("GET", "/list")),
+                              "tools:list")
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ({"secrets": [HMAC_SECRET], "scope": ["x"]}, "unknown fields ['scope']"),
+    ({"secrets": [HMAC_SECRET], "scopes": "tools:list"}, ".scopes must be a list"),
+    ({"secrets": [HMAC_SECRET], "scopes": ["a b"]}, ".scopes: "),
+    ({"scopes": ["tools:list"]}, '["tool-caller"].secrets must be a secret'),
+    ({"secrets": ["short"]}, '["tool-caller"].secrets[0] is 5 bytes'),
+])
+def test_a_bad_signing_client_record_is_refused(entry: Any, expected: str) -> None:
+    with pytest.raises(OTCAuthConfigError) as raised:
+        hmac_scoped_app(entry)
+
+    assert expected in str(raised.value)
+    assert HMAC_SECRET not in str(raised.value)

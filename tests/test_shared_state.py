@@ -159,7 +159,9 @@ def test_redis_outage_fails_nonce_checks_closed_and_recovers(
 
 def test_example_tool_server_takes_signed_tool_calls(gunicorn: ServerFactory) -> None:
     """The example app, configured by environment variables alone, serves signed callers."""
-    base_url = gunicorn(hmac_settings("memory://", OTC_AUTH_RATELIMIT="100/minute"),
+    clients = {HMAC_CLIENT: {"secrets": [HMAC_SECRET], "scopes": ["tools:list", "tools:call:*"]}}
+    base_url = gunicorn(hmac_settings("memory://", OTC_AUTH_RATELIMIT="100/minute",
+                                      OTC_AUTH_HMAC_CLIENTS=clients),
                         app="example_app:create_app()")
     body = {"request": {"tool_id": "Text.Stats", "input": {"text": "signed over a socket"}}}
 

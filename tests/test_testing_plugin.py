@@ -76,6 +76,27 @@ def test_otc_token_is_a_jwt(otc_token):
     result.assert_outcomes(passed=4)
 
 
+def test_module_claims_merge_with_the_tests_own(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(USER_CONFTEST)
+    pytester.makepyfile('''
+import pytest
+
+pytestmark = pytest.mark.otc_claims(sub="module", scopes=["tools:list"])
+
+
+@pytest.mark.otc_claims(sub="nightly")
+def test_the_closest_marker_wins_per_claim(client, otc_headers):
+    assert client.get("/tools", headers=otc_headers).json["sub"] == "nightly"
+
+
+def test_the_module_marker_applies(otc_client):
+    assert otc_client.get("/tools").json["sub"] == "module"
+''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=2)
+
+
 def test_a_ttl_above_the_apps_maximum_fails_the_test(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(USER_CONFTEST)
     pytester.makepyfile('''

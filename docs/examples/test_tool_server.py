@@ -16,10 +16,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from example_app import create_app  # your app factory
+from flask_otcauth import hash_key
 from flask_otcauth.testing import api_key_headers, bearer_headers, make_token
 
 API_KEY = "test-only-key-" + "k" * 40  # test values: at least 32 characters each
 JWT_SECRET = "test-only-jwt-secret-" + "s" * 40
+# The example server gives each tool a scope; these tests may list and call them all.
+ALL_TOOLS = ["tools:list", "tools:call:*"]
+pytestmark = pytest.mark.otc_claims(scopes=ALL_TOOLS)  # claims of otc_token & co.
 
 
 @pytest.fixture
@@ -27,7 +31,7 @@ def app() -> Flask:
     return create_app({
         "TESTING": True,
         "OTC_AUTH_METHODS": ["jwt", "api_key"],
-        "OTC_AUTH_API_KEYS": [API_KEY],
+        "OTC_AUTH_API_KEYS": [{"id": "tests", "hash": hash_key(API_KEY), "scopes": ALL_TOOLS}],
         "OTC_AUTH_JWT_SECRET": JWT_SECRET,
         "OTC_AUTH_JWT_AUDIENCES": ["tests"],
         "OTC_AUTH_RATELIMIT": None,  # limits get tests of their own
@@ -65,7 +69,7 @@ def test_tools_answer_a_key(app: Flask, client: FlaskClient) -> None:
 
 
 def test_tokens_minted_for_the_app_are_accepted(app: Flask, client: FlaskClient) -> None:
-    token = make_token(app, sub="ci", ttl=30)
+    token = make_token(app, sub="ci", ttl=30, scopes=ALL_TOOLS)
 
     assert client.get("/tools", headers=bearer_headers(token)).status_code == 200
 

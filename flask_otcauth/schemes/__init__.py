@@ -42,5 +42,6 @@ def build_schemes(
             )
         elif method == "hmac":
             schemes[method] = HmacScheme(settings.hmac_clients, max_age=settings.hmac_max_age,
-                                         leeway=settings.hmac_leeway, nonces=storage())
+                                         leeway=settings.hmac_leeway, nonces=storage(),
+                                         scopes=settings.hmac_client_scopes)
     return schemes

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, cast
@@ -90,7 +90,9 @@ class HmacScheme:
         max_age: int,
         leeway: int,
         nonces: Storage,
+        scopes: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
+        self._scopes = dict(scopes or {})
         self._verifiers = {
             client_id: tuple(_verifier(client_id, secret, leeway) for secret in secrets)
             for client_id, secrets in clients
@@ -138,6 +140,7 @@ class HmacScheme:
             client=signed.client_id,
             claims=MappingProxyType({"label": signed.label, "created": signed.created,
                                      "nonce": signed.nonce}),
+            scopes=self._scopes.get(signed.client_id, frozenset()),
         )
 
     def challenge(self, failure: AuthFailure | None) -> str:

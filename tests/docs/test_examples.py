@@ -105,7 +105,8 @@ def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("signed") / "server.log"
     server, base_url = start_gunicorn("example_app:create_app()", {
         "OTC_AUTH_METHODS": ["hmac"],
-        "OTC_AUTH_HMAC_CLIENTS": {SIGNING_CLIENT: SIGNING_SECRET},
+        "OTC_AUTH_HMAC_CLIENTS": {SIGNING_CLIENT: {
+            "secrets": [SIGNING_SECRET], "scopes": ["tools:list", "tools:call:*"]}},
         "OTC_AUTH_REQUIRE_HTTPS": False,  # plain http://127.0.0.1 in this test
     }, log, args=("-w", "1"))
     try:

@@ -11,9 +11,14 @@ from typing import Any
 
 import jwt
 
+from flask_otcauth import hash_key
+
 API_KEY = "example-app-test-key-" + "Hq3Vd" * 7
 JWT_SECRET = "example-app-test-jwt-secret-" + "pW9sK" * 8
 AUDIENCE = "otc-client"
+ALL_TOOLS = ["tools:list", "tools:call:*"]
+KEY_RECORD = {"id": "agent-key", "hash": hash_key(API_KEY), "scopes": ALL_TOOLS}
+"""API_KEY's record: it may list and call every tool."""
 
 
 def settings(**overrides: Any) -> dict[str, Any]:
@@ -21,7 +26,7 @@ def settings(**overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "TESTING": True,
         "OTC_AUTH_METHODS": ["jwt", "api_key"],
-        "OTC_AUTH_API_KEYS": [API_KEY],
+        "OTC_AUTH_API_KEYS": [KEY_RECORD],
         "OTC_AUTH_JWT_SECRET": JWT_SECRET,
         "OTC_AUTH_JWT_AUDIENCES": [AUDIENCE],
         "OTC_AUTH_RATELIMIT": None,
@@ -32,7 +37,8 @@ def settings(**overrides: Any) -> dict[str, Any]:
 
 
 def mint(secret: str = JWT_SECRET, *, ttl: int = 300, **claims: Any) -> str:
-    payload: dict[str, Any] = {"sub": "agent", "aud": AUDIENCE, "exp": int(time.time()) + ttl}
+    payload: dict[str, Any] = {"sub": "agent", "aud": AUDIENCE, "scope": " ".join(ALL_TOOLS),
+                               "exp": int(time.time()) + ttl}
     payload.update(claims)
     return jwt.encode(payload, secret, algorithm="HS256")
 

@@ -11,6 +11,7 @@ import jwt
 import pytest
 
 from example_app.config import (
+    DEV_SCOPES,
     DevCredentials,
     as_flag,
     dev_banner,
@@ -18,6 +19,7 @@ from example_app.config import (
     from_environment,
     mint_command,
 )
+from flask_otcauth import hash_key
 
 SECRET = "s" * 48
 
@@ -83,7 +85,8 @@ def test_dev_credentials_only_for_enabled_methods() -> None:
 
     assert credentials is not None
     assert credentials.jwt_secret is None
-    assert credentials.settings() == {"OTC_AUTH_API_KEYS": [credentials.api_key]}
+    assert credentials.settings() == {"OTC_AUTH_API_KEYS": [
+        {"id": "dev", "hash": hash_key(credentials.api_key), "scopes": list(DEV_SCOPES)}]}
 
 
 def test_no_dev_credentials_when_authentication_is_off() -> None:

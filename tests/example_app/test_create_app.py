@@ -11,7 +11,7 @@ import pytest
 from example_app import create_app
 from flask_otcauth import OTCAuthConfigError
 
-from .support import API_KEY, JWT_SECRET, key_headers, settings
+from .support import API_KEY, JWT_SECRET, KEY_RECORD, key_headers, settings
 
 
 def _banner_line(banner: str, prefix: str) -> str:
@@ -150,7 +150,7 @@ def test_ambiguous_dev_mode_value_stops_startup() -> None:
 
 def test_environment_variables_configure_the_extension(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTC_AUTH_METHODS", '["api_key"]')
-    monkeypatch.setenv("OTC_AUTH_API_KEYS", json.dumps([API_KEY]))
+    monkeypatch.setenv("OTC_AUTH_API_KEYS", json.dumps([KEY_RECORD]))
 
     app = create_app({"TESTING": True})
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .support import API_KEY, AUDIENCE, JWT_SECRET, call_body, key_headers, mint
+from .support import API_KEY, AUDIENCE, JWT_SECRET, KEY_RECORD, call_body, key_headers, mint
 
 pytestmark = pytest.mark.e2e
 
@@ -87,7 +87,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
     env = _server_env(
-        OTC_AUTH_API_KEYS=[API_KEY],
+        OTC_AUTH_API_KEYS=[KEY_RECORD],
         OTC_AUTH_JWT_SECRET=JWT_SECRET,
         OTC_AUTH_JWT_AUDIENCES=[AUDIENCE],
     )

@@ -126,3 +126,29 @@ def test_exceeding_the_rate_limit_raises_rate_limit_error(oxp_client: ClientFact
         client.tools.list()
 
     assert int(raised.value.response.headers["Retry-After"]) > 0
+
+
+def test_calling_a_tool_out_of_scope_raises_permission_denied_error(
+    oxp_client: ClientFactory,
+) -> None:
+    client = oxp_client(mint(scope="tools:list tools:call:Math.*"))
+
+    with pytest.raises(oxp.PermissionDeniedError) as raised:
+        client.tools.call(request={"tool_id": "Text.Stats", "input": {"text": "a b"}})
+
+    assert raised.value.status_code == 403
+    assert isinstance(raised.value.body, dict)
+    assert raised.value.body["error"] == "insufficient_scope"
+
+
+def test_listing_without_the_list_scope_raises_permission_denied_error(
+    oxp_client: ClientFactory,
+) -> None:
+    with pytest.raises(oxp.PermissionDeniedError):
+        oxp_client(mint(scope="tools:call:*")).tools.list()
+
+
+def test_the_client_lists_only_the_tools_in_scope(oxp_client: ClientFactory) -> None:
+    tools = oxp_client(mint(scope="tools:list tools:call:Math.Add")).tools.list()
+
+    assert [item.id for item in tools.items] == ["Math.Add@1.0.0"]
