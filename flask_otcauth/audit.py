@@ -10,6 +10,7 @@ layer hands in the app and the request facts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
@@ -62,9 +63,11 @@ class AuditEvent:
         return asdict(self)
 
 
-def record_success(sender: Any, identity: Identity, facts: RequestFacts) -> None:
+def record_success(sender: Any, identity: Identity, request: Callable[[], RequestFacts]) -> None:
+    """``request`` is called only when someone listens: the hot path builds nothing."""
     if not (auth_succeeded.receivers or logger.isEnabledFor(logging.INFO)):
-        return  # the hot path: nobody listens, nothing is built
+        return
+    facts = request()
     event = AuditEvent(SUCCEEDED, 200, None, identity.method, facts.http_method, facts.path,
                        facts.client_address, identity.subject, identity.client, None)
     _log(logging.INFO, event)
@@ -73,7 +76,8 @@ def record_success(sender: Any, identity: Identity, facts: RequestFacts) -> None
 
 
 def record_refusal(
-    sender: Any, failure: AuthFailure, facts: RequestFacts, identity: Identity | None
+    sender: Any, failure: AuthFailure, request: Callable[[], RequestFacts],
+    identity: Identity | None,
 ) -> None:
     """A 4xx decision; ``identity`` is set when a verified caller ran out of its budget."""
     limited = failure.status == 429
@@ -81,6 +85,7 @@ def record_refusal(
     level = logging.WARNING if limited or failure.status >= 500 else logging.INFO
     if not (signal.receivers or logger.isEnabledFor(level)):
         return
+    facts = request()
     event = AuditEvent(
         RATE_LIMITED if limited else FAILED, failure.status, failure.code,
         identity.method if identity is not None else failure.method, facts.http_method,

@@ -254,10 +254,10 @@ class OTCAuth:
                 key = identity.rate_limit_key if identity is not None else None
                 limits.count_request(key if key is not None else f"address:{address}")
         except AuthFailure as failure:
-            record_refusal(_app(), failure, _request_facts(address), identity)
+            record_refusal(_app(), failure, functools.partial(_request_facts, address), identity)
             raise _error(state, methods, failure) from None
         if identity is not None:
-            record_success(_app(), identity, _request_facts(address))
+            record_success(_app(), identity, functools.partial(_request_facts, address))
         setattr(request_globals, IDENTITY_ATTR, identity)
         setattr(request_globals, VERIFIED_ATTR, methods)
         return identity
@@ -266,8 +266,7 @@ class OTCAuth:
         try:
             _raise_if_unauthorized(state, identity, requirement)
         except AuthFailure as failure:
-            record_refusal(_app(), failure, _request_facts(request.remote_addr or "unknown"),
-                           identity)
+            record_refusal(_app(), failure, _request_facts, identity)
             raise _error(state, state.settings.methods, failure) from None
 
     def _verify(
@@ -289,8 +288,10 @@ def _app() -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
-def _request_facts(address: str) -> RequestFacts:
-    return RequestFacts(http_method=request.method, path=request.path, client_address=address)
+def _request_facts(address: str | None = None) -> RequestFacts:
+    """What the audit trail says of the current request; built only when someone listens."""
+    return RequestFacts(http_method=request.method, path=request.path,
+                        client_address=address or request.remote_addr or "unknown")
 
 
 def _request_body() -> bytes:

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_otcauth import AuditEvent, auth_failed, auth_succeeded, rate_limited
+from flask_otcauth import AuditEvent, auth_failed, auth_succeeded, rate_limited, require_auth
 
 from .conftest import AppFactory
 from .helpers import API_KEY, AUDIENCE, bearer, make_token
@@ -137,3 +137,19 @@ def test_log_line_escapes_control_characters_from_the_client(
     assert record.otcauth["path"] == "/x\nauthentication succeeded"
     assert "\n" not in record.getMessage()
     assert "/x\\nauthentication succeeded" in record.getMessage()
+
+
+def test_insufficient_scope_is_a_failure_naming_the_verified_caller(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.get("/admin")
+    @require_auth(scopes=["admin"])
+    def admin() -> str:
+        return "admin"
+
+    events: list[AuditEvent] = []
+    auth_failed.connect(lambda sender, **kwargs: events.append(kwargs["event"]), app, weak=False)
+    response = app.test_client().get("/admin", headers=bearer(make_token(sub="agent-7")))
+    assert response.status_code == 403
+    [event] = events
+    assert (event.reason, event.subject, event.path) == ("insufficient_scope", "agent-7", "/admin")
