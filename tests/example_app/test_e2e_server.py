@@ -156,6 +156,24 @@ def test_call_with_a_jwt_is_200(http: httpx.Client) -> None:
     assert response.json()["result"]["value"] == {"characters": 18, "words": 4, "lines": 1}
 
 
+@pytest.mark.parametrize("name", ["Authorization", "OTC-API-Key"])
+def test_a_credential_header_sent_twice_is_401(http: httpx.Client, name: str) -> None:
+    """gunicorn joins the two lines with a comma, as Werkzeug does; neither value gets in."""
+    value = f"Bearer {mint()}" if name == "Authorization" else API_KEY
+    response = http.get("/tools", headers=[(name, value), (name, value)])
+
+    assert response.status_code == 401
+    assert response.json()["error"] in ("invalid_token", "invalid_api_key")
+    assert value.rpartition(" ")[2] not in response.text
+
+
+def test_a_megabyte_token_is_refused_by_the_server_before_the_app(http: httpx.Client) -> None:
+    response = http.get("/tools", headers={"Authorization": "Bearer " + "a" * 1_000_000})
+
+    # gunicorn's own header size limit (431 here; 400 in some versions), never a 5xx.
+    assert response.status_code in (400, 431)
+
+
 def test_server_without_secrets_refuses_to_start(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     process = _start(_server_env(), _free_port(), log)
