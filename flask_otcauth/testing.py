@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 
 from .minting import mint_token
+from .signing import sign_request
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -60,6 +61,24 @@ def bearer_headers(app_or_token: Flask | str, **claims: Any) -> dict[str, str]:
 def api_key_headers(app: Flask, key: str) -> dict[str, str]:
     """``key`` in the app's first API key header (``OTC-API-Key`` unless configured)."""
     return {_settings(app).api_key_headers[0]: key}
+
+
+def signed_headers(
+    app: Flask, method: str, path: str, body: bytes = b"", *, client_id: str | None = None
+) -> dict[str, str]:
+    """Signature headers for one test-client request to ``path`` (query included) with ``body``.
+
+    Signed as the app's first ``OTC_AUTH_HMAC_CLIENTS`` client (or ``client_id``) with its
+    current secret, for the authority the test client uses (``SERVER_NAME`` or localhost).
+    Each call makes a new nonce: sign every request anew.
+    """
+    clients = dict(_settings(app).hmac_clients)
+    if not clients:
+        raise ValueError("The app has no OTC_AUTH_HMAC_CLIENTS to sign as.")
+    client_id = client_id if client_id is not None else next(iter(clients))
+    host = app.config.get("SERVER_NAME") or "localhost"
+    return sign_request(method, f"http://{host}{path}", key_id=client_id,
+                        secret=clients[client_id][0], body=body)
 
 
 def pytest_configure(config: pytest.Config) -> None:

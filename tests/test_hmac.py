@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.client import sign_request
+from flask_otcauth.testing import signed_headers
 
 from . import rfc9421
 from .conftest import base_config, identity_json
@@ -475,3 +476,30 @@ def test_without_proxy_fix_a_forwarded_authority_is_not_trusted() -> None:
                                              headers={**headers, **forwarded})
 
     assert_refused(response, "does not verify")
+
+
+# The pytest plugin's signer ---------------------------------------------------------------
+
+
+def test_plugin_signs_test_client_requests_as_the_first_client() -> None:
+    app = hmac_app()
+    headers = signed_headers(app, "POST", "/tools/echo?x=1", BODY)
+
+    response = app.test_client().post("/tools/echo?x=1", data=BODY, headers=headers)
+
+    assert response.status_code == 200
+    assert response.json is not None
+    assert response.json["subject"] == HMAC_CLIENT
+
+
+def test_plugin_signs_for_the_server_name_of_the_app() -> None:
+    app = hmac_app(SERVER_NAME="tools.example.com")
+    headers = signed_headers(app, "GET", "/tools/list", client_id=HMAC_CLIENT)
+
+    assert app.test_client().get("/tools/list", headers=headers).status_code == 200
+
+
+def test_plugin_refuses_to_sign_for_an_app_without_clients() -> None:
+    with pytest.raises(ValueError, match="OTC_AUTH_HMAC_CLIENTS"):
+        signed_headers(hmac_app(OTC_AUTH_METHODS=["api_key"], OTC_AUTH_HMAC_CLIENTS={}),
+                       "GET", "/tools/list")

@@ -19,7 +19,7 @@ from .helpers import API_KEY, JWT_SECRET, make_token
 PACKAGE = Path(__file__).resolve().parent.parent / "flask_otcauth"
 CORE = ["audit.py", "authenticator.py", "config.py", "exceptions.py", "identity.py",
         "keys.py", "minting.py", "openapi.py", "ratelimit.py", "scopes.py", "storage.py",
-        "client.py",
+        "client.py", "signing.py",
         "schemes/__init__.py", "schemes/base.py", "schemes/api_key.py", "schemes/jwt.py",
         "schemes/jose.py", "schemes/hmac.py"]
 
