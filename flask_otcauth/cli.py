@@ -147,6 +147,8 @@ def _describe(settings: Settings, *, has_loader: bool, workers: int, now: float)
         _describe_api_keys(settings, has_loader, now, report)
     if "jwt" in settings.methods:
         _describe_jwt(settings, report)
+    if "hmac" in settings.methods:
+        _describe_hmac(settings, workers, report)
     _describe_limits(settings, workers, report)
     report.lines.append(f"protect all views: {settings.protect_all}")
     return report
@@ -206,6 +208,19 @@ def _describe_jwt(settings: Settings, report: _Report) -> None:
     if not settings.jwt_audiences:
         report.warnings.append("OTC_AUTH_JWT_AUDIENCES is empty: tokens are not tied to the "
                                "clients you allow.")
+
+
+def _describe_hmac(settings: Settings, workers: int, report: _Report) -> None:
+    report.lines.append(f"hmac: {len(settings.hmac_clients)} signing client(s), max age "
+                        f"{settings.hmac_max_age} s, leeway {settings.hmac_leeway} s, nonces in "
+                        f"{_masked_uri(settings.storage_uri)}")
+    for client_id, secrets in settings.hmac_clients:
+        scopes = settings.hmac_client_scopes.get(client_id, frozenset())
+        report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
+                            + (" ".join(sorted(scopes)) or "(none)"))
+    if settings.storage_uri.startswith("memory://") and workers > 1:
+        report.warnings.append(f"hmac nonces in memory:// with {workers} workers: a signed "
+                               "request can be replayed once per worker; use redis://.")
 
 
 def _describe_limits(settings: Settings, workers: int, report: _Report) -> None:

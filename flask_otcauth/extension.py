@@ -24,7 +24,7 @@ from .authenticator import Authenticator
 from .cli import otcauth_cli
 from .config import Settings, load_settings
 from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
-from .exceptions import AuthFailure, OTCAuthConfigError, missing_credentials
+from .exceptions import AuthFailure, OTCAuthConfigError
 from .headers import header_reader
 from .identity import NO_AUTH_IDENTITY, Identity
 from .keys import KeyLoader
@@ -180,13 +180,18 @@ class OTCAuth:
         return None
 
     def authorize(self, scopes: tuple[str, ...] = (), any_scopes: tuple[str, ...] = ()) -> None:
-        """Raise the 403 :class:`AuthError` unless this request's caller holds the scopes."""
+        """Raise the 403 :class:`AuthError` unless this request's caller holds the scopes.
+
+        A request nobody authenticated yet (an anonymous caller of an optional view, or a view
+        without ``require_auth``) is authenticated first, so it gets the usual 401.
+        """
         state = self._state()
+        requirement = Requirement(scopes=scopes, any_scopes=any_scopes)
         identity: Identity | None = g.get(IDENTITY_ATTR)
         if identity is None:
-            raise AuthError(missing_credentials("credentials before any scope check"),
-                            state.authenticator.challenges(state.settings.methods, None))
-        self._authorize(state, identity, Requirement(scopes=scopes, any_scopes=any_scopes))
+            self._authenticate(state, requirement)  # verifies, then authorizes
+            return
+        self._authorize(state, identity, requirement)
 
     def _state(self, app: Flask | None = None) -> _AppState:
         target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]

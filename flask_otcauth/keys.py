@@ -235,12 +235,12 @@ class KeyDirectory:
         """The record of the key with this digest, or ``None``; :class:`KeyLookupError`."""
         record = self._records.get(digest)
         if record is None and self._loader is not None:
-            record = self._load(digest)
+            record = self._load(self._loader, digest)
         if record is not None and hmac.compare_digest(record.digest, digest):
             return record
         return None
 
-    def _load(self, digest: bytes) -> KeyRecord | None:
+    def _load(self, loader: KeyLoader, digest: bytes) -> KeyRecord | None:
         now = self._clock()
         with self._lock:
             cached = self._cache.get(digest)
@@ -248,7 +248,7 @@ class KeyDirectory:
                 if cached[0] > now:
                     return cached[1]
                 del self._cache[digest]
-        record = self._call_loader(digest)
+        record = _call_loader(loader, digest)
         ttl = self._cache_ttl if record is not None else self._negative_cache_ttl
         if ttl > 0:
             with self._lock:
@@ -258,14 +258,14 @@ class KeyDirectory:
                     self._cache.popitem(last=False)
         return record
 
-    def _call_loader(self, digest: bytes) -> KeyRecord | None:
-        assert self._loader is not None  # noqa: S101 - only called when there is one
-        try:
-            found = self._loader("sha256:" + digest.hex())
-            if found is None or isinstance(found, KeyRecord):
-                return found
-            return parse_record(found, "the api_key_loader's record")
-        except Exception as error:
-            # The message names a field at most, never the key: the loader only saw its hash.
-            logger.error("API key loader failed (%s): %s", type(error).__name__, error)
-            raise KeyLookupError from None
+
+def _call_loader(loader: KeyLoader, digest: bytes) -> KeyRecord | None:
+    try:
+        found = loader("sha256:" + digest.hex())
+        if found is None or isinstance(found, KeyRecord):
+            return found
+        return parse_record(found, "the api_key_loader's record")
+    except Exception as error:
+        # The message names a field at most, never the key: the loader only saw its hash.
+        logger.error("API key loader failed (%s): %s", type(error).__name__, error)
+        raise KeyLookupError from None

@@ -105,8 +105,8 @@ def require_auth(
 def check_scopes(scopes: Iterable[str] = (), any_scopes: Iterable[str] = ()) -> None:
     """Raise the 403 :class:`~flask_otcauth.AuthError` unless the caller holds the scopes.
 
-    For decisions only the view can make, such as the tool named in a request body. The
-    request must have been authenticated first (``@require_auth``).
+    For decisions only the view can make, such as the tool named in a request body. A request
+    not authenticated yet is authenticated first (401 without a valid credential).
     """
     extension().authorize(required_scopes(scopes), required_scopes(any_scopes))
 

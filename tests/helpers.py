@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import jwt
@@ -43,3 +45,15 @@ def signed(method: str, path: str, body: bytes = b"", *, key_id: str = HMAC_CLIE
 
     return sign_request(method, f"http://{host}{path}", key_id=key_id, secret=secret, body=body,
                         **params)
+
+
+def key_record(key: str = API_KEY, **fields: Any) -> dict[str, Any]:
+    """An OTC_AUTH_API_KEYS record for ``key``, id ``ci-bot``, plus ``fields``."""
+    return {"id": "ci-bot", "hash": "sha256:" + hashlib.sha256(key.encode()).hexdigest(),
+            **fields}
+
+
+def iso(seconds_from_now: float) -> str:
+    """An ISO 8601 UTC time, as records write expires_at and not_before."""
+    moment = datetime.fromtimestamp(time.time() + seconds_from_now, tz=timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
-from typing import Any
 
 import jwt
 import pytest
@@ -19,11 +17,14 @@ from .conftest import build_app
 from .helpers import (
     API_KEY,
     AUDIENCE,
+    HMAC_SECRET,
     JWT_SECRET,
     OLD_JWT_SECRET,
     OTHER_API_KEY,
     api_key,
     bearer,
+    iso,
+    key_record,
 )
 
 STORAGE_PASSWORD = "s3cret-storage-password"
@@ -31,15 +32,6 @@ STORAGE_PASSWORD = "s3cret-storage-password"
 
 def run(app: Flask, *args: str, stdin: str | None = None) -> Result:
     return app.test_cli_runner().invoke(args=["otcauth", *args], input=stdin)
-
-
-def iso(seconds_from_now: float) -> str:
-    moment = datetime.fromtimestamp(time.time() + seconds_from_now, tz=timezone.utc)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def record(key: str = API_KEY, **fields: Any) -> dict[str, Any]:
-    return {"id": "ci-bot", "hash": hash_key(key), **fields}
 
 
 def assert_no_secrets(text: str) -> None:
@@ -50,7 +42,7 @@ def assert_no_secrets(text: str) -> None:
 # generate-key -----------------------------------------------------------------------------
 
 
-def test_generate_key_prints_a_key_and_its_record() -> None:
+def test_generate_key_prints_a_key_and_its_key_record() -> None:
     result = run(build_app(), "generate-key", "--id", "ci-bot", "--scope", "tools:list",
                  "--scope", "tools:call:*", "--tenant", "acme")
 
@@ -160,7 +152,7 @@ def test_mint_token_needs_jwt_enabled() -> None:
 
 
 def test_check_prints_the_settings_with_secrets_masked() -> None:
-    app = build_app(OTC_AUTH_API_KEYS=[OTHER_API_KEY, record(scopes=["tools:list"])],
+    app = build_app(OTC_AUTH_API_KEYS=[OTHER_API_KEY, key_record(scopes=["tools:list"])],
                     OTC_AUTH_JWT_SECRET=[JWT_SECRET, OLD_JWT_SECRET],
                     OTC_AUTH_RATELIMIT_STORAGE_URI=f"redis://user:{STORAGE_PASSWORD}@h:6379/0",
                     OTC_AUTH_FAILURE_RATELIMIT="20/minute")
@@ -176,7 +168,7 @@ def test_check_prints_the_settings_with_secrets_masked() -> None:
 
 
 def test_check_warns_on_a_key_expiring_soon() -> None:
-    result = run(build_app(OTC_AUTH_API_KEYS=[record(expires_at=iso(86400))]), "check")
+    result = run(build_app(OTC_AUTH_API_KEYS=[key_record(expires_at=iso(86400))]), "check")
 
     assert result.exit_code == 0
     assert 'warning: key "ci-bot" expires in 1.0 days' in result.output
@@ -203,12 +195,22 @@ def test_check_reads_the_worker_count_from_web_concurrency(
     assert "memory:// storage with 3 workers" in run(app, "check").output
 
 
+def test_check_describes_signing_clients_and_warns_on_unshared_nonces() -> None:
+    app = build_app(OTC_AUTH_METHODS=["hmac"], OTC_AUTH_HMAC_CLIENTS={
+        "platform": {"secrets": [HMAC_SECRET], "scopes": ["tools:list"]}})
+    result = run(app, "check", "--workers", "2")
+
+    assert '"platform", 1 secret(s), scopes: tools:list' in result.output
+    assert "hmac nonces in memory:// with 2 workers" in result.output
+    assert HMAC_SECRET not in result.output
+
+
 def test_check_strict_fails_on_warnings() -> None:
     assert run(build_app(OTC_AUTH_JWT_LEEWAY=120), "check", "--strict").exit_code == 1
 
 
 def test_check_fails_when_no_key_can_authenticate() -> None:
-    app = build_app(OTC_AUTH_API_KEYS=[record(disabled=True)])
+    app = build_app(OTC_AUTH_API_KEYS=[key_record(disabled=True)])
     result = run(app, "check")
 
     assert result.exit_code == 1

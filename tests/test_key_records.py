@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -16,19 +14,10 @@ from flask_otcauth import OTCAuth, OTCAuthConfigError, current_identity, generat
 from flask_otcauth import require_auth as require_auth_
 
 from .conftest import base_config
-from .helpers import API_KEY, OTHER_API_KEY, api_key
+from .helpers import API_KEY, OTHER_API_KEY, api_key, iso, key_record
 
 NEW_KEY = generate_key("live")
 HOUR = 3600
-
-
-def iso(seconds_from_now: float) -> str:
-    moment = datetime.fromtimestamp(time.time() + seconds_from_now, tz=timezone.utc)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def record(key: str = API_KEY, **fields: Any) -> dict[str, Any]:
-    return {"id": "ci-bot", "hash": hash_key(key), **fields}
 
 
 def records_app(*records: Any, auth: OTCAuth | None = None, **overrides: Any) -> Flask:
@@ -63,61 +52,61 @@ def assert_refused(response: TestResponse) -> None:
 
 
 def test_record_id_is_the_subject() -> None:
-    assert get(records_app(record())).json == {"subject": "ci-bot", "tenant": None,
+    assert get(records_app(key_record())).json == {"subject": "ci-bot", "tenant": None,
                                                "scopes": []}
 
 
 def test_record_scopes_and_tenant_reach_the_identity() -> None:
-    app = records_app(record(scopes=["tools:list", "tools:call:*"], tenant="acme"))
+    app = records_app(key_record(scopes=["tools:list", "tools:call:*"], tenant="acme"))
 
     assert get(app).json == {"subject": "ci-bot", "tenant": "acme",
                              "scopes": ["tools:call:*", "tools:list"]}
 
 
 def test_expired_key_is_refused() -> None:
-    assert_refused(get(records_app(record(expires_at=iso(-1)))))
+    assert_refused(get(records_app(key_record(expires_at=iso(-1)))))
 
 
 def test_key_before_its_expiry_is_accepted() -> None:
-    assert get(records_app(record(expires_at=iso(HOUR)))).status_code == 200
+    assert get(records_app(key_record(expires_at=iso(HOUR)))).status_code == 200
 
 
 def test_not_yet_valid_key_is_refused() -> None:
-    assert_refused(get(records_app(record(not_before=iso(HOUR)))))
+    assert_refused(get(records_app(key_record(not_before=iso(HOUR)))))
 
 
 def test_key_after_not_before_is_accepted() -> None:
-    assert get(records_app(record(not_before=iso(-HOUR)))).status_code == 200
+    assert get(records_app(key_record(not_before=iso(-HOUR)))).status_code == 200
 
 
 def test_disabled_key_is_refused() -> None:
-    assert_refused(get(records_app(record(disabled=True))))
+    assert_refused(get(records_app(key_record(disabled=True))))
 
 
 def test_unknown_key_gets_the_same_refusal() -> None:
-    assert_refused(get(records_app(record()), OTHER_API_KEY))
+    assert_refused(get(records_app(key_record()), OTHER_API_KEY))
 
 
 def test_mistyped_issued_key_gets_the_same_refusal() -> None:
     typo = NEW_KEY[:-1] + ("a" if NEW_KEY[-1] != "a" else "b")
 
-    assert_refused(get(records_app(record(NEW_KEY)), typo))
+    assert_refused(get(records_app(key_record(NEW_KEY)), typo))
 
 
 def test_issued_key_is_accepted() -> None:
-    assert get(records_app(record(NEW_KEY)), NEW_KEY).status_code == 200
+    assert get(records_app(key_record(NEW_KEY)), NEW_KEY).status_code == 200
 
 
 def test_refusal_reason_is_logged_without_the_key(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="flask_otcauth"):
-        get(records_app(record(expires_at=iso(-1))))
+        get(records_app(key_record(expires_at=iso(-1))))
 
     assert 'API key refused: expired (record "ci-bot")' in caplog.text
     assert API_KEY not in caplog.text
 
 
 def test_plain_strings_and_digests_keep_working_beside_records() -> None:
-    app = records_app(record(NEW_KEY), OTHER_API_KEY, hash_key(API_KEY))
+    app = records_app(key_record(NEW_KEY), OTHER_API_KEY, hash_key(API_KEY))
 
     for key in (NEW_KEY, OTHER_API_KEY, API_KEY):
         assert get(app, key).status_code == 200
@@ -127,21 +116,21 @@ def test_plain_strings_and_digests_keep_working_beside_records() -> None:
 
 
 def test_rotation_keeps_the_old_key_working_until_it_expires() -> None:
-    app = records_app(record(API_KEY, expires_at=iso(HOUR)), record(NEW_KEY))
+    app = records_app(key_record(API_KEY, expires_at=iso(HOUR)), key_record(NEW_KEY))
 
     assert get(app, API_KEY).json == get(app, NEW_KEY).json == {
         "subject": "ci-bot", "tenant": None, "scopes": []}
 
 
 def test_rotation_ends_when_the_old_key_expires() -> None:
-    app = records_app(record(API_KEY, expires_at=iso(-1)), record(NEW_KEY))
+    app = records_app(key_record(API_KEY, expires_at=iso(-1)), key_record(NEW_KEY))
 
     assert_refused(get(app, API_KEY))
     assert get(app, NEW_KEY).status_code == 200
 
 
 def test_rotated_keys_share_one_rate_limit_budget() -> None:
-    app = records_app(record(API_KEY), record(NEW_KEY), OTC_AUTH_RATELIMIT="2/minute")
+    app = records_app(key_record(API_KEY), key_record(NEW_KEY), OTC_AUTH_RATELIMIT="2/minute")
 
     assert [get(app, key).status_code for key in (API_KEY, NEW_KEY, API_KEY)] == [200, 200, 429]
 
@@ -152,13 +141,13 @@ def test_rotated_keys_share_one_rate_limit_budget() -> None:
 def test_a_bad_record_stops_init_app_naming_key_and_field() -> None:
     with pytest.raises(OTCAuthConfigError, match=r'OTC_AUTH_API_KEYS\[1\] \(id "ci-bot"\)'
                                                  r"\.expires_at has no time zone"):
-        records_app(OTHER_API_KEY, record(expires_at="2027-01-31T00:00:00"))
+        records_app(OTHER_API_KEY, key_record(expires_at="2027-01-31T00:00:00"))
 
 
 def test_the_same_key_as_record_and_string_is_refused() -> None:
     with pytest.raises(OTCAuthConfigError, match=r"OTC_AUTH_API_KEYS\[1\] and "
                                                  r"OTC_AUTH_API_KEYS\[0\] are the same key"):
-        records_app(API_KEY, record())
+        records_app(API_KEY, key_record())
 
 
 def test_a_mistyped_issued_key_in_config_is_refused() -> None:
@@ -170,7 +159,7 @@ def test_a_mistyped_issued_key_in_config_is_refused() -> None:
                                   "OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL"])
 def test_cache_ttls_must_be_whole_seconds(name: str) -> None:
     with pytest.raises(OTCAuthConfigError, match=name):
-        records_app(record(), **{name: -1})
+        records_app(key_record(), **{name: -1})
 
 
 # The loader -------------------------------------------------------------------------------
@@ -186,7 +175,7 @@ def loader_app(loader: Loader, **overrides: Any) -> Flask:
 
 
 def test_loader_records_authenticate() -> None:
-    rows = {hash_key(NEW_KEY): record(NEW_KEY, scopes=["tools:list"], tenant="acme")}
+    rows = {hash_key(NEW_KEY): key_record(NEW_KEY, scopes=["tools:list"], tenant="acme")}
 
     response = get(loader_app(rows.get), NEW_KEY)
 
@@ -194,14 +183,14 @@ def test_loader_records_authenticate() -> None:
 
 
 def test_loader_can_be_given_to_the_constructor() -> None:
-    rows = {hash_key(NEW_KEY): record(NEW_KEY)}
+    rows = {hash_key(NEW_KEY): key_record(NEW_KEY)}
     auth = OTCAuth(api_key_loader=rows.get)
 
     assert get(records_app(auth=auth), NEW_KEY).status_code == 200
 
 
 def test_loader_records_are_checked_for_validity() -> None:
-    rows = {hash_key(NEW_KEY): record(NEW_KEY, disabled=True)}
+    rows = {hash_key(NEW_KEY): key_record(NEW_KEY, disabled=True)}
 
     assert_refused(get(loader_app(rows.get), NEW_KEY))
 
@@ -211,7 +200,7 @@ def test_loader_lookups_are_cached() -> None:
 
     def load(digest: str) -> dict[str, Any] | None:
         calls.append(digest)
-        return record(NEW_KEY) if digest == hash_key(NEW_KEY) else None
+        return key_record(NEW_KEY) if digest == hash_key(NEW_KEY) else None
 
     app = loader_app(load)
     for key in (NEW_KEY, NEW_KEY, OTHER_API_KEY, OTHER_API_KEY):
@@ -250,7 +239,7 @@ def test_a_loader_makes_configured_keys_optional() -> None:
 
 def test_loader_registered_after_init_app_is_refused() -> None:
     auth = OTCAuth()
-    records_app(record(), auth=auth)
+    records_app(key_record(), auth=auth)
 
     with pytest.raises(RuntimeError, match="before init_app"):
         auth.api_key_loader(lambda digest: None)

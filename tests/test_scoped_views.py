@@ -110,6 +110,21 @@ def test_check_scopes_refuses_from_inside_the_view() -> None:
                               "tools:call:Text.Upper")
 
 
+def test_check_scopes_in_an_open_view_authenticates_first() -> None:
+    app = scoped_app("tools:call:Math.Add")
+
+    @app.get("/open/<name>")
+    def open_view(name: str) -> dict[str, Any]:
+        check_scopes([f"tools:call:{name}"])
+        return {"caller": current_identity.subject}
+
+    client = app.test_client()
+    assert client.get("/open/Math.Add").status_code == 401
+    assert client.get("/open/Math.Add", headers=api_key()).json == {"caller": "bot"}
+    assert_insufficient_scope(client.get("/open/Text.Stats", headers=api_key()),
+                              "tools:call:Text.Stats")
+
+
 def test_a_plain_string_key_holds_no_scopes() -> None:
     app = scoped_app(OTC_AUTH_API_KEYS=[API_KEY])
 
