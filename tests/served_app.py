@@ -1,9 +1,10 @@
 """A small tool server for the multi-process tests (limits, nonces), configured by the environment.
 
-Run as ``gunicorn 'tests.served_app:create_app()'``; every ``OTC_AUTH_*`` variable holds JSON,
-as Flask's ``from_prefixed_env`` reads it. Every response names the worker process that served
-it (``X-Worker-Pid``), so a test can tell the workers apart. ``OTCAUTH_TEST_PROXY_FIX=1`` puts
-werkzeug's ProxyFix in front, trusting one proxy for every ``X-Forwarded-*`` header.
+Run as ``gunicorn 'tests.served_app:create_app()'``; every ``OTC_AUTH_*`` (and Flask-Limiter
+``RATELIMIT_*``) variable holds JSON, as Flask's ``from_prefixed_env`` reads it. Every response
+names the worker process that served it (``X-Worker-Pid``), so a test can tell the workers
+apart. ``OTCAUTH_TEST_PROXY_FIX=1`` puts werkzeug's ProxyFix in front, trusting one proxy for
+every ``X-Forwarded-*`` header.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         {name: json.loads(value) for name, value in os.environ.items()
-         if name.startswith("OTC_AUTH_")}
+         if name.startswith(("OTC_AUTH_", "RATELIMIT_"))}
     )
     OTCAuth(app)
     if os.environ.get("OTCAUTH_TEST_PROXY_FIX") == "1":

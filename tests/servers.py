@@ -48,7 +48,7 @@ def start_gunicorn(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn serving ``app`` with ``settings`` as JSON ``OTC_AUTH_*`` variables; healthy."""
     environ = {name: value for name, value in os.environ.items()
-               if not name.startswith("OTC_AUTH_")}
+               if not name.startswith(("OTC_AUTH_", "RATELIMIT_"))}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                           environ.get("PYTHONPATH")]))
     environ.update({name: json.dumps(value) for name, value in settings.items()})
