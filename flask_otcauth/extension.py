@@ -29,7 +29,7 @@ from .headers import header_reader
 from .identity import NO_AUTH_IDENTITY, Identity
 from .keys import KeyLoader
 from .openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
-from .ratelimit import RateLimits
+from .ratelimit import RateLimits, build_strategy
 from .responses import AuthError
 from .schemes import AuthRequest, build_schemes
 from .schemes.base import REALM
@@ -144,9 +144,19 @@ class OTCAuth:
         """The validated settings of ``app`` (default: the current app)."""
         return self._state(app).settings
 
-    def limiter(self, app: Flask | None = None) -> Limiter | None:
-        """The Flask-Limiter the rate limits count with, to add limits of the app's own."""
-        return self._state(app).limiter
+    def limiter(self, app: Flask | None = None) -> Limiter:
+        """A Flask-Limiter on the same storage, to add limits of the app's own.
+
+        The one given to ``OTCAuth``, whose strategy our limits count with; else one made on
+        first call (during setup: it installs request hooks) with the app's storage URI.
+        """
+        target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+        state = self._state(target)
+        if state.limiter is None:
+            state.limiter = Limiter(get_remote_address,
+                                    storage_uri=state.settings.ratelimit_storage_uri or "memory://")
+            state.limiter.init_app(target)
+        return state.limiter
 
     def storage(self, app: Flask | None = None) -> Storage:
         """The shared storage of ``app`` (``OTC_AUTH_STORAGE_URI``): nonces, and state of yours."""
@@ -250,14 +260,16 @@ class OTCAuth:
                                            target_uri=target_uri, body=_request_body)
                 if state.settings.require_https:
                     refuse_plain_http(state.authenticator, auth_request, methods)
-                if limits is not None:
-                    limits.refuse_if_failing(address)
                 identity = self._verify(state, auth_request, methods, requirement.optional,
                                         address)
-            _raise_if_unauthorized(state, identity, requirement)
+            _raise_if_unauthorized(state, identity, requirement, address)
             if limits is not None:
                 key = identity.rate_limit_key if identity is not None else None
-                limits.count_request(key if key is not None else f"address:{address}")
+                caller = key if key is not None else f"address:{address}"
+                if state.settings.auth_disabled:
+                    limits.count_request(caller)  # no credentials, so no failures to check
+                else:
+                    limits.admit(address, caller)  # the lock-out check and the count, together
         except AuthFailure as failure:
             record_refusal(_app(), failure, functools.partial(_request_facts, address), identity)
             raise _error(state, methods, failure) from None
@@ -282,9 +294,13 @@ class OTCAuth:
             return state.authenticator.authenticate(auth_request, methods, optional=optional,
                                                     now=time.time())
         except AuthFailure as failure:
-            # A failing key or nonce store (503) is the server's trouble, not an attempt to count.
-            if state.rate_limits is not None and failure.status == 401:
-                state.rate_limits.record_failure(address)
+            if state.rate_limits is not None:
+                if failure.status == 401:
+                    state.rate_limits.record_failure(address)  # 429 if locked out already
+                else:
+                    # A failing key or nonce store (503) is the server's trouble, not an attempt
+                    # to count; a locked-out address still learns nothing but 429.
+                    state.rate_limits.refuse_if_failing(address)
             raise
 
 
@@ -305,14 +321,21 @@ def _request_body() -> bytes:
 
 
 def _raise_if_unauthorized(
-    state: _AppState, identity: Identity | None, requirement: Requirement
+    state: _AppState, identity: Identity | None, requirement: Requirement,
+    address: str | None = None,
 ) -> None:
-    """The authorize step: scopes are checked once the caller is known, before counting."""
+    """The authorize step: scopes are checked once the caller is known, before counting.
+
+    With ``address`` (the first check of a request), a 403 is only answered to an address that
+    is not locked out by failures: to a locked-out one it would tell that the key was valid.
+    """
     if identity is None or state.settings.auth_disabled or not (
             requirement.scopes or requirement.any_scopes):
         return  # anonymous callers only reach views without scopes (require_auth ensures it)
     failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
     if failure is not None:
+        if address is not None and state.rate_limits is not None:
+            state.rate_limits.refuse_if_failing(address)
         raise failure
 
 
@@ -336,19 +359,29 @@ def _check_view_requirements(state: _AppState, views: Iterable[Any]) -> None:
 def _rate_limits(
     app: Flask, settings: Settings, limiter: Limiter | None
 ) -> tuple[RateLimits | None, Limiter | None]:
-    """Count with the given Flask-Limiter, or one made from the settings."""
+    """Count with the given Flask-Limiter's strategy, or one built from the settings.
+
+    Without a given Limiter none is installed (unless :meth:`OTCAuth.limiter` asks for one):
+    Flask-Limiter's request hooks would cost every request more than authenticating it. Its
+    settings still apply: ``RATELIMIT_ENABLED``, ``RATELIMIT_STRATEGY``,
+    ``RATELIMIT_STORAGE_OPTIONS``.
+    """
     if not settings.ratelimit and not settings.failure_ratelimit:
         return None, limiter
     if limiter is None:
-        limiter = Limiter(get_remote_address,
-                          storage_uri=settings.ratelimit_storage_uri or "memory://")
+        if not app.config.get("RATELIMIT_ENABLED", True):
+            return None, None
         try:
-            limiter.init_app(app)
-        except (ConfigurationError, ValueError):
+            strategy = build_strategy(settings.ratelimit_storage_uri or "memory://",
+                                      app.config.get("RATELIMIT_STRATEGY", "fixed-window"),
+                                      app.config.get("RATELIMIT_STORAGE_OPTIONS"))
+        except (ConfigurationError, ValueError, TypeError):
             raise OTCAuthConfigError(
                 "OTC_AUTH_RATELIMIT_STORAGE_URI names a storage the limits library cannot use: "
                 "check its scheme (memory, redis, rediss, valkey, memcached, mongodb, ...) and "
                 "install its driver (pip install 'flask-otcauth[redis]').") from None
+        return RateLimits(strategy, per_identity=settings.ratelimit,
+                          per_failure=settings.failure_ratelimit), None
     else:
         if settings.ratelimit_storage_uri is not None:
             raise OTCAuthConfigError(

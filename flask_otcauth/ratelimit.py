@@ -1,9 +1,14 @@
 """The two rate limits of the spec's "additional security measures"; Flask-free.
 
-Counting goes straight to a ``limits`` strategy (the one Flask-Limiter configured), not through
-Flask-Limiter's per-route decorator machinery: authentication decides the key (identity or
-address) only after verifying, which a route decorator evaluated earlier cannot know, and the
-direct call is a fraction of the decorator's cost.
+Counting goes straight to a ``limits`` strategy, not through Flask-Limiter's per-route
+machinery: authentication decides the key (identity or address) only after verifying, which a
+route decorator evaluated earlier cannot know, and Flask-Limiter's request hooks cost more than
+the rest of a request's authentication. The strategy is the one of a Flask-Limiter the app gives
+us, or one built here from the same storage URIs and strategy names.
+
+Where the storage is Redis with fixed windows (the usual shared set-up), a request's two checks,
+"is this address locked out by failures?" and "spend one of this caller's requests", are one
+Lua script: one round trip instead of two.
 """
 
 from __future__ import annotations
@@ -11,23 +16,74 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 from limits import RateLimitItem
-from limits.storage import MemoryStorage
-from limits.strategies import RateLimiter
+from limits.errors import ConfigurationError
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
+from limits.strategies import STRATEGIES, FixedWindowRateLimiter, RateLimiter
 from limits.util import WindowStats
 
-from .exceptions import rate_limited
+from .exceptions import AuthFailure, rate_limited
 
 logger = logging.getLogger("flask_otcauth")
 _PREFIX: Final = "otcauth"
 _WARN_EVERY_SECONDS: Final = 30.0
 _Operation = Literal["hit", "test", "get_window_stats"]
+_FAILED: Final = "failed"
+_CALLER: Final = "caller"
+# KEYS: the address's failure counters, then the caller's request counters.
+# ARGV: the number of failure counters, each failure limit, then per request counter its limit
+# and window in seconds. Returns {0} when admitted, else {1 (locked out) or 2 (over budget),
+# the index of the exhausted limit, the seconds its window still runs}. Same counters and
+# arithmetic as limits' fixed window (INCRBY, EXPIRE on the first hit), so both read each other.
+_ADMIT_SCRIPT: Final = """
+local failure_counters = tonumber(ARGV[1])
+for i = 1, failure_counters do
+  local used = tonumber(redis.call('get', KEYS[i]) or '0')
+  if used >= tonumber(ARGV[1 + i]) then
+    return {1, i, redis.call('ttl', KEYS[i])}
+  end
+end
+local argument = 2 + failure_counters
+for i = failure_counters + 1, #KEYS do
+  local current = redis.call('incrby', KEYS[i], 1)
+  if current == 1 then
+    redis.call('expire', KEYS[i], ARGV[argument + 1])
+  end
+  if current > tonumber(ARGV[argument]) then
+    return {2, i - failure_counters, redis.call('ttl', KEYS[i])}
+  end
+  argument = argument + 2
+end
+return {0, 0, 0}
+"""
+
+
+def build_strategy(
+    storage_uri: str, strategy: str = "fixed-window", options: Mapping[str, Any] | None = None
+) -> RateLimiter:
+    """A ``limits`` strategy over the storage a URI names, as Flask-Limiter would build it.
+
+    Raises ``limits``' :class:`~limits.errors.ConfigurationError` for an unknown scheme, a
+    missing driver, an asynchronous storage or an unknown strategy name.
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigurationError(f"unknown rate-limit strategy {strategy!r}")
+    storage = storage_from_string(storage_uri, **dict(options or {}))
+    if not isinstance(storage, Storage):
+        raise ConfigurationError("an asynchronous storage cannot count synchronous requests")
+    return STRATEGIES[strategy](storage)
 
 
 class RateLimits:
     """Per-identity request budget and per-address failure budget for one app.
+
+    An address that has used up its failures gets 429 on every attempt, valid or not, and no
+    response tells it more: :meth:`record_failure` answers 429 instead of 401 and
+    :meth:`refuse_if_failing` guards any other refusal, while :meth:`admit` checks the lock-out
+    before it counts an accepted request.
 
     When the shared storage (Redis) does not answer, counting goes on in this process, so an
     outage neither turns every request into an error nor lifts the limits altogether.
@@ -45,26 +101,57 @@ class RateLimits:
         self._per_identity = per_identity
         self._per_failure = per_failure
         self._last_warning = 0.0
+        self._admit_script: Any = None
+        storage = strategy.storage
+        # A plain Redis only: a cluster cannot run one script over keys in different slots.
+        if isinstance(strategy, FixedWindowRateLimiter) and type(storage) is RedisStorage:
+            self._redis = storage
+            self._admit_script = storage.get_connection().register_script(_ADMIT_SCRIPT.encode())
+            self._limits_argv = [len(per_failure), *(item.amount for item in per_failure)]
+            for item in per_identity:
+                self._limits_argv += [item.amount, item.get_expiry()]
+
+    def admit(self, address: str, caller: str) -> None:
+        """429 if ``address`` is locked out by failures, else spend one of ``caller``'s budget."""
+        if self._admit_script is not None:
+            try:
+                verdict = self._admit_script(keys=self._admit_keys(address, caller),
+                                             args=self._limits_argv)
+            except Exception:  # any Redis driver error: count in this process meanwhile
+                self._warn_unreachable()
+            else:
+                outcome, index, seconds = (int(value) for value in verdict)
+                if outcome == 1:
+                    raise _locked_out(max(0, seconds))
+                if outcome == 2:
+                    raise _over_budget(self._per_identity[index - 1], max(0, seconds))
+                return
+        self.refuse_if_failing(address)
+        self.count_request(caller)
 
     def refuse_if_failing(self, address: str) -> None:
-        """429 for an address that has used up its failures, before its credentials are read."""
+        """429 for an address that has used up its failures."""
         for item in self._per_failure:
-            if not self._call("test", item, "failed", address):
-                raise rate_limited("too_many_failed_attempts",
-                                   "Too many failed authentication attempts from this address.",
-                                   self._retry_after(item, "failed", address))
+            if not self._call("test", item, _FAILED, address):
+                raise _locked_out(self._retry_after(item, _FAILED, address))
 
     def record_failure(self, address: str) -> None:
+        """Count a failed attempt; 429 instead (counting nothing) when already locked out."""
+        self.refuse_if_failing(address)
         for item in self._per_failure:
-            self._call("hit", item, "failed", address)
+            self._call("hit", item, _FAILED, address)
 
     def count_request(self, caller: str) -> None:
         """Spend one request of the caller's budget, or 429 when it is used up."""
         for item in self._per_identity:
-            if not self._call("hit", item, "caller", caller):
-                raise rate_limited("rate_limited",
-                                   f"More than {item} for this caller.",
-                                   self._retry_after(item, "caller", caller))
+            if not self._call("hit", item, _CALLER, caller):
+                raise _over_budget(item, self._retry_after(item, _CALLER, caller))
+
+    def _admit_keys(self, address: str, caller: str) -> list[str]:
+        prefixed = self._redis.prefixed_key
+        return ([prefixed(item.key_for(_PREFIX, _FAILED, address)) for item in self._per_failure]
+                + [prefixed(item.key_for(_PREFIX, _CALLER, caller))
+                   for item in self._per_identity])
 
     def _retry_after(self, item: RateLimitItem, kind: str, key: str) -> int:
         stats: WindowStats = self._call("get_window_stats", item, kind, key)
@@ -74,9 +161,22 @@ class RateLimits:
         try:
             return getattr(self._strategy, operation)(item, _PREFIX, kind, key)
         except Exception:  # any storage driver error: redis, memcached, mongodb, ...
-            now = time.monotonic()
-            if now - self._last_warning > _WARN_EVERY_SECONDS:
-                self._last_warning = now
-                logger.warning("rate-limit storage is unreachable; counting in this process "
-                               "until it answers again", exc_info=True)
+            self._warn_unreachable()
             return getattr(self._fallback, operation)(item, _PREFIX, kind, key)
+
+    def _warn_unreachable(self) -> None:
+        now = time.monotonic()
+        if now - self._last_warning > _WARN_EVERY_SECONDS:
+            self._last_warning = now
+            logger.warning("rate-limit storage is unreachable; counting in this process "
+                           "until it answers again", exc_info=True)
+
+
+def _locked_out(retry_after: int) -> AuthFailure:
+    return rate_limited("too_many_failed_attempts",
+                        "Too many failed authentication attempts from this address.",
+                        retry_after)
+
+
+def _over_budget(item: RateLimitItem, retry_after: int) -> AuthFailure:
+    return rate_limited("rate_limited", f"More than {item} for this caller.", retry_after)

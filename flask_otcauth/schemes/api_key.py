@@ -33,8 +33,7 @@ class ApiKeyScheme:
         self._headers = tuple(headers)
         self.credential_hint = f"an API key in the {self._headers[0]} header"
         self._challenge = f'APIKey realm="{REALM}", header="{self._headers[0]}"'
-        self._refusal = invalid_credential(self.method, _CODE, _MESSAGE,
-                                           f"Send a valid key in the {self._headers[0]} header.")
+        self._refusal_hint = f"Send a valid key in the {self._headers[0]} header."
 
     def extract(self, request: AuthRequest) -> str | None:
         found: str | None = None
@@ -71,4 +70,6 @@ class ApiKeyScheme:
     def _refuse(self, reason: str, record_id: str | None) -> Identity:
         logger.info("API key refused: %s%s", reason,
                     f' (record "{record_id}")' if record_id is not None else "")
-        raise self._refusal
+        # A new exception each time: raising one shared instance again and again would chain
+        # every traceback (and its frames) onto it, a leak a flood of bad keys could grow.
+        raise invalid_credential(self.method, _CODE, _MESSAGE, self._refusal_hint)

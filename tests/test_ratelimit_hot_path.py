@@ -1,0 +1,143 @@
+"""The cheap way the limits are counted: no Flask-Limiter hooks, one Redis round trip, and no
+answer but 429 for a locked-out address (the lock-out is checked after verifying now)."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections import Counter
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_limiter import Limiter
+
+from flask_otcauth import OTCAuth, require_auth
+from flask_otcauth.identity import key_fingerprint, sha256
+
+from .conftest import AppFactory
+from .helpers import API_KEY, AUDIENCE, api_key, bearer, make_token
+from .test_ratelimit import BAD_KEY, assert_too_many, statuses
+
+
+def scoped_app(make_app: AppFactory, **overrides: Any) -> Flask:
+    app = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute", **overrides)
+
+    @app.get("/admin")
+    @require_auth(scopes=["admin"])
+    def admin() -> dict[str, str]:
+        return {"admin": "yes"}
+
+    return app
+
+
+def redis_commands(app: Flask) -> Counter[str]:
+    """Counts the commands the app's rate-limit storage sends to Redis from now on."""
+    limits = app.extensions["otcauth"]._state(app).rate_limits
+    client = limits._strategy.storage.get_connection()
+    sent: Counter[str] = Counter()
+    execute = client.execute_command
+
+    def counting(*args: Any, **options: Any) -> Any:
+        sent[str(args[0]).upper()] += 1
+        return execute(*args, **options)
+
+    client.execute_command = counting
+    return sent
+
+
+def test_no_flask_limiter_hooks_unless_a_limiter_is_asked_for(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_RATELIMIT="3/minute")
+    hooks = [*app.before_request_funcs.get(None, ()), *app.after_request_funcs.get(None, ())]
+    assert not [hook for hook in hooks if "flask_limiter" in getattr(hook, "__module__", "")]
+    assert "limiter" not in app.extensions
+
+
+def test_the_limiter_asked_for_is_made_once_on_the_app(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_RATELIMIT="3/minute")
+    auth: OTCAuth = app.extensions["otcauth"]
+    limiter = auth.limiter(app)
+    assert isinstance(limiter, Limiter)
+    assert auth.limiter(app) is limiter
+    assert app.extensions["limiter"] == {limiter}
+
+
+def test_the_flask_limiter_strategy_setting_is_honoured(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_RATELIMIT="3/minute", RATELIMIT_STRATEGY="moving-window")
+    assert type(app.extensions["otcauth"]._state(app).rate_limits._strategy).__name__ == (
+        "MovingWindowRateLimiter")
+    assert statuses(app.test_client(), 4, headers=api_key()) == [200, 200, 200, 429]
+
+
+def test_an_unknown_strategy_is_refused_at_start_up(make_app: AppFactory) -> None:
+    with pytest.raises(ValueError, match="OTC_AUTH_RATELIMIT_STORAGE_URI"):
+        make_app(OTC_AUTH_RATELIMIT="3/minute", RATELIMIT_STRATEGY="leaky-bucket")
+
+
+def test_locked_out_address_gets_429_not_403_for_a_valid_key_without_the_scope(
+    make_app: AppFactory,
+) -> None:
+    client = scoped_app(make_app).test_client()
+    assert client.get("/admin", headers=api_key()).status_code == 403  # valid key, no scope
+    assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
+    assert_too_many(client.get("/admin", headers=api_key()), "too_many_failed_attempts")
+
+
+def test_locked_out_address_gets_429_for_an_invalid_key_and_it_is_not_counted(
+    make_app: AppFactory,
+) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute").test_client()
+    assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
+    for _ in range(3):
+        assert_too_many(client.get("/tools", headers=api_key(BAD_KEY)),
+                        "too_many_failed_attempts")
+
+
+@pytest.mark.redis
+def test_an_accepted_request_costs_one_redis_round_trip(
+    make_app: AppFactory, redis_url: str
+) -> None:
+    app = make_app(OTC_AUTH_RATELIMIT="100/minute", OTC_AUTH_FAILURE_RATELIMIT="5/minute",
+                   OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
+    client = app.test_client()
+    token = bearer(make_token(sub="agent", aud=AUDIENCE))
+    assert client.get("/tools", headers=token).status_code == 200  # loads the script
+    sent = redis_commands(app)
+    assert statuses(client, 5, headers=token) == [200] * 5
+    assert sent == Counter({"EVALSHA": 5})
+
+
+@pytest.mark.redis
+def test_redis_counts_are_the_limits_library_counts(make_app: AppFactory, redis_url: str) -> None:
+    app = make_app(OTC_AUTH_RATELIMIT="3/minute", OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
+    client = app.test_client()
+    assert statuses(client, 2, headers=api_key()) == [200, 200]
+    limits = app.extensions["otcauth"]._state(app).rate_limits
+    caller = "api_key:" + key_fingerprint(sha256(API_KEY.encode()))
+    stats = limits._strategy.get_window_stats(limits._per_identity[0], "otcauth", "caller",
+                                              caller)
+    assert stats.remaining == 1
+    assert statuses(client, 2, headers=api_key()) == [200, 429]
+
+
+@pytest.mark.redis
+def test_redis_lock_out_answers_429_for_valid_and_invalid_keys(
+    make_app: AppFactory, redis_url: str
+) -> None:
+    client = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute",
+                      OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url).test_client()
+    assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
+    assert_too_many(client.get("/tools", headers=api_key()), "too_many_failed_attempts")
+    assert_too_many(client.get("/tools", headers=api_key(BAD_KEY)), "too_many_failed_attempts")
+
+
+def test_refusing_many_bad_keys_retains_no_memory(make_app: AppFactory) -> None:
+    client = make_app().test_client()
+    statuses(client, 50, headers=api_key(BAD_KEY))
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        assert set(statuses(client, 1000, headers=api_key(BAD_KEY))) == {401}
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
