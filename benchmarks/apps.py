@@ -26,7 +26,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from flask_otcauth import OTCAuth, require_auth
+from flask_otcauth import OTCAuth, hash_key, require_auth
 
 JWT_SECRET = "bench-jwt-secret-" + "Hq3Vx" * 8
 API_KEY = "bench-api-key-" + "Lp7Rw" * 8
@@ -194,6 +194,18 @@ def _constant(headers: Headers) -> Callable[[int], Headers]:
     return lambda index: headers
 
 
+def scoped_key_app(*, loader: bool) -> Flask:
+    """API_KEY as a record with scopes on a view requiring one; from config, or a loader (cached,
+    so after the first request this measures the cache, as production does)."""
+    record = {"id": "bench", "hash": hash_key(API_KEY), "scopes": ["tools:list", "tools:call:*"]}
+    app = _flask(OTC_AUTH_METHODS=["api_key"], OTC_AUTH_API_KEYS=[] if loader else [record],
+                 OTC_AUTH_RATELIMIT=None, OTC_AUTH_FAILURE_RATELIMIT=None,
+                 OTC_AUTH_REQUIRE_HTTPS=False)
+    OTCAuth(app, api_key_loader={record["hash"]: record}.get if loader else None)
+    app.add_url_rule("/tool", view_func=require_auth(scopes=["tools:call:Math.Add"])(tool_view))
+    return app
+
+
 def junk_token() -> str:
     """8 KiB of base64url-looking garbage shaped like a JWS: the worst a scanner sends."""
     part = secrets.token_urlsafe(6000)[:2730]
@@ -209,6 +221,10 @@ def cases(new_tokens: int) -> Iterator[Case]:
     junk = {"Authorization": f"Bearer {junk_token()}"}
     yield Case("bare Flask", bare, _constant({}), group="baseline")
     yield Case("API key", lambda: otcauth_app(methods=["api_key"]), _constant(key))
+    yield Case("API key record + scope check", lambda: scoped_key_app(loader=False),
+               _constant(key))
+    yield Case("API key from a loader (cached) + scope", lambda: scoped_key_app(loader=True),
+               _constant(key))
     yield Case("JWT, reused token", lambda: otcauth_app(methods=["jwt"]), _constant(bearer))
     yield Case("JWT, new token each request", lambda: otcauth_app(methods=["jwt"]), pool.headers)
     yield Case("JWT + both limits, memory",

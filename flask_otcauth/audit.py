@@ -49,7 +49,7 @@ class AuditEvent:
     refused credential; ``subject`` and ``client`` are the verified identity's."""
 
     outcome: str
-    status: int
+    status: int | None  # of a refusal; a success is decided before the view sets its own
     reason: str | None
     method: str | None
     http_method: str
@@ -74,7 +74,7 @@ def record_success(sender: Any, identity: Identity, request: Callable[[], Reques
     if not (auth_succeeded.receivers or logger.isEnabledFor(logging.INFO)):
         return
     facts = request()
-    event = AuditEvent(SUCCEEDED, 200, None, identity.method, facts.http_method, facts.path,
+    event = AuditEvent(SUCCEEDED, None, None, identity.method, facts.http_method, facts.path,
                        facts.client_address, identity.subject, identity.client, None)
     _log(logging.INFO, event)
     if auth_succeeded.receivers:
@@ -85,7 +85,8 @@ def record_refusal(
     sender: Any, failure: AuthFailure, request: Callable[[], RequestFacts],
     identity: Identity | None,
 ) -> None:
-    """A 4xx decision; ``identity`` is set when a verified caller ran out of its budget."""
+    """A refusal (4xx, or 503 when shared state is down); ``identity`` is set when a verified
+    caller was refused after all (out of budget, lacking a scope)."""
     limited = failure.status == 429
     signal = rate_limited if limited else auth_failed
     level = logging.WARNING if limited or failure.status >= 500 else logging.INFO

@@ -1,8 +1,10 @@
 """``flask otcauth``: issue keys, hash keys, mint test tokens, check a configuration.
 
-Registered on ``app.cli`` by ``init_app``. Nothing here prints a configured secret: keys are
-shown once when generated and otherwise only as a prefix of their digest, JWT secrets only by
-length, and storage URIs without their password.
+Registered on ``app.cli`` by ``init_app``, and as a ``flask.commands`` entry point so that
+``generate-key`` and ``hash-key`` work without an app and ``check`` can report a configuration
+that stops the app from loading. Nothing here prints a configured secret: keys are shown once
+when generated and otherwise only as a prefix of their digest, JWT secrets only by length, and
+storage URIs without their password.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, ScriptInfo
 
 from .config import load_settings
 from .exceptions import OTCAuthConfigError
@@ -42,7 +44,7 @@ def _extension() -> OTCAuth:
     return auth
 
 
-@otcauth_cli.command("generate-key")
+@otcauth_cli.command("generate-key", with_appcontext=False)
 @click.option("--env", type=click.Choice(ENVIRONMENTS), default="live", show_default=True,
               help="live for production keys, test for everything else.")
 @click.option("--id", "record_id", help="Whose key it is (the identity's subject).")
@@ -68,7 +70,7 @@ def generate_key_command(env: str, record_id: str | None, scopes: tuple[str, ...
     click.echo(json.dumps(record))
 
 
-@otcauth_cli.command("hash-key")
+@otcauth_cli.command("hash-key", with_appcontext=False)
 def hash_key_command() -> None:
     """Print sha256:<hex> of a key read from stdin (never from argv: shell history keeps it)."""
     if sys.stdin.isatty():
@@ -104,16 +106,19 @@ def mint_token_command(sub: str, aud: str | None, ttl: int, scopes: tuple[str, .
     click.echo(token)
 
 
-@otcauth_cli.command("check")
+@otcauth_cli.command("check", with_appcontext=False)
 @click.option("--workers", type=click.IntRange(min=1), envvar="WEB_CONCURRENCY", default=1,
               help="Worker processes the server runs with (default: $WEB_CONCURRENCY or 1).")
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
 def check_command(workers: int, strict: bool) -> None:
     """Print the authentication settings (secrets masked), warn on weak ones, fail on errors."""
-    auth = _extension()
-    try:  # the app's config as it is now: it may have been edited since init_app
-        settings = load_settings(current_app.config,
-                                 has_key_loader=auth.registered_key_loader is not None)
+    try:  # init_app refuses a bad configuration: report it rather than a traceback
+        app = _load_app()
+        with app.app_context():
+            auth = _extension()
+            # The app's config as it is now: it may have been edited since init_app.
+            settings = load_settings(app.config,
+                                     has_key_loader=auth.registered_key_loader is not None)
     except OTCAuthConfigError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(1) from None
@@ -128,6 +133,12 @@ def check_command(workers: int, strict: bool) -> None:
     if report.errors or (strict and report.warnings):
         raise SystemExit(1)
     click.echo(f"ok ({len(report.warnings)} warning(s))")
+
+
+def _load_app() -> Flask:
+    if current_app:
+        return current_app._get_current_object()  # type: ignore[attr-defined, no-any-return]
+    return click.get_current_context().ensure_object(ScriptInfo).load_app()
 
 
 class _Report:

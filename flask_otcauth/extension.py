@@ -37,7 +37,7 @@ from .scopes import scope_challenge, scope_failure
 from .storage import Storage, open_storage
 from .target import target_uri
 from .transport import install_hsts, refuse_plain_http
-from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, require_auth
+from .view_decorators import EXEMPT_ATTR, REQUIREMENT_ATTR, exempt, preflight, require_auth
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -223,8 +223,6 @@ class OTCAuth:
 
     def _guard_request(self) -> Response | None:
         """The hook behind ``OTC_AUTH_PROTECT_ALL`` and :meth:`protect`."""
-        if request.method == "OPTIONS":
-            return None
         endpoint = request.endpoint
         if endpoint is not None:
             if endpoint == "static" or endpoint.endswith(".static"):
@@ -233,6 +231,8 @@ class OTCAuth:
             # A view with its own @require_auth is checked there, with its own requirement.
             if getattr(view, EXEMPT_ATTR, False) or hasattr(view, REQUIREMENT_ATTR):
                 return None
+        if request.method == "OPTIONS":
+            return preflight()
         return self.refuse(_DEFAULT)
 
     def _authenticate(self, state: _AppState, requirement: Requirement) -> Identity | None:

@@ -40,9 +40,22 @@ def extension(app: Flask | None = None) -> OTCAuth:
 def refusal(requirement: Requirement) -> Response | None:
     """The error response for this request under ``requirement``, or ``None`` to let it in."""
     if request.method == "OPTIONS":
-        return None  # CORS preflight carries no credentials by design
+        return preflight()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return extension(app).refuse(requirement, app)
+
+
+def preflight() -> Response | None:
+    """An ``OPTIONS`` request, answered without credentials and without running the view.
+
+    A CORS preflight carries no credentials by design, so it is never refused. Flask answers
+    it itself unless the view lists ``OPTIONS`` among its methods; then the view would run,
+    unauthenticated, so Flask's default answer (``Allow``) is given in its place.
+    """
+    rule = request.url_rule
+    if rule is None or getattr(rule, "provide_automatic_options", False):
+        return None  # a 404/405, or Flask's own answer: no view runs
+    return current_app.make_default_options_response()
 
 
 @overload

@@ -42,13 +42,18 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-def start_gunicorn(
+def spawn_gunicorn(
     app: str, settings: Mapping[str, object], log: Path, *, args: Sequence[str] = ("-w", "2"),
     env: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn serving ``app`` with ``settings`` as JSON ``OTC_AUTH_*`` variables; healthy."""
+    """gunicorn serving ``app`` with ``settings`` as JSON variables, not yet waited for.
+
+    The test's own environment loses its ``OTC_AUTH_*``, ``RATELIMIT_*`` and ``EXAMPLE_*``
+    settings and ``FLASK_DEBUG``, so only what the test passes configures the server.
+    """
     environ = {name: value for name, value in os.environ.items()
-               if not name.startswith(("OTC_AUTH_", "RATELIMIT_"))}
+               if not name.startswith(("OTC_AUTH_", "RATELIMIT_", "EXAMPLE_"))
+               and name != "FLASK_DEBUG"}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                           environ.get("PYTHONPATH")]))
     environ.update({name: json.dumps(value) for name, value in settings.items()})
@@ -58,7 +63,15 @@ def start_gunicorn(
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - fixed command line, our own interpreter
             command, cwd=REPO_ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def start_gunicorn(
+    app: str, settings: Mapping[str, object], log: Path, *, args: Sequence[str] = ("-w", "2"),
+    env: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """:func:`spawn_gunicorn`, returned once ``/health`` answers (stopped and failed if not)."""
+    process, base_url = spawn_gunicorn(app, settings, log, args=args, env=env)
     deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
     while True:
         if process.poll() is not None:

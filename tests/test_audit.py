@@ -47,7 +47,7 @@ def test_success_sends_the_identity_and_logs_who_called(
     assert sent["identity"].subject == "agent-7"
     assert isinstance(sent["event"], AuditEvent)
     assert audit_records(caplog) == [{
-        "outcome": "succeeded", "status": 200, "reason": None, "method": "jwt",
+        "outcome": "succeeded", "status": None, "reason": None, "method": "jwt",
         "http_method": "GET", "path": "/tools", "client_address": "127.0.0.1",
         "subject": "agent-7", "client": AUDIENCE, "fingerprint": None,
     }]

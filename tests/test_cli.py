@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import jwt
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 from flask import Flask
+from flask.cli import FlaskGroup
 
 from flask_otcauth import hash_key
 from flask_otcauth.keys import key_environment
@@ -224,3 +226,39 @@ def test_check_fails_on_a_configuration_error() -> None:
 
     assert result.exit_code == 1
     assert "error: OTC_AUTH_JWT_SECRET is 5 bytes" in result.output
+
+
+# Without a loadable app (the flask.commands entry point) ----------------------------------
+
+
+def flask_command(*args: str, create_app: Callable[[], Flask] | None = None,
+                  stdin: str | None = None) -> Result:
+    """``flask otcauth ...`` as the shell runs it, with the app the factory builds (if any)."""
+    return CliRunner().invoke(FlaskGroup(create_app=create_app), ["otcauth", *args], input=stdin)
+
+
+def test_check_reports_a_configuration_that_stops_the_app() -> None:
+    result = flask_command("check", create_app=lambda: build_app(OTC_AUTH_JWT_SECRET="short"))
+
+    assert result.exit_code == 1
+    assert "error: OTC_AUTH_JWT_SECRET is 5 bytes" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_through_the_flask_command_reads_the_app() -> None:
+    result = flask_command("check", create_app=build_app)
+
+    assert result.exit_code == 0, result.output
+    assert "methods: jwt, api_key" in result.output
+
+
+def test_generate_and_hash_key_need_no_app() -> None:
+    def no_app() -> Flask:
+        raise AssertionError("the app was loaded")
+
+    generated = flask_command("generate-key", create_app=no_app)
+    key = generated.output.splitlines()[0].rsplit(" ", 1)[1]
+    hashed = flask_command("hash-key", create_app=no_app, stdin=key)
+
+    assert generated.exit_code == hashed.exit_code == 0
+    assert hashed.output.strip() == json.loads(generated.output.splitlines()[2])["hash"]

@@ -7,97 +7,32 @@ server without secrets refuses to start instead of serving unprotected.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from ..servers import BOOT_TIMEOUT_SECONDS, spawn_gunicorn, start_gunicorn, stop
 from .support import API_KEY, AUDIENCE, JWT_SECRET, KEY_RECORD, call_body, key_headers, mint
 
 pytestmark = pytest.mark.e2e
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BOOT_TIMEOUT_SECONDS = 15.0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _server_env(**settings: object) -> dict[str, str]:
-    """This process's environment without our settings, plus ``settings`` as JSON values."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("OTC_AUTH_", "EXAMPLE_")) and name != "FLASK_DEBUG"
-    }
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env.update({name: json.dumps(value) for name, value in settings.items()})
-    return env
-
-
-def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}"]
-    with log.open("wb") as output:
-        return subprocess.Popen(  # noqa: S603 - fixed command line, our own interpreter
-            [*command, "example_app:create_app()"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()  # gunicorn's graceful shutdown of its workers
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(httpx.TransportError):  # not listening yet
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.05)
-    pytest.fail(f"/health did not answer within {BOOT_TIMEOUT_SECONDS} s:\n{log.read_text()}")
+APP = "example_app:create_app()"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A running gunicorn with two workers; yields its base URL, always stopped afterwards."""
-    port = _free_port()
     log = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    env = _server_env(
-        OTC_AUTH_API_KEYS=[KEY_RECORD],
-        OTC_AUTH_JWT_SECRET=JWT_SECRET,
-        OTC_AUTH_JWT_AUDIENCES=[AUDIENCE],
-    )
-    process = _start(env, port, log)
+    process, base_url = start_gunicorn(APP, {
+        "OTC_AUTH_API_KEYS": [KEY_RECORD],
+        "OTC_AUTH_JWT_SECRET": JWT_SECRET,
+        "OTC_AUTH_JWT_AUDIENCES": [AUDIENCE],
+    }, log)
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(process, base_url, log)
         yield base_url
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.fixture
@@ -176,11 +111,11 @@ def test_a_megabyte_token_is_refused_by_the_server_before_the_app(http: httpx.Cl
 
 def test_server_without_secrets_refuses_to_start(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
-    process = _start(_server_env(), _free_port(), log)
+    process, _ = spawn_gunicorn(APP, {}, log)
     try:
         exit_code = process.wait(timeout=BOOT_TIMEOUT_SECONDS)
     finally:
-        _stop(process)
+        stop(process)
 
     assert exit_code != 0
     assert "OTCAuthConfigError" in log.read_text()

@@ -65,3 +65,14 @@ def test_openapi_document_stays_open_when_every_view_is_protected(
     with make_app(OTC_AUTH_PROTECT_ALL=True).test_client() as client:
         assert client.get("/openapi.json").status_code == 200
         assert client.get("/tools").status_code == 401
+
+
+def test_signed_requests_are_documented_when_hmac_is_enabled(make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_METHODS=["hmac", "api_key"],
+                   OTC_AUTH_HMAC_CLIENTS={"agent-platform": "signing-secret-" + "h" * 40})
+    with app.test_client() as client:
+        body = document(client)
+
+    validate(body, cls=OpenAPIV31SpecValidator)
+    assert body["security"] == [{"hmac": []}, {"api_key": []}]
+    assert "RFC 9421" in body["components"]["securitySchemes"]["hmac"]["description"]

@@ -6,6 +6,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flask_otcauth import require_auth
+
 from ..conftest import AppFactory
 from ..forge import forge
 from ..helpers import API_KEY, bearer
@@ -27,6 +29,25 @@ def test_options_preflight_reveals_nothing_of_the_view(client: FlaskClient) -> N
     assert response.status_code == 200
     assert response.get_data() == b""
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+@pytest.mark.parametrize("protect_all", [False, True])
+def test_options_on_a_view_that_lists_options_itself(make_app: AppFactory,
+                                                     protect_all: bool) -> None:
+    """The view would answer OPTIONS itself, so it must not run: Flask's default answer does."""
+    app = make_app(OTC_AUTH_PROTECT_ALL=protect_all)
+
+    def view() -> dict[str, list[str]]:
+        return {"tools": ["secret-tool"]}
+
+    app.add_url_rule("/listed", "listed", view if protect_all else require_auth(view),
+                     methods=["GET", "OPTIONS"])
+    client = app.test_client()
+    response = client.options("/listed")
+    assert response.status_code == 200
+    assert response.get_data() == b""
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert_refused(client.get("/listed"), 401, "missing_credentials")
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])
