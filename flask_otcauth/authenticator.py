@@ -37,12 +37,15 @@ class Authenticator:
             credential = scheme.extract(request)
             if credential is not None:
                 presented.append((scheme, credential))
-        verified = {
-            scheme.method: _verified(scheme, credential, now)
-            for scheme, credential in sorted(  # stable: preference order within each group
-                presented, key=lambda item: getattr(item[0], "spends_credential", False))
-        }
-        identity = verified[presented[0][0].method] if presented else None
+        if len(presented) == 1:  # the usual request: nothing to order
+            identity: Identity | None = _verified(presented[0][0], presented[0][1], now)
+        else:
+            verified = {
+                scheme.method: _verified(scheme, credential, now)
+                for scheme, credential in sorted(  # stable: preference order within each group
+                    presented, key=lambda item: getattr(item[0], "spends_credential", False))
+            }
+            identity = verified[presented[0][0].method] if presented else None
         if identity is None and not optional:
             raise missing_credentials(
                 " or ".join(self._schemes[method].credential_hint for method in methods))

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import functools
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from flask import Blueprint, Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import ConfigurationError
 
-from .audit import RequestFacts, record_refusal, record_success
+from .audit import RequestFacts, record_refusal, record_success, successes_audited
 from .authenticator import Authenticator
 from .cli import otcauth_cli
 from .config import Settings, load_settings
@@ -58,10 +58,14 @@ class _AppState:
     limiter: Limiter | None
     storage: Callable[[], Storage]
     views_checked: bool = field(default=False)
+    auth_disabled: bool = field(init=False)  # read on every request: no property call
+
+    def __post_init__(self) -> None:
+        self.auth_disabled = self.settings.auth_disabled
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         enabled = self.settings.methods
-        if requirement.methods is None or self.settings.auth_disabled:
+        if requirement.methods is None or self.auth_disabled:
             return enabled  # ["none"] opens every view, whatever it names: the local-work switch
         unknown = [m for m in requirement.methods if m not in enabled]
         if unknown:
@@ -91,7 +95,9 @@ class OTCAuth:
         self._limiter = limiter
         self._key_loader = api_key_loader
         self._initialized = False
-        self._states: WeakKeyDictionary[Flask, _AppState] = WeakKeyDictionary()
+        # By id(app), dropped when the app is collected (see init_app): a plain dictionary
+        # lookup per request, and no reference that keeps an app alive.
+        self._states: dict[int, _AppState] = {}
         if app is not None:
             self.init_app(app)
 
@@ -104,7 +110,9 @@ class OTCAuth:
         # Opened on first use (at once when hmac needs it), so a bad URI fails init_app.
         storage = functools.cache(
             lambda: open_storage(settings.storage_uri, setting=settings.storage_uri_setting))
-        self._states[app] = _AppState(
+        if id(app) not in self._states:
+            weakref.finalize(app, self._states.pop, id(app), None)
+        self._states[id(app)] = _AppState(
             settings=settings,
             authenticator=Authenticator(build_schemes(settings, self._key_loader, storage)),
             rate_limits=rate_limits,
@@ -206,7 +214,7 @@ class OTCAuth:
     def _state(self, app: Flask | None = None) -> _AppState:
         target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
         try:
-            return self._states[target]
+            return self._states[id(target)]
         except KeyError:
             raise RuntimeError("OTCAuth.init_app(app) was not called for this app.") from None
 
@@ -252,7 +260,7 @@ class OTCAuth:
         limits = state.rate_limits
         identity = None
         try:
-            if state.settings.auth_disabled:
+            if state.auth_disabled:
                 identity = NO_AUTH_IDENTITY
             else:
                 auth_request = AuthRequest(header=header_reader(current_request.environ),
@@ -266,14 +274,14 @@ class OTCAuth:
             if limits is not None:
                 key = identity.rate_limit_key if identity is not None else None
                 caller = key if key is not None else f"address:{address}"
-                if state.settings.auth_disabled:
+                if state.auth_disabled:
                     limits.count_request(caller)  # no credentials, so no failures to check
                 else:
                     limits.admit(address, caller)  # the lock-out check and the count, together
         except AuthFailure as failure:
             record_refusal(_app(), failure, functools.partial(_request_facts, address), identity)
             raise _error(state, methods, failure) from None
-        if identity is not None:
+        if identity is not None and successes_audited():  # else not even the app is looked up
             record_success(_app(), identity, functools.partial(_request_facts, address))
         setattr(request_globals, IDENTITY_ATTR, identity)
         setattr(request_globals, VERIFIED_ATTR, methods)
@@ -329,7 +337,7 @@ def _raise_if_unauthorized(
     With ``address`` (the first check of a request), a 403 is only answered to an address that
     is not locked out by failures: to a locked-out one it would tell that the key was valid.
     """
-    if identity is None or state.settings.auth_disabled or not (
+    if identity is None or state.auth_disabled or not (
             requirement.scopes or requirement.any_scopes):
         return  # anonymous callers only reach views without scopes (require_auth ensures it)
     failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)

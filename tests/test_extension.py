@@ -186,7 +186,7 @@ def test_a_request_is_verified_once_however_many_checks_ask(app: Flask) -> None:
     auth: OTCAuth = app.extensions["otcauth"]
     calls: list[object] = []
     app.before_request(lambda: calls.append(auth.verify_request()) and None)
-    scheme = auth._states[app].authenticator._schemes["api_key"]
+    scheme = auth._state(app).authenticator._schemes["api_key"]
     original = scheme.verify
 
     def counting_verify(credential: str, now: float) -> object:
