@@ -4,17 +4,18 @@ Registered on ``app.cli`` by ``init_app``, and as a ``flask.commands`` entry poi
 ``generate-key`` and ``hash-key`` work without an app and ``check`` can report a configuration
 that stops the app from loading. Nothing here prints a configured secret: keys are shown once
 when generated and otherwise only as a prefix of their digest, JWT secrets only by length, and
-storage URIs without their password.
+storage URIs without their password, in the userinfo or in the query string.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus
 
 import click
 from flask import Flask, current_app
@@ -37,6 +38,10 @@ EXPIRY_WARNING_DAYS: Final = 14
 LARGE_LEEWAY_SECONDS: Final = 60
 SPEC_MAX_LIFETIME: Final = 900
 _DAY: Final = 86400
+# Query parameters that may carry a credential (password=, sentinel_password=, token=,
+# client_secret=, api_key=, sig=, authToken=...): their values are never printed. Matching
+# too much only hides a harmless value; matching too little prints a secret.
+_SECRET_PARAMETER: Final = re.compile(r"pass|pwd|secret|token|key|sig|auth|cred", re.IGNORECASE)
 
 
 def _extension() -> OTCAuth:
@@ -229,6 +234,10 @@ def _describe_hmac(settings: Settings, workers: int, report: _Report) -> None:
         scopes = settings.hmac_client_scopes.get(client_id, frozenset())
         report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
                             + (" ".join(sorted(scopes)) or "(none)"))
+    if settings.hmac_leeway > LARGE_LEEWAY_SECONDS:
+        report.warnings.append(f"OTC_AUTH_HMAC_LEEWAY is {settings.hmac_leeway} s: signatures "
+                               "dated that far ahead, or that much past their max age, are "
+                               "accepted; fix the clocks (NTP) and lower it.")
     if settings.storage_uri.startswith("memory://") and workers > 1:
         report.warnings.append(f"hmac nonces in memory:// with {workers} workers: a signed "
                                "request can be replayed once per worker; use redis://.")
@@ -251,13 +260,26 @@ def _describe_limits(settings: Settings, workers: int, report: _Report) -> None:
 
 
 def _masked_uri(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port is not None else ""
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    """``uri`` with the password of its userinfo and the values of credential-like query
+    parameters replaced by ``***``; everything else as written (it is the operator's own text)."""
+    rest, hash_mark, fragment = uri.partition("#")
+    rest, question_mark, query = rest.partition("?")
+    scheme, separator, after = rest.partition("://")
+    netloc, slash, path = after.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":***"
+    if query:
+        query = "&".join(_masked_parameter(parameter) for parameter in query.split("&"))
+    return (scheme + separator + userinfo + at + host + slash + path + question_mark + query
+            + hash_mark + fragment)
+
+
+def _masked_parameter(parameter: str) -> str:
+    name, equals, _value = parameter.partition("=")
+    if equals and _SECRET_PARAMETER.search(unquote_plus(name)):
+        return f"{name}=***"
+    return parameter
 
 
 def _iso(timestamp: float) -> str:

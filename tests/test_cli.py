@@ -30,6 +30,8 @@ from .helpers import (
 )
 
 STORAGE_PASSWORD = "s3cret-storage-password"
+QUERY_PASSWORD = "TOPSECRETPW-in-the-query"
+QUERY_TOKEN = "t0ken-in-the-query-string"
 
 
 def run(app: Flask, *args: str, stdin: str | None = None) -> Result:
@@ -37,7 +39,8 @@ def run(app: Flask, *args: str, stdin: str | None = None) -> Result:
 
 
 def assert_no_secrets(text: str) -> None:
-    for secret in (API_KEY, OTHER_API_KEY, JWT_SECRET, OLD_JWT_SECRET, STORAGE_PASSWORD):
+    for secret in (API_KEY, OTHER_API_KEY, JWT_SECRET, OLD_JWT_SECRET, STORAGE_PASSWORD,
+                   QUERY_PASSWORD, QUERY_TOKEN):
         assert secret not in text
 
 
@@ -153,10 +156,19 @@ def test_mint_token_needs_jwt_enabled() -> None:
 # check ------------------------------------------------------------------------------------
 
 
-def test_check_prints_the_settings_with_secrets_masked() -> None:
+@pytest.mark.parametrize(("uri", "shown"), [
+    (f"redis://user:{STORAGE_PASSWORD}@h:6379/0", "redis://user:***@h:6379/0"),
+    (f"redis://h:6379/0?password={QUERY_PASSWORD}", "redis://h:6379/0?password=***"),
+    (f"rediss://:{STORAGE_PASSWORD}@h:6380/1?db=2&Sentinel_Password={QUERY_PASSWORD}"
+     f"&auth_token={QUERY_TOKEN}&socket_timeout=5",
+     "rediss://:***@h:6380/1?db=2&Sentinel_Password=***&auth_token=***&socket_timeout=5"),
+    (f"redis://h/0?pass%77ord={QUERY_PASSWORD}&client_secret={QUERY_TOKEN}",
+     "redis://h/0?pass%77ord=***&client_secret=***"),
+], ids=["userinfo", "query", "userinfo-and-query", "encoded-names"])
+def test_check_prints_the_settings_with_secrets_masked(uri: str, shown: str) -> None:
     app = build_app(OTC_AUTH_API_KEYS=[OTHER_API_KEY, key_record(scopes=["tools:list"])],
                     OTC_AUTH_JWT_SECRET=[JWT_SECRET, OLD_JWT_SECRET],
-                    OTC_AUTH_RATELIMIT_STORAGE_URI=f"redis://user:{STORAGE_PASSWORD}@h:6379/0",
+                    OTC_AUTH_RATELIMIT_STORAGE_URI=uri,
                     OTC_AUTH_FAILURE_RATELIMIT="20/minute")
     result = run(app, "check")
 
@@ -165,7 +177,16 @@ def test_check_prints_the_settings_with_secrets_masked() -> None:
     assert '"ci-bot", sha256:' + hash_key(API_KEY)[7:15] + "..., scopes: tools:list" in (
         result.output)
     assert "2 secret(s)" in result.output
-    assert "redis://user:***@h:6379/0" in result.output
+    assert f"storage {shown}\n" in result.output
+    assert_no_secrets(result.output)
+
+
+def test_check_masks_the_nonce_storage_password() -> None:
+    app = build_app(OTC_AUTH_METHODS=["hmac"], OTC_AUTH_HMAC_CLIENTS={"platform": HMAC_SECRET},
+                    OTC_AUTH_STORAGE_URI=f"redis://h:6379/0?password={QUERY_PASSWORD}")
+    result = run(app, "check")
+
+    assert "nonces in redis://h:6379/0?password=***" in result.output
     assert_no_secrets(result.output)
 
 
@@ -176,9 +197,27 @@ def test_check_warns_on_a_key_expiring_soon() -> None:
     assert 'warning: key "ci-bot" expires in 1.0 days' in result.output
 
 
+def test_check_warns_on_an_expired_key() -> None:
+    app = build_app(OTC_AUTH_API_KEYS=[key_record(expires_at=iso(-60)), OTHER_API_KEY])
+    result = run(app, "check")
+
+    assert result.exit_code == 0, result.output
+    assert 'warning: key "ci-bot" has expired: remove it.' in result.output
+    assert "expires in" not in result.output
+
+
 def test_check_warns_on_a_large_leeway() -> None:
     assert "OTC_AUTH_JWT_LEEWAY is 120 s" in run(build_app(OTC_AUTH_JWT_LEEWAY=120),
                                                   "check").output
+
+
+def test_check_warns_on_a_large_hmac_leeway() -> None:
+    def hmac_app(leeway: int) -> Flask:
+        return build_app(OTC_AUTH_METHODS=["hmac"], OTC_AUTH_HMAC_LEEWAY=leeway,
+                         OTC_AUTH_HMAC_CLIENTS={"platform": HMAC_SECRET})
+
+    assert "warning: OTC_AUTH_HMAC_LEEWAY is 120 s" in run(hmac_app(120), "check").output
+    assert "OTC_AUTH_HMAC_LEEWAY" not in run(hmac_app(60), "check").output
 
 
 def test_check_warns_on_memory_storage_with_several_workers() -> None:
