@@ -39,9 +39,10 @@ _SECRET_HINT = "generate one with: python -c 'import secrets; print(secrets.toke
 class ConfigKey:
     """One documented setting: the unknown-key check, the README and the docs page all read these.
 
-    ``type``, ``example`` (a value the settings accept) and ``wrong`` (what ``init_app`` raises
-    when the value is not usable) exist for the configuration page, which is generated from
-    this tuple so it cannot drift; a test refuses a key that leaves any of them empty.
+    ``type``, ``example`` (a value the settings accept), ``wrong`` (what ``init_app`` raises
+    when the value is not usable) and ``bad_example`` (a value ``init_app`` refuses, naming the
+    key) exist for the configuration page, which is generated from this tuple so it cannot
+    drift; tests refuse a key that leaves any of them empty, and try both examples.
     """
 
     name: str
@@ -50,6 +51,7 @@ class ConfigKey:
     type: str = ""
     example: Any = None
     wrong: str = ""
+    bad_example: Any = None
 
 
 _SECRET_EXAMPLE = "replace-me-with-secrets.token_urlsafe(48)-output"  # noqa: S105 - a placeholder
@@ -58,7 +60,8 @@ CONFIG_KEYS: Final = (
               'Enabled methods in order of preference; ["none"] turns authentication off.',
               type="list[str]: " + ", ".join(METHODS), example=["api_key"],
               wrong='Unknown method (with the closest name), an empty list, a method named twice, '
-                    'or "none" mixed with other methods.'),
+                    'or "none" mixed with other methods.',
+              bad_example=["jwt", "apikey"]),
     ConfigKey("OTC_AUTH_API_KEYS", [],
               'Accepted API keys: plain strings (>= 32 characters), "sha256:<64 hex>" digests, '
               "or records (dicts with id, hash, scopes, tenant, expires_at, not_before, "
@@ -71,55 +74,70 @@ CONFIG_KEYS: Final = (
               wrong="A key shorter than 32 characters or with characters a header cannot carry, a "
                     'malformed "sha256:" digest, an issued otc_ key with a bad checksum, a '
                     "record with an unknown or invalid field (named), the same key twice with a "
-                    'record, or an empty list while "api_key" is enabled without a loader.'),
+                    'record, or an empty list while "api_key" is enabled without a loader.',
+              bad_example=["too-short-to-be-a-key"]),
     ConfigKey("OTC_AUTH_API_KEY_CACHE_TTL", 60,
               "Seconds an api_key_loader's record is cached before the loader is asked again.",
-              type="int (seconds, >= 0)", example=30, wrong="Not a whole number >= 0."),
+              type="int (seconds, >= 0)", example=30, wrong="Not a whole number >= 0.",
+              bad_example=-1),
     ConfigKey("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", 5,
               'Seconds an api_key_loader\'s "no such key" is cached.',
-              type="int (seconds, >= 0)", example=2, wrong="Not a whole number >= 0."),
+              type="int (seconds, >= 0)", example=2, wrong="Not a whole number >= 0.",
+              bad_example="5"),
     ConfigKey("OTC_AUTH_API_KEY_HEADERS", ["OTC-API-Key", "OXP-API-Key"],
               "Header names that carry the API key (case-insensitive).",
               type="list[str]: header names", example=["OTC-API-Key"],
               wrong="An empty list, or a name that is not a valid header name (or is "
-                    "Authorization)."),
+                    "Authorization).",
+              bad_example=["OTC API Key"]),
     ConfigKey("OTC_AUTH_JWT_SECRET", None,
               "HS256 secret (>= 32 bytes), or a list: the first signs, all verify (rotation).",
               type="str | bytes | list[str | bytes] | None",
               example=[_SECRET_EXAMPLE, "the-previous-secret-kept-until-its-tokens-expire"],
-              wrong='A secret (or a rotation entry) shorter than 32 bytes, or none while "jwt" is '
-                    "enabled."),
+              wrong='A secret (or a rotation entry) that is not a string, is shorter than 32 bytes '
+                    'or, while "jwt" is enabled, is shaped like an asymmetric key or a JWK (PEM, '
+                    "SSH or DER key material, a JSON key object), which HS256 must not use as a "
+                    'secret; or none while "jwt" is enabled.',
+              bad_example="short-secret"),
     ConfigKey("OTC_AUTH_JWT_AUDIENCES", [],
               "The allowed client list: a token's aud must name at least one of these.",
               type="list[str]", example=["my-agent-platform"],
-              wrong="Not a list of non-empty strings."),
+              wrong="Not a list of non-empty strings.", bad_example=["my-agent-platform", ""]),
     ConfigKey("OTC_AUTH_JWT_REQUIRE_AUDIENCE", False, "Reject tokens without aud.",
-              type="bool", example=True, wrong="Not true or false."),
+              type="bool", example=True, wrong="Not true or false.", bad_example="yes"),
     ConfigKey("OTC_AUTH_JWT_ISSUER", None, "When set, iss is required and must match exactly.",
               type="str | None", example="https://platform.example.com",
-              wrong="An empty string or not a string."),
+              wrong="An empty string or not a string.", bad_example=""),
     ConfigKey("OTC_AUTH_JWT_MAX_LIFETIME", 900,
               "Seconds: a token whose exp is further ahead than this (plus leeway) is rejected.",
-              type="int (seconds, >= 1)", example=300, wrong="Not a whole number >= 1."),
+              type="int (seconds, >= 1)", example=300, wrong="Not a whole number >= 1.",
+              bad_example=0),
     ConfigKey("OTC_AUTH_JWT_LEEWAY", 0, "Seconds of clock skew allowed on exp/nbf/iat (0-300).",
               type="int (seconds, 0-300)", example=5,
-              wrong="Not a whole number, negative, or over 300 (fix the clocks instead)."),
+              wrong="Not a whole number, negative, or over 300 (fix the clocks instead).",
+              bad_example=600),
     ConfigKey("OTC_AUTH_RATELIMIT", "120/minute",
               "Requests per authenticated identity, across all protected views; None: off.",
               type="str | None (limits notation)", example="10/second;500/hour",
-              wrong='Not a rate-limit string such as "120/minute".'),
+              wrong='Not a rate-limit string such as "120/minute".',
+              bad_example="120 per minute please"),
     ConfigKey("OTC_AUTH_FAILURE_RATELIMIT", "20/minute",
               "Failed attempts per client address before every attempt gets 429; None: off.",
               type="str | None (limits notation)", example="5/minute",
-              wrong='Not a rate-limit string such as "20/minute".'),
-    ConfigKey("OTC_AUTH_RATELIMIT_STORAGE_URI", "memory://",
-              "A limits storage URI; redis://... shares counters between workers and hosts.",
-              type="str (limits storage URI)", example="redis://127.0.0.1:6379/0",
-              wrong="Not a URI, a port that is not a number, or set while you pass your own "
-                    "Limiter."),
+              wrong='Not a rate-limit string such as "20/minute".', bad_example=20),
+    ConfigKey("OTC_AUTH_RATELIMIT_STORAGE_URI", None,
+              "Where the rate-limit counters live, as a limits storage URI; None (unset): "
+              "memory://, one process's counters. redis://... shares them between workers and "
+              "hosts. Leave it unset when you pass your own Limiter: its storage is used.",
+              type="str | None (limits storage URI)", example="redis://127.0.0.1:6379/0",
+              wrong="Not a URI, or a port that is not a number; and while a rate limit is on, "
+                    "a URI that names a storage the limits library cannot use (an unknown "
+                    "scheme, or its driver not installed), or the key set while OTCAuth is "
+                    "given a Limiter (configure the storage on the Limiter instead).",
+              bad_example="redis://127.0.0.1:port/0"),
     ConfigKey("OTC_AUTH_PROTECT_ALL", False,
               "Protect every view of the app; opt out with @auth.exempt.",
-              type="bool", example=True, wrong="Not true or false."),
+              type="bool", example=True, wrong="Not true or false.", bad_example=1),
     ConfigKey("OTC_AUTH_HMAC_CLIENTS", {},
               'Request-signing clients: {"client-id": "secret" | ["current", "previous"] | '
               '{"secrets": [...], "scopes": [...]}}, secrets >= 32 bytes and distinct from API '
@@ -128,24 +146,35 @@ CONFIG_KEYS: Final = (
                    'or {"secrets": [...], "scopes": [...]}',
               example={"agent-platform": _SECRET_EXAMPLE},
               wrong="Not a mapping, a client id a keyid cannot carry, a secret shorter than 32 "
-                    'bytes or also used as an API key or JWT secret, or empty while "hmac" is '
-                    "enabled."),
+                    "bytes or also used as an API key or JWT secret, a client record with a field "
+                    'other than "secrets" and "scopes" (named), scopes that are not a list of '
+                    "valid scopes (visible ASCII without spaces or quotes), or empty while "
+                    '"hmac" is enabled.',
+              bad_example={"agent-platform": {"secrets": [_SECRET_EXAMPLE], "scope": []}}),
     ConfigKey("OTC_AUTH_HMAC_MAX_AGE", 300,
               "Seconds: a signature whose created is older than this (plus leeway) is refused.",
-              type="int (seconds, 1-3600)", example=120, wrong="Not a whole number in 1-3600."),
+              type="int (seconds, 1-3600)", example=120, wrong="Not a whole number in 1-3600.",
+              bad_example=7200),
     ConfigKey("OTC_AUTH_HMAC_LEEWAY", 5,
               "Seconds of clock skew allowed on a signature's created (0-300).",
               type="int (seconds, 0-300)", example=2,
-              wrong="Not a whole number, negative, or over 300 (fix the clocks instead)."),
+              wrong="Not a whole number, negative, or over 300 (fix the clocks instead).",
+              bad_example=-5),
     ConfigKey("OTC_AUTH_STORAGE_URI", None,
               "Shared state (nonces): memory:// or redis://...; unset: the rate-limit storage.",
               type="str | None (memory:// or redis://)", example="redis://127.0.0.1:6379/0",
-              wrong="Not a URI, a port that is not a number, a kind other than memory or redis, "
-                    "or redis without redis-py installed."),
+              wrong="Not a URI, a port that is not a number, a kind other than memory or redis "
+                    "(memory://, redis://, rediss://, redis+unix://), or a redis URI while "
+                    "redis-py is not installed (pip install 'flask-otcauth[redis]'). Checked at "
+                    'init_app in every configuration, whether or not "hmac" is enabled; unset, '
+                    "the checks apply to the OTC_AUTH_RATELIMIT_STORAGE_URI it falls back to, "
+                    "and the error names both keys.",
+              bad_example="redis://127.0.0.1:port/0"),
     ConfigKey("OTC_AUTH_REQUIRE_HTTPS", None,
               "Refuse credentials sent over plain HTTP (403) and send Strict-Transport-Security;"
               " None: on unless DEBUG or TESTING.",
-              type="bool | None", example=True, wrong="Not true, false or None."),
+              type="bool | None", example=True, wrong="Not true, false or None.",
+              bad_example="false"),
 )
 _KNOWN: Final = {key.name: key for key in CONFIG_KEYS}
 

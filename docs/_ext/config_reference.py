@@ -2,7 +2,7 @@
 
 The page is generated rather than hand-kept so that it cannot drift from the code: a key added
 to :data:`flask_otcauth.config.CONFIG_KEYS` appears here on the next build, and a key that
-leaves its type, example or error text empty fails the build (and the tests).
+leaves its type, example, error text or refused example empty fails the build (and the tests).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ MISSING_FIELDS_MESSAGE = "{name} lacks {fields} in flask_otcauth/config.py CONFI
 def missing_fields(key: ConfigKey) -> list[str]:
     """The documentation fields ``key`` leaves empty."""
     missing = [field for field in ("meaning", "type", "wrong") if not getattr(key, field)]
-    if key.example is None:
-        missing.append("example")
+    missing += [field for field in ("example", "bad_example") if getattr(key, field) is None]
     return missing
 
 
@@ -50,6 +49,7 @@ def key_section(key: ConfigKey) -> nodes.section:
         _field("Example", nodes.literal(text=f"{key.name} = {literal(key.example)}")),
         _field("When wrong", nodes.literal(text="init_app"), nodes.Text(" raises "),
                nodes.literal(text="OTCAuthConfigError"), nodes.Text(": " + key.wrong)),
+        _field("Refused", nodes.literal(text=f"{key.name} = {literal(key.bad_example)}")),
     )
     return section
 
