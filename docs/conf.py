@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -12,7 +13,10 @@ sys.path.insert(0, str(HERE.parent))
 project = "flask-otcauth"
 author = "the flask-otcauth developers"
 copyright = "2026, the flask-otcauth developers"
-release = "0.1.0"
+# One copy of the version: setup.cfg, read back from the installed package's metadata (CI and
+# scripts/test install the checkout with pip install -e, which rewrites it).
+release = installed_version(project)
+version = ".".join(release.split(".")[:2])
 
 extensions = [
     "myst_parser",
