@@ -57,3 +57,13 @@ def iso(seconds_from_now: float) -> str:
     """An ISO 8601 UTC time, as records write expires_at and not_before."""
     moment = datetime.fromtimestamp(time.time() + seconds_from_now, tz=timezone.utc)
     return moment.isoformat().replace("+00:00", "Z")
+
+
+class FakeClock:
+    """A monotonic clock that moves only when a test moves it (``clock.now += 60``)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

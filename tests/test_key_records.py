@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +13,10 @@ from werkzeug.test import TestResponse
 
 from flask_otcauth import OTCAuth, OTCAuthConfigError, current_identity, generate_key, hash_key
 from flask_otcauth import require_auth as require_auth_
+from flask_otcauth.keys import KeyDirectory, checksum
 
 from .conftest import base_config
-from .helpers import API_KEY, OTHER_API_KEY, api_key, iso, key_record
+from .helpers import API_KEY, OTHER_API_KEY, FakeClock, api_key, iso, key_record
 
 NEW_KEY = generate_key("live")
 HOUR = 3600
@@ -97,6 +99,34 @@ def test_issued_key_is_accepted() -> None:
     assert get(records_app(key_record(NEW_KEY)), NEW_KEY).status_code == 200
 
 
+def issued_key(random_part: str, env: str = "live") -> str:
+    """A key in the issued format around ``random_part``, with its valid checksum."""
+    body = f"otc_{env}_{random_part}"
+    return f"{body}_{checksum(body)}"
+
+
+@pytest.mark.parametrize("source", ["configured", "loader"])
+def test_issued_key_with_a_random_part_longer_than_32_is_accepted(source: str) -> None:
+    key = issued_key(secrets.token_hex(24))  # 48 base62 characters
+    record = key_record(key, scopes=["tools:list"], tenant="acme")
+    rows = {record["hash"]: record}
+    app = records_app(record) if source == "configured" else loader_app(rows.get)
+
+    assert get(app, key).json == {"subject": "ci-bot", "tenant": "acme", "scopes": ["tools:list"]}
+
+
+def test_issued_key_with_a_31_character_random_part_is_malformed() -> None:
+    key = issued_key(secrets.token_hex(16)[:31])
+    calls: list[str] = []
+
+    def load(digest: str) -> dict[str, Any] | None:
+        calls.append(digest)
+        return key_record(key)
+
+    assert_refused(get(loader_app(load), key))
+    assert calls == []  # refused without a query, although the loader has a record for it
+
+
 def test_refusal_reason_is_logged_without_the_key(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="flask_otcauth"):
         get(records_app(key_record(expires_at=iso(-1))))
@@ -135,6 +165,14 @@ def test_rotated_keys_share_one_rate_limit_budget() -> None:
     assert [get(app, key).status_code for key in (API_KEY, NEW_KEY, API_KEY)] == [200, 200, 429]
 
 
+def test_the_tenant_is_part_of_the_rate_limit_bucket() -> None:
+    app = records_app(key_record(API_KEY, tenant="acme"), key_record(NEW_KEY, tenant="globex"),
+                      OTC_AUTH_RATELIMIT="1/minute")
+
+    assert [get(app, key).status_code for key in (API_KEY, NEW_KEY, API_KEY, NEW_KEY)] == [
+        200, 200, 429, 429]
+
+
 # Configuration ----------------------------------------------------------------------------
 
 
@@ -158,8 +196,9 @@ def test_a_mistyped_issued_key_in_config_is_refused() -> None:
 @pytest.mark.parametrize("name", ["OTC_AUTH_API_KEY_CACHE_TTL",
                                   "OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL"])
 def test_cache_ttls_must_be_whole_seconds(name: str) -> None:
+    overrides: dict[str, Any] = {name: -1}
     with pytest.raises(OTCAuthConfigError, match=name):
-        records_app(key_record(), **{name: -1})
+        records_app(key_record(), **overrides)
 
 
 # The loader -------------------------------------------------------------------------------
@@ -207,6 +246,97 @@ def test_loader_lookups_are_cached() -> None:
         get(app, key)
 
     assert calls == [hash_key(NEW_KEY), hash_key(OTHER_API_KEY)]
+
+
+class KeyTable:
+    """A loader over records by hash, remembering every digest it is asked for."""
+
+    def __init__(self, *records: dict[str, Any]) -> None:
+        self.rows = {record["hash"]: record for record in records}
+        self.asked: list[str] = []
+
+    def __call__(self, digest: str) -> dict[str, Any] | None:
+        self.asked.append(digest)
+        return self.rows.get(digest)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The clock of the loader cache, moved by the test.
+
+    KeyDirectory binds ``time.monotonic`` as its ``clock`` default when keys.py is imported, so
+    patching ``time.monotonic`` would not reach it: the default itself is replaced, before the
+    app (and with it the directory) is built.
+    """
+    fake = FakeClock()
+    defaults = KeyDirectory.__init__.__kwdefaults__
+    assert defaults is not None
+    assert "clock" in defaults, "KeyDirectory no longer takes clock=: update this fixture"
+    monkeypatch.setitem(defaults, "clock", fake)
+    return fake
+
+
+def test_with_zero_cache_ttls_the_loader_is_asked_on_every_request() -> None:
+    table = KeyTable(key_record(NEW_KEY))
+    app = loader_app(table, OTC_AUTH_API_KEY_CACHE_TTL=0, OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL=0)
+
+    statuses = [get(app, key).status_code for key in (NEW_KEY, NEW_KEY, OTHER_API_KEY,
+                                                      OTHER_API_KEY)]
+
+    assert statuses == [200, 200, 401, 401]
+    assert table.asked == [hash_key(NEW_KEY)] * 2 + [hash_key(OTHER_API_KEY)] * 2
+
+
+def test_a_found_record_is_asked_for_again_after_60_seconds(clock: FakeClock) -> None:
+    table = KeyTable(key_record(NEW_KEY))
+    app = loader_app(table)
+    assert get(app, NEW_KEY).status_code == 200
+    table.rows[hash_key(NEW_KEY)] = key_record(NEW_KEY, disabled=True)
+
+    clock.now += 59
+    assert get(app, NEW_KEY).status_code == 200  # the cached record
+    clock.now += 1
+    assert_refused(get(app, NEW_KEY))
+    assert len(table.asked) == 2
+
+
+def test_an_unknown_key_is_asked_for_again_after_5_seconds(clock: FakeClock) -> None:
+    table = KeyTable()
+    app = loader_app(table)
+    assert_refused(get(app, NEW_KEY))
+    table.rows[hash_key(NEW_KEY)] = key_record(NEW_KEY)
+
+    clock.now += 4
+    assert_refused(get(app, NEW_KEY))  # the cached "no such key"
+    clock.now += 1
+    assert get(app, NEW_KEY).status_code == 200
+    assert len(table.asked) == 2
+
+
+def test_the_cache_ttl_setting_sets_how_long_a_record_is_cached(clock: FakeClock) -> None:
+    table = KeyTable(key_record(NEW_KEY))
+    app = loader_app(table, OTC_AUTH_API_KEY_CACHE_TTL=10)
+    get(app, NEW_KEY)
+
+    clock.now += 9
+    get(app, NEW_KEY)
+    assert len(table.asked) == 1
+    clock.now += 1
+    get(app, NEW_KEY)
+    assert len(table.asked) == 2
+
+
+def test_the_negative_cache_ttl_setting_sets_how_long_a_miss_is_cached(clock: FakeClock) -> None:
+    table = KeyTable()
+    app = loader_app(table, OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL=2)
+    get(app, NEW_KEY)
+
+    clock.now += 1
+    get(app, NEW_KEY)
+    assert len(table.asked) == 1
+    clock.now += 1
+    get(app, NEW_KEY)
+    assert len(table.asked) == 2
 
 
 def test_loader_is_not_asked_for_a_mistyped_issued_key() -> None:

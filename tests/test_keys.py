@@ -24,7 +24,7 @@ from flask_otcauth.keys import (
     parse_record,
 )
 
-from .helpers import API_KEY
+from .helpers import API_KEY, FakeClock
 
 ISSUED = re.compile(r"otc_(live|test)_[0-9A-Za-z]{32}_[0-9A-Za-z]{6}")
 
@@ -177,14 +177,6 @@ def test_a_disabled_record_is_refused() -> None:
 
 
 # The directory ----------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class CountingLoader:
