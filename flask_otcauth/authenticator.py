@@ -11,14 +11,15 @@ nonce) are verified after the others, so a refusal elsewhere leaves the nonce un
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from .audit import refusals_audited
 from .exceptions import AuthFailure, missing_credentials
 from .identity import Identity, credential_fingerprint
 from .schemes import AuthRequest, Scheme
+
+_MAX_FINGERPRINTED: Final = 8192  # the longest credential a scheme accepts (a JWT)
 
 
 class Authenticator:
@@ -73,7 +74,8 @@ def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:
     except AuthFailure as failure:
         if not isinstance(credential, str):
             raise  # a signed request: its keyid is no secret, its signature no name
-        if not refusals_audited():
-            raise  # nobody would read the fingerprint: refusing junk stays cheap
-        raise dataclasses.replace(
-            failure, fingerprint=credential_fingerprint(credential)) from None
+        if len(credential) <= _MAX_FINGERPRINTED and refusals_audited():
+            # Only when someone would read it, and never for junk longer than any credential
+            # (hashing a megabyte costs a millisecond): refusing junk stays cheap.
+            failure.fingerprint = credential_fingerprint(credential)
+        raise

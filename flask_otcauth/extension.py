@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 _DEFAULT = Requirement()
 
 
+def _no_hook() -> None:
+    return None
+
+
 @dataclass
 class _AppState:
     """Everything OTCAuth keeps for one app; built once by ``init_app``."""
@@ -57,11 +61,17 @@ class _AppState:
     rate_limits: RateLimits | None
     limiter: Limiter | None
     storage: Callable[[], Storage]
+    start_request: Callable[[], Response | None] = field(default=_no_hook, repr=False)
     views_checked: bool = field(default=False)
-    auth_disabled: bool = field(init=False)  # read on every request: no property call
+    # Read on every request: plain attributes, no property call.
+    auth_disabled: bool = field(init=False)
+    require_https: bool = field(init=False)
+    protect_all: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth_disabled = self.settings.auth_disabled
+        self.require_https = self.settings.require_https
+        self.protect_all = self.settings.protect_all
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         enabled = self.settings.methods
@@ -110,9 +120,10 @@ class OTCAuth:
         # Opened on first use (at once when hmac needs it), so a bad URI fails init_app.
         storage = functools.cache(
             lambda: open_storage(settings.storage_uri, setting=settings.storage_uri_setting))
-        if id(app) not in self._states:
+        previous = self._states.get(id(app))
+        if previous is None:
             weakref.finalize(app, self._states.pop, id(app), None)
-        self._states[id(app)] = _AppState(
+        state = self._states[id(app)] = _AppState(
             settings=settings,
             authenticator=Authenticator(build_schemes(settings, self._key_loader, storage)),
             rate_limits=rate_limits,
@@ -124,8 +135,10 @@ class OTCAuth:
             install_hsts(app)
         # First of all hooks, so nothing can read an identity left over in g.
         hooks = app.before_request_funcs.setdefault(None, [])
-        if self._start_request not in hooks:
-            hooks.insert(0, self._start_request)
+        if previous is not None and previous.start_request in hooks:
+            hooks.remove(previous.start_request)
+        state.start_request = self._request_starter(app, state)
+        hooks.insert(0, state.start_request)
         if "otcauth" not in app.cli.commands:
             app.cli.add_command(otcauth_cli)
 
@@ -189,10 +202,13 @@ class OTCAuth:
         requirement = Requirement(tuple(methods) if methods is not None else None, optional)
         return self._authenticate(self._state(), requirement)
 
-    def refuse(self, requirement: Requirement, app: Flask | None = None) -> Response | None:
+    def refuse(
+        self, requirement: Requirement, app: Flask | None = None,
+        current_request: Request | None = None,
+    ) -> Response | None:
         """The error response for the current request, or ``None`` once it is authenticated."""
         try:
-            self._authenticate(self._state(app), requirement)
+            self._authenticate(self._state(app), requirement, current_request)
         except AuthError as error:
             return error.get_response()
         return None
@@ -218,32 +234,43 @@ class OTCAuth:
         except KeyError:
             raise RuntimeError("OTCAuth.init_app(app) was not called for this app.") from None
 
-    def _start_request(self) -> Response | None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        reset_identity()
-        state = self._state(app)
-        if not state.views_checked:
-            _check_view_requirements(state, app.view_functions.values())
-            state.views_checked = True
-        if state.settings.protect_all:
-            return self._guard_request()
-        return None
+    def _request_starter(self, app: Flask, state: _AppState) -> Callable[[], Response | None]:
+        """The app's first ``before_request`` hook; a function of its own state, as every
+        request of every app pays for it (no lookup of the app or its settings)."""
+        app_ref = weakref.ref(app)
+
+        def start_request() -> Response | None:
+            reset_identity()
+            if not state.views_checked:
+                started = app_ref()
+                if started is not None:
+                    _check_view_requirements(state, started.view_functions.values())
+                state.views_checked = True
+            if state.protect_all:
+                return self._guard_request()
+            return None
+
+        return start_request
 
     def _guard_request(self) -> Response | None:
         """The hook behind ``OTC_AUTH_PROTECT_ALL`` and :meth:`protect`."""
         endpoint = request.endpoint
-        if endpoint is not None:
-            if endpoint == "static" or endpoint.endswith(".static"):
-                return None
-            view = current_app.view_functions.get(endpoint)
-            # A view with its own @require_auth is checked there, with its own requirement.
-            if getattr(view, EXEMPT_ATTR, False) or hasattr(view, REQUIREMENT_ATTR):
-                return None
+        if endpoint is None:
+            # No route: 401 before 404, for OPTIONS too, so no method can probe which URLs exist.
+            return self.refuse(_DEFAULT)
+        if endpoint == "static" or endpoint.endswith(".static"):
+            return None
+        view = current_app.view_functions.get(endpoint)
+        # A view with its own @require_auth is checked there, with its own requirement.
+        if getattr(view, EXEMPT_ATTR, False) or hasattr(view, REQUIREMENT_ATTR):
+            return None
         if request.method == "OPTIONS":
             return preflight()
         return self.refuse(_DEFAULT)
 
-    def _authenticate(self, state: _AppState, requirement: Requirement) -> Identity | None:
+    def _authenticate(
+        self, state: _AppState, requirement: Requirement, current_request: Request | None = None
+    ) -> Identity | None:
         # Each context-local proxy is resolved once: on the hot path a proxy costs about as
         # much as a header lookup.
         request_globals = g._get_current_object()
@@ -255,34 +282,22 @@ class OTCAuth:
                 return identity
             if requirement.optional:
                 return identity
-        current_request: Request = request._get_current_object()  # type: ignore[attr-defined]
-        address = current_request.remote_addr or "unknown"
-        limits = state.rate_limits
+        if current_request is None:
+            current_request = request._get_current_object()  # type: ignore[attr-defined]
         identity = None
         try:
-            if state.auth_disabled:
-                identity = NO_AUTH_IDENTITY
-            else:
-                auth_request = AuthRequest(header=header_reader(current_request.environ),
-                                           method=current_request.method,
-                                           target_uri=target_uri, body=_request_body)
-                if state.settings.require_https:
-                    refuse_plain_http(state.authenticator, auth_request, methods)
-                identity = self._verify(state, auth_request, methods, requirement.optional,
-                                        address)
-            _raise_if_unauthorized(state, identity, requirement, address)
-            if limits is not None:
-                key = identity.rate_limit_key if identity is not None else None
-                caller = key if key is not None else f"address:{address}"
-                if state.auth_disabled:
-                    limits.count_request(caller)  # no credentials, so no failures to check
-                else:
-                    limits.admit(address, caller)  # the lock-out check and the count, together
+            identity = _identify(state, requirement, methods, current_request)
+            if requirement.scopes or requirement.any_scopes:
+                _raise_if_unauthorized(state, identity, requirement, _address(current_request))
+            if state.rate_limits is not None:
+                _spend(state, identity, _address(current_request))
         except AuthFailure as failure:
-            record_refusal(_app(), failure, functools.partial(_request_facts, address), identity)
+            facts = functools.partial(_request_facts, _address(current_request))
+            record_refusal(_app(), failure, facts, identity)
             raise _error(state, methods, failure) from None
         if identity is not None and successes_audited():  # else not even the app is looked up
-            record_success(_app(), identity, functools.partial(_request_facts, address))
+            record_success(_app(), identity,
+                           functools.partial(_request_facts, _address(current_request)))
         setattr(request_globals, IDENTITY_ATTR, identity)
         setattr(request_globals, VERIFIED_ATTR, methods)
         return identity
@@ -294,22 +309,52 @@ class OTCAuth:
             record_refusal(_app(), failure, _request_facts, identity)
             raise _error(state, state.settings.methods, failure) from None
 
-    def _verify(
-        self, state: _AppState, auth_request: AuthRequest, methods: tuple[str, ...],
-        optional: bool, address: str
-    ) -> Identity | None:
-        try:
-            return state.authenticator.authenticate(auth_request, methods, optional=optional,
-                                                    now=time.time())
-        except AuthFailure as failure:
-            if state.rate_limits is not None:
-                if failure.status == 401:
-                    state.rate_limits.record_failure(address)  # 429 if locked out already
-                else:
-                    # A failing key or nonce store (503) is the server's trouble, not an attempt
-                    # to count; a locked-out address still learns nothing but 429.
-                    state.rate_limits.refuse_if_failing(address)
-            raise
+
+def _identify(
+    state: _AppState, requirement: Requirement, methods: tuple[str, ...], current_request: Request
+) -> Identity | None:
+    """The extract and verify steps: who the credentials prove the caller is."""
+    if state.auth_disabled:
+        return NO_AUTH_IDENTITY
+    auth_request = AuthRequest(header_reader(current_request.environ), current_request.method,
+                               target_uri, _request_body)
+    if state.require_https:
+        refuse_plain_http(state.authenticator, auth_request, methods)
+    try:
+        return state.authenticator.authenticate(auth_request, methods,
+                                                optional=requirement.optional, now=time.time())
+    except AuthFailure as failure:
+        if state.rate_limits is not None:
+            _count_failure(state.rate_limits, failure, _address(current_request))
+        raise
+
+
+def _spend(state: _AppState, identity: Identity | None, address: str) -> None:
+    """The rate-limit step: one request of the caller's budget, unless its address is locked out
+    by failures."""
+    limits = state.rate_limits
+    if limits is None:
+        return
+    key = identity.rate_limit_key if identity is not None else None
+    caller = key if key is not None else f"address:{address}"
+    if state.auth_disabled:
+        limits.count_request(caller)  # no credentials, so no failures to check
+    else:
+        limits.admit(address, caller)  # the lock-out check and the count, together
+
+
+def _address(current_request: Request) -> str:
+    """The client address the limits count: read only when something counts or reports it."""
+    return current_request.remote_addr or "unknown"
+
+
+def _count_failure(limits: RateLimits, failure: AuthFailure, address: str) -> None:
+    if failure.status == 401:
+        limits.record_failure(address)  # 429 if locked out already
+    else:
+        # A failing key or nonce store (503) is the server's trouble, not an attempt to count;
+        # a locked-out address still learns nothing but 429.
+        limits.refuse_if_failing(address)
 
 
 def _app() -> Flask:

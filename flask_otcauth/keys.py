@@ -12,6 +12,7 @@ comparison of digests, never a loop comparing plaintexts.
 from __future__ import annotations
 
 import difflib
+import enum
 import hmac
 import logging
 import re
@@ -23,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from .exceptions import OTCAuthConfigError
 from .identity import key_fingerprint, sha256
@@ -195,6 +196,14 @@ KeyLoader = Callable[[str], KeyLoaderResult]
 """Called with ``"sha256:<hex>"``; returns the record with that hash, or ``None``."""
 
 
+class _Lookup(enum.Enum):
+    UNKNOWN = "unknown"
+
+
+UNKNOWN: Final = _Lookup.UNKNOWN
+"""A digest neither configured nor cached: the loader has not been asked yet."""
+
+
 class KeyLookupError(Exception):
     """The key loader failed: the key can be neither accepted nor refused."""
 
@@ -233,22 +242,32 @@ class KeyDirectory:
 
     def lookup(self, digest: bytes) -> KeyRecord | None:
         """The record of the key with this digest, or ``None``; :class:`KeyLookupError`."""
+        record = self.known(digest)
+        return self.load(digest) if record is UNKNOWN else record
+
+    def known(self, digest: bytes) -> KeyRecord | Literal[_Lookup.UNKNOWN] | None:
+        """What is known without asking the loader: a configured record, a cached answer
+        (``None`` for "no such key"), or :data:`UNKNOWN` when only the loader can tell."""
         record = self._records.get(digest)
         if record is None and self._loader is not None:
-            record = self._load(self._loader, digest)
-        if record is not None and hmac.compare_digest(record.digest, digest):
-            return record
-        return None
+            now = self._clock()
+            with self._lock:
+                cached = self._cache.get(digest)
+                if cached is None:
+                    return UNKNOWN
+                if cached[0] <= now:
+                    del self._cache[digest]
+                    return UNKNOWN
+            record = cached[1]
+        # Constant time: a loader's record may carry another hash than the one it was asked for.
+        return record if record is not None and hmac.compare_digest(record.digest, digest) else None
 
-    def _load(self, loader: KeyLoader, digest: bytes) -> KeyRecord | None:
+    def load(self, digest: bytes) -> KeyRecord | None:
+        """Ask the loader (when there is one) and cache its answer; :class:`KeyLookupError`."""
+        if self._loader is None:
+            return None
         now = self._clock()
-        with self._lock:
-            cached = self._cache.get(digest)
-            if cached is not None:
-                if cached[0] > now:
-                    return cached[1]
-                del self._cache[digest]
-        record = _call_loader(loader, digest)
+        record = _call_loader(self._loader, digest)
         ttl = self._cache_ttl if record is not None else self._negative_cache_ttl
         if ttl > 0:
             with self._lock:
@@ -256,7 +275,8 @@ class KeyDirectory:
                 self._cache.move_to_end(digest)
                 while len(self._cache) > MAX_CACHED_LOOKUPS:
                     self._cache.popitem(last=False)
-        return record
+        return record if record is not None and hmac.compare_digest(record.digest, digest) else None
+
 
 
 def _call_loader(loader: KeyLoader, digest: bytes) -> KeyRecord | None:

@@ -18,7 +18,7 @@ from .context import Requirement
 from .scopes import required_scopes
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Flask, Request
     from werkzeug.sansio.response import Response
 
     from .extension import OTCAuth
@@ -39,10 +39,13 @@ def extension(app: Flask | None = None) -> OTCAuth:
 
 def refusal(requirement: Requirement) -> Response | None:
     """The error response for this request under ``requirement``, or ``None`` to let it in."""
-    if request.method == "OPTIONS":
+    # Each context-local proxy is resolved once: an attribute read through a proxy costs as
+    # much as a whole header check.
+    current_request: Request = request._get_current_object()  # type: ignore[attr-defined]
+    if current_request.method == "OPTIONS":
         return preflight()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return extension(app).refuse(requirement, app)
+    return extension(app).refuse(requirement, app, current_request)
 
 
 def preflight() -> Response | None:

@@ -215,4 +215,5 @@ def test_init_app_twice_installs_the_hook_once() -> None:
     app, auth = new_app(), OTCAuth()
     auth.init_app(app)
     auth.init_app(app)
-    assert app.before_request_funcs[None].count(auth._start_request) == 1
+    assert app.before_request_funcs[None].count(auth._state(app).start_request) == 1
+    assert len(app.before_request_funcs[None]) == 1

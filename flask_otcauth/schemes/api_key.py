@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, NoReturn
 
 from ..exceptions import AuthFailure, invalid_credential, key_lookup_unavailable
 from ..identity import Identity, sha256
-from ..keys import KeyDirectory, KeyLookupError, is_plausible
-from .base import REALM, AuthRequest, checked_header_value
+from ..keys import UNKNOWN, KeyDirectory, KeyLookupError, KeyRecord, is_plausible
+from .base import REALM, AuthRequest, header_value_problem
 
 logger = logging.getLogger("flask_otcauth")
 MAX_API_KEY_LENGTH: Final = 512
 _CODE: Final = "invalid_api_key"
 _MESSAGE: Final = "The API key is not valid."
+# Identities of the records in use, so an accepted key builds nothing; bounded like the
+# directory's own cache of loader answers.
+_MAX_IDENTITIES: Final = 10_000
 
 
 class ApiKeyScheme:
@@ -34,6 +37,7 @@ class ApiKeyScheme:
         self.credential_hint = f"an API key in the {self._headers[0]} header"
         self._challenge = f'APIKey realm="{REALM}", header="{self._headers[0]}"'
         self._refusal_hint = f"Send a valid key in the {self._headers[0]} header."
+        self._identities: dict[bytes, tuple[KeyRecord, Identity]] = {}
 
     def extract(self, request: AuthRequest) -> str | None:
         found: str | None = None
@@ -42,32 +46,50 @@ class ApiKeyScheme:
             if value is None:
                 continue
             if found is not None and value != found:
-                raise invalid_credential(self.method, _CODE, _MESSAGE,
-                                         "Send the key in one header: the key headers disagree.")
+                self._refuse("the key headers disagree", None)
             found = value
         return found
 
     def verify(self, credential: str, now: float) -> Identity:
-        key = checked_header_value(credential, method=self.method, code=_CODE, message=_MESSAGE,
-                                   max_length=MAX_API_KEY_LENGTH)
-        if not is_plausible(key):
-            return self._refuse("malformed (checksum)", None)
+        problem = header_value_problem(credential, MAX_API_KEY_LENGTH)
+        if problem is not None:
+            self._refuse(f"malformed ({problem})", None)
+        digest = sha256(credential.encode("ascii"))
         try:
-            record = self._keys.lookup(sha256(key.encode("ascii")))
+            record = self._keys.known(digest)
+            if record is UNKNOWN:
+                # Only the loader could tell: a key that breaks the issued format (a typo, a
+                # truncation) is refused without a query.
+                if not is_plausible(credential):
+                    self._refuse("malformed (checksum)", None)
+                record = self._keys.load(digest)
         except KeyLookupError:
             raise key_lookup_unavailable() from None
         if record is None:
-            return self._refuse("unknown", None)
+            self._refuse("unknown", None)
         reason = record.refusal(now)
         if reason is not None:
-            return self._refuse(reason, record.id)
-        return Identity(method=self.method, subject=record.id, scopes=record.scopes,
-                        tenant=record.tenant)
+            self._refuse(reason, record.id)
+        return self._identity(record)
 
     def challenge(self, failure: AuthFailure | None) -> str:
         return self._challenge
 
-    def _refuse(self, reason: str, record_id: str | None) -> Identity:
+    def _identity(self, record: KeyRecord) -> Identity:
+        """The identity a record proves, built once per record (records never change)."""
+        known = self._identities.get(record.digest)
+        if known is not None and known[0] is record:
+            return known[1]
+        identity = Identity(method=self.method, subject=record.id, scopes=record.scopes,
+                            tenant=record.tenant)
+        if len(self._identities) >= _MAX_IDENTITIES:
+            self._identities.clear()
+        self._identities[record.digest] = (record, identity)
+        return identity
+
+    def _refuse(self, reason: str, record_id: str | None) -> NoReturn:
+        """Every refusal of a key has one body, so a client cannot learn which check failed;
+        the reason goes to the server's log only."""
         logger.info("API key refused: %s%s", reason,
                     f' (record "{record_id}")' if record_id is not None else "")
         # A new exception each time: raising one shared instance again and again would chain

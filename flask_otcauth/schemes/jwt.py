@@ -20,7 +20,7 @@ from ..cache import VerifiedTokenCache
 from ..exceptions import AuthFailure, OTCAuthConfigError, invalid_credential
 from ..identity import Identity
 from ..scopes import ScopeError, scopes_from_claims
-from .base import REALM, AuthRequest, checked_header_value
+from .base import REALM, AuthRequest, header_value_problem
 from .jose import check_compact_jws
 
 MAX_TOKEN_LENGTH: Final = 8192
@@ -76,11 +76,17 @@ class JwtScheme:
         if value is None:
             return None
         scheme, _, token = value.partition(" ")
-        if _BEARER.fullmatch(scheme) is None:
-            return None  # another scheme (Basic, ...) is not a credential of ours
-        return token.lstrip(" ")
+        if _BEARER.fullmatch(scheme) is not None:
+            return token.lstrip(" ")  # RFC 6750: "Bearer" 1*SP b64token
+        if value.lstrip()[:6].lower() == "bearer":
+            # Meant as a bearer token, but misspelt (a tab, a leading space, no space): refused,
+            # never ignored, or an optional view would let its sender in as anonymous.
+            raise _refusal("Send the token as Authorization: Bearer <JWT>, with one space.")
+        return None  # another scheme (Basic, ...) is not a credential of ours
 
     def verify(self, credential: str, now: float) -> Identity:
+        if len(credential) > MAX_TOKEN_LENGTH:  # before anything reads it, the cache included
+            raise _refusal(f"The credential is longer than {MAX_TOKEN_LENGTH} characters.")
         remembered = self._verified.get(credential, now)
         if remembered is not None:
             return remembered  # this exact token verified before and has not expired since
@@ -89,11 +95,12 @@ class JwtScheme:
         return identity
 
     def _verify_afresh(self, credential: str, now: float) -> Identity:
-        token = checked_header_value(credential, method=self.method, code=_CODE, message=_MESSAGE,
-                                     max_length=MAX_TOKEN_LENGTH)
+        problem = header_value_problem(credential, MAX_TOKEN_LENGTH)
+        if problem is not None:
+            raise _refusal(problem)
         # One spelling, one meaning, or 401; the claims parsed there are the ones used here.
-        _, claims = check_compact_jws(token, algorithms=ALGORITHMS)
-        self._check_signature(token)
+        _, claims = check_compact_jws(credential, algorithms=ALGORITHMS)
+        self._check_signature(credential)
         self._check_time_and_issuer(claims, now)
         if claims["exp"] > now + self._max_lifetime + self._leeway:
             raise _refusal(f"The token's exp is more than {self._max_lifetime} s ahead: mint "
