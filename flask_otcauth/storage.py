@@ -49,12 +49,17 @@ class Storage(Protocol):
 
 
 class MemoryStorage:
-    """One process's storage: a dict with deadlines, swept as it is written to."""
+    """One process's storage: a dict with deadlines, swept as it is written to.
+
+    ``clock`` (seconds, only differences matter) is ``time.monotonic`` as it is when the
+    storage is made, so a test that sets the process's clock before building an app sets
+    this one too.
+    """
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, namespace: str = NAMESPACE
+        self, *, clock: Callable[[], float] | None = None, namespace: str = NAMESPACE
     ) -> None:
-        self._now = clock
+        self._now = clock if clock is not None else time.monotonic
         self._namespace = namespace
         self._values: dict[str, tuple[str, float]] = {}
         self._deadlines: list[tuple[float, str]] = []

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from flask import Flask, request
 from flask.testing import FlaskClient
+from http_message_signatures import signatures as library_signatures
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import TestResponse
 
 from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.client import sign_request
+from flask_otcauth.exceptions import AuthFailure
+from flask_otcauth.schemes import AuthRequest, HmacScheme
+from flask_otcauth.storage import MemoryStorage
 from flask_otcauth.testing import signed_headers
 
 from . import rfc9421
@@ -62,6 +70,29 @@ def hmac_app(**overrides: Any) -> Flask:
 @pytest.fixture
 def client() -> FlaskClient:
     return hmac_app().test_client()
+
+
+class ProcessClock:
+    """This process's ``time.time`` and ``time.monotonic``, frozen and moved by hand.
+
+    The extension reads ``now`` from ``time.time`` and the memory storage reads
+    ``time.monotonic``; both move together. It starts at the current whole second, so
+    http-message-signatures (which reads ``datetime.now``) agrees with it within the test's run
+    time. Build the app after the clock is set: its storage takes the clock when it is made.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.start = int(time.time())
+        self.now = float(self.start)
+        monotonic_start = time.monotonic()
+        monkeypatch.setattr(time, "time", lambda: self.now)
+        monkeypatch.setattr(time, "monotonic",
+                            lambda: monotonic_start + (self.now - self.start))
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ProcessClock:
+    return ProcessClock(monkeypatch)
 
 
 def post(client: FlaskClient, path: str, headers: dict[str, str], body: bytes = BODY,
@@ -118,17 +149,87 @@ def test_our_client_signs_the_same_base_as_the_rfc(client: FlaskClient) -> None:
     assert post(client, "/tools/a%20b?q=%C3%A9", ours, method="PUT").status_code == 200
 
 
-def test_rfc_9421_appendix_b_2_5_hmac_vector_is_reproduced() -> None:
-    """RFC 9421 B.2.5: HMAC-SHA256 over ("date" "@authority" "content-type")."""
-    key = __import__("base64").b64decode(
-        "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==")
-    headers = {"Date": "Tue, 20 Apr 2021 02:07:55 GMT", "Content-Type": "application/json"}
-    base = rfc9421.signature_base(
-        "POST", "https://example.com/foo?param=Value&Pet=dog", headers,
-        ["date", "@authority", "content-type"],
-        [("created", 1618884473), ("keyid", "test-shared-secret")])
+# RFC 9421 Appendix B.2.5: HMAC-SHA256 with the shared secret of B.1.4 over the test request of
+# Appendix B.2, covering ("date" "@authority" "content-type").
+B25_KEY_ID = "test-shared-secret"
+B25_KEY = base64.b64decode(
+    "uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==")
+B25_CREATED = 1618884473
+B25_COMPONENTS = ("date", "@authority", "content-type")
+B25_URL = "https://example.com/foo?param=Value&Pet=dog"
+B25_BODY = b'{"hello": "world"}'
+B25_HEADERS = {
+    "Host": "example.com",
+    "Date": "Tue, 20 Apr 2021 02:07:55 GMT",
+    "Content-Type": "application/json",
+    "Content-Digest": "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7"
+                      "BNNyealdVLvRwEmTHWXvJwew==:",
+    "Content-Length": "18",
+    "Signature-Input": f'sig-b25=("date" "@authority" "content-type");created={B25_CREATED}'
+                       f';keyid="{B25_KEY_ID}"',
+    "Signature": "sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:",
+}
 
-    assert rfc9421.hmac_sha256(key, base) == "pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8="
+
+@pytest.fixture
+def library_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Sets the time http-message-signatures checks ``created`` against (its datetime.now)."""
+    moment = [0]
+
+    def now(tz: datetime.tzinfo | None = None) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(moment[0], tz)
+
+    monkeypatch.setattr(library_signatures, "datetime", SimpleNamespace(
+        datetime=SimpleNamespace(now=now, fromtimestamp=datetime.datetime.fromtimestamp),
+        timezone=datetime.timezone, timedelta=datetime.timedelta))
+    return lambda seconds: moment.__setitem__(0, seconds)
+
+
+def b25_signature_step(*, max_age: int = 300, leeway: int = 5) -> Any:
+    """The B.2.5 request through the server's signature step (``HmacScheme.verify_signature``).
+
+    The whole profile would refuse it (no nonce, no alg, none of our required components), so
+    only the RFC 9421 step is fed, as the scheme calls it, with the vector's secret as a client.
+    """
+    scheme = HmacScheme([(B25_KEY_ID, (B25_KEY,))], max_age=max_age, leeway=leeway,
+                        nonces=MemoryStorage())
+    headers = {name.lower(): value for name, value in B25_HEADERS.items()}
+    credential = scheme.extract(AuthRequest(lambda name: headers.get(name.lower()), "POST",
+                                            lambda: B25_URL, lambda: B25_BODY))
+    assert credential is not None
+    return scheme.verify_signature(credential, B25_KEY_ID, B25_COMPONENTS)
+
+
+def test_rfc_9421_appendix_b_2_5_hmac_vector_is_reproduced_by_hand() -> None:
+    headers = {"Date": B25_HEADERS["Date"], "Content-Type": B25_HEADERS["Content-Type"]}
+    base = rfc9421.signature_base("POST", B25_URL, headers, list(B25_COMPONENTS),
+                                  [("created", B25_CREATED), ("keyid", B25_KEY_ID)])
+
+    assert rfc9421.hmac_sha256(B25_KEY, base) == "pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8="
+
+
+def test_rfc_9421_appendix_b_2_5_hmac_vector_verifies_in_the_servers_signature_step(
+    library_clock: Callable[[int], None],
+) -> None:
+    library_clock(B25_CREATED)
+
+    result = b25_signature_step()
+
+    assert result.label == "sig-b25"
+    assert result.parameters == {"created": B25_CREATED, "keyid": B25_KEY_ID}
+    assert result.covered_components['"@authority"'] == "example.com"
+
+
+def test_signature_step_gives_the_library_the_configured_max_age_not_a_day(
+    library_clock: Callable[[int], None],
+) -> None:
+    """60 s and a leeway of 5: the library accepts created + 65 and refuses created + 66."""
+    library_clock(B25_CREATED + 65)
+    assert b25_signature_step(max_age=60).label == "sig-b25"
+
+    library_clock(B25_CREATED + 66)
+    with pytest.raises(AuthFailure, match="does not verify"):
+        b25_signature_step(max_age=60)
 
 
 def test_empty_body_is_signed_and_accepted(client: FlaskClient) -> None:
@@ -143,10 +244,18 @@ def test_previous_secret_still_verifies_during_rotation(client: FlaskClient) -> 
     assert post(client, "/tools/echo", headers).status_code == 200
 
 
-def test_signature_created_within_the_leeway_ahead_is_accepted(client: FlaskClient) -> None:
-    headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) + 3)
+def test_signature_299_seconds_old_is_accepted(clock: ProcessClock) -> None:
+    headers = signed("POST", "/tools/echo", BODY, created=clock.start - 299)
 
-    assert post(client, "/tools/echo", headers).status_code == 200
+    assert post(hmac_app().test_client(), "/tools/echo", headers).status_code == 200
+
+
+def test_signature_created_3_seconds_ahead_is_accepted_with_the_default_leeway(
+    clock: ProcessClock,
+) -> None:
+    headers = signed("POST", "/tools/echo", BODY, created=clock.start + 3)
+
+    assert post(hmac_app().test_client(), "/tools/echo", headers).status_code == 200
 
 
 def test_form_body_stays_readable_for_the_view(client: FlaskClient) -> None:
@@ -214,10 +323,11 @@ def test_unknown_client_is_refused(client: FlaskClient) -> None:
     assert_refused(post(client, "/tools/echo", headers), "keyid names no client")
 
 
-def test_stale_signature_is_refused(client: FlaskClient) -> None:
-    headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) - 306)
+def test_signature_301_seconds_old_is_refused(clock: ProcessClock) -> None:
+    """The past window is max_age itself: the leeway is not added to it."""
+    headers = signed("POST", "/tools/echo", BODY, created=clock.start - 301)
 
-    assert_refused(post(client, "/tools/echo", headers), "older than 300 s")
+    assert_refused(post(hmac_app().test_client(), "/tools/echo", headers), "older than 300 s")
 
 
 def test_max_age_setting_shortens_the_window() -> None:
@@ -227,13 +337,21 @@ def test_max_age_setting_shortens_the_window() -> None:
     assert_refused(post(client, "/tools/echo", headers), "older than 30 s")
 
 
-def test_signature_from_the_future_is_refused(client: FlaskClient) -> None:
-    headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) + 60)
+def test_signature_created_6_seconds_ahead_is_refused_by_default(clock: ProcessClock) -> None:
+    headers = signed("POST", "/tools/echo", BODY, created=clock.start + 6)
+
+    assert_refused(post(hmac_app().test_client(), "/tools/echo", headers), "in the future")
+
+
+def test_signature_created_3_seconds_ahead_is_refused_without_leeway(clock: ProcessClock) -> None:
+    client = hmac_app(OTC_AUTH_HMAC_LEEWAY=0).test_client()
+    headers = signed("POST", "/tools/echo", BODY, created=clock.start + 3)
 
     assert_refused(post(client, "/tools/echo", headers), "in the future")
 
 
 @pytest.mark.parametrize(("missing", "hint"), [
+    ("@method", "lacks @method"),
     ("@authority", "lacks @authority"),
     ("@path", "lacks @path"),
     ("@query", "lacks @query"),
@@ -332,6 +450,36 @@ def test_twenty_parallel_identical_requests_get_exactly_one_200() -> None:
         statuses = list(pool.map(send, range(20)))
 
     assert sorted(statuses) == [200] + [401] * 19
+
+
+def test_replay_at_the_end_of_the_window_is_refused(clock: ProcessClock) -> None:
+    """Memory storage: first used at created - leeway, replayed at created + max_age (still
+    fresh), max_age + leeway later: the recorded nonce must still be there."""
+    client = hmac_app().test_client()
+    headers = signed("POST", "/tools/echo", BODY, created=clock.start)
+    clock.now = clock.start - 5
+    assert post(client, "/tools/echo", headers).status_code == 200
+
+    clock.now = clock.start + 300
+    assert_refused(post(client, "/tools/echo", headers), "nonce was already used")
+
+
+@pytest.mark.redis
+def test_recorded_nonce_outlives_the_window_in_redis(redis_url: str) -> None:
+    import redis  # noqa: PLC0415 - only when a Redis answers
+
+    client = hmac_app(OTC_AUTH_STORAGE_URI=redis_url, OTC_AUTH_HMAC_MAX_AGE=120,
+                      OTC_AUTH_HMAC_LEEWAY=10).test_client()
+    headers = signed("POST", "/tools/echo", BODY)
+    assert post(client, "/tools/echo", headers).status_code == 200
+
+    store = redis.Redis.from_url(redis_url)
+    keys = store.keys("otcauth:hmac-nonce:*")
+    ttl = store.ttl(keys[0])
+    store.close()
+    assert len(keys) == 1
+    assert ttl >= 120 + 10
+    assert_refused(post(client, "/tools/echo", headers), "nonce was already used")
 
 
 def test_nonce_is_per_client() -> None:

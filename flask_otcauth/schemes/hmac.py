@@ -101,9 +101,10 @@ class HmacScheme:
         self._library_max_age = datetime.timedelta(seconds=max_age)  # its default is a day
         self._leeway = leeway
         self._nonces = nonces
-        # A nonce must outlive every moment its signature could still be accepted: from
-        # created - leeway until created + max_age + leeway (+1 for whole seconds).
-        self._nonce_ttl = max_age + 2 * leeway + 1
+        # A nonce must outlive every moment its signature could still be accepted: first used
+        # as early as created - leeway, replayable until created + max_age. The +1 keeps it
+        # at that very last moment too (a record whose deadline is reached is gone).
+        self._nonce_ttl = max_age + leeway + 1
         self._challenge = f'Signature realm="{REALM}", alg="{ALGORITHM}"'
 
     def extract(self, request: AuthRequest) -> SignedRequest | None:
@@ -115,23 +116,15 @@ class HmacScheme:
 
     def verify(self, credential: SignedRequest, now: float) -> Identity:
         signed = self._signature_input(credential)
-        verifiers = self._verifiers.get(signed.client_id)
-        if verifiers is None:
+        if signed.client_id not in self._verifiers:
             raise _refusal("The keyid names no client this server knows.")
+        # Accepted from created - leeway (the client's clock ahead) to created + max_age.
         if signed.created > now + self._leeway:
             raise _refusal("The signature's created is in the future: check the client's clock.")
-        if now - signed.created > self._max_age + self._leeway:
+        if now - signed.created > self._max_age:
             raise _refusal(f"The signature is older than {self._max_age} s: sign each request "
                            "just before sending it.")
-        message = _Message(credential.request.method, credential.request.target_uri(), {
-            "Signature-Input": credential.signature_input or "",
-            "Signature": credential.signature or "",
-        })
-        for component in signed.components:  # covered header fields, for the signature base
-            value = None if component.startswith("@") else credential.request.header(component)
-            if value is not None:
-                message.headers[component] = value
-        result = self._verified(message, verifiers)
+        result = self.verify_signature(credential, signed.client_id, signed.components)
         self._check_digest(result, credential.request.body())
         self._spend_nonce(signed.client_id, signed.nonce)
         return Identity(
@@ -175,14 +168,30 @@ class HmacScheme:
                            "new for every request.")
         return _SignatureInput(label, components, client_id, created, nonce)
 
-    def _verified(
-        self, message: _Message, verifiers: tuple[HTTPMessageVerifier, ...]
+    def verify_signature(
+        self, credential: SignedRequest, client_id: str, components: Iterable[str]
     ) -> VerifyResult:
-        """The first secret of the client (current, then previous) the signature verifies with.
+        """The RFC 9421 step alone: the signature verifies with one of the client's secrets.
 
-        The required components were checked on the parsed input already, so the library is
-        not asked to parse them again (it is the slow part of a signed request).
+        ``http-message-signatures`` builds the signature base of ``components`` and checks the
+        HMAC with the current secret, then the previous ones; it also checks ``created``
+        against its own clock, with this scheme's maximum age (its default is a day) and the
+        leeway as clock skew. The profile (:meth:`verify`) has already checked what must be
+        covered, the parameters and freshness, so the library is not asked to parse the
+        required components again (it is the slow part of a signed request). Raises the
+        refusal when no secret verifies or the client is unknown.
         """
+        verifiers = self._verifiers.get(client_id)
+        if verifiers is None:
+            raise _refusal("The keyid names no client this server knows.")
+        message = _Message(credential.request.method, credential.request.target_uri(), {
+            "Signature-Input": credential.signature_input or "",
+            "Signature": credential.signature or "",
+        })
+        for component in components:  # covered header fields, for the signature base
+            value = None if component.startswith("@") else credential.request.header(component)
+            if value is not None:
+                message.headers[component] = value
         for verifier in verifiers:
             try:
                 return verifier.verify(message, max_age=self._library_max_age)[0]
