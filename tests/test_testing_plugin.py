@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import configparser
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 from flask import Flask
 
 from flask_otcauth import hash_key
+from flask_otcauth.cli import otcauth_cli
 from flask_otcauth.testing import api_key_headers, bearer_headers, make_token
 
 from .conftest import build_app
 from .helpers import API_KEY
+
+SETUP_CFG = Path(__file__).resolve().parents[1] / "setup.cfg"
 
 USER_CONFTEST = '''
 import pytest
@@ -47,6 +52,27 @@ def test_the_plugin_is_registered_as_a_pytest11_entry_point() -> None:
     plugins = {entry.value for entry in entry_points(group="pytest11")}
 
     assert "flask_otcauth.testing" in plugins
+
+
+def declared_entry_points(group: str) -> dict[str, str]:
+    """The entry points setup.cfg declares for ``group`` (what a fresh install registers)."""
+    parser = configparser.ConfigParser()
+    parser.read(SETUP_CFG, encoding="utf-8")
+    declared: dict[str, str] = {}
+    for line in parser.get("options.entry_points", group).strip().splitlines():
+        name, _, value = line.partition("=")
+        declared[name.strip()] = value.strip()
+    return declared
+
+
+def test_setup_cfg_declares_the_plugin_as_a_pytest11_entry_point() -> None:
+    assert declared_entry_points("pytest11") == {"otcauth": "flask_otcauth.testing"}
+
+
+def test_setup_cfg_declares_the_cli_as_a_flask_commands_entry_point() -> None:
+    assert declared_entry_points("flask.commands") == {
+        "otcauth": "flask_otcauth.cli:otcauth_cli"}
+    assert otcauth_cli.name == "otcauth"
 
 
 def test_fixtures_authenticate_against_the_users_app(pytester: pytest.Pytester) -> None:
