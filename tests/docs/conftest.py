@@ -1,4 +1,4 @@
-"""The documentation built once per run, as text, with warnings as errors (as CI builds it)."""
+"""The documentation built once per run, as text and as HTML, with warnings as errors (as CI)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ def built_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("docs-text")
     status = build_main(["-W", "-E", "-q", "-b", "text", str(DOCS), str(out)])
     assert status == 0, "sphinx-build -W -b text docs failed; run it to see the warning"
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The HTML build of ``docs/`` (as CI builds it), for what only it writes: objects.inv."""
+    out = tmp_path_factory.mktemp("docs-html")
+    status = build_main(["-W", "-E", "-q", "-b", "html", str(DOCS), str(out)])
+    assert status == 0, "sphinx-build -W -b html docs failed; run it to see the warning"
     return out
 
 

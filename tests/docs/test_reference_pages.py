@@ -1,21 +1,49 @@
-"""Pages that must keep up with the code: the API reference and the methods the server has."""
+"""Pages that must keep up with the code: the API reference, the version, the methods."""
 
 from __future__ import annotations
 
 import re
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
+from sphinx.util.inventory import InventoryFile
 
 import flask_otcauth
 from flask_otcauth.config import METHODS
 
 from .conftest import DOCS
 
+PACKAGE_VERSION = version("flask-otcauth")
+
+
+def inventory(built_html: Path) -> dict[str, dict[str, str]]:
+    """objects.inv of the build, as {"py:class": {"flask_otcauth.OTCAuth": version}, ...}."""
+    loaded = InventoryFile.loads((built_html / "objects.inv").read_bytes(), uri="")
+    return {kind: {name: item.project_version for name, item in entries.items()}
+            for kind, entries in loaded.data.items()}
+
 
 @pytest.mark.parametrize("name", flask_otcauth.__all__)
-def test_api_reference_documents_every_public_name(name: str) -> None:
-    assert re.search(rf"flask_otcauth\.{name}\b", (DOCS / "api.rst").read_text()), (
-        f"add flask_otcauth.{name} to docs/api.rst")
+def test_api_reference_documents_every_public_name(built_html: Path, name: str) -> None:
+    documented = {entry for kind, entries in inventory(built_html).items()
+                  if kind.startswith("py:") for entry in entries}
+
+    assert f"flask_otcauth.{name}" in documented, (
+        f"document flask_otcauth.{name} in docs/api.rst (under the flask_otcauth module)")
+
+
+def test_docs_are_built_for_the_package_version(built_html: Path) -> None:
+    versions = {entry for entries in inventory(built_html).values() for entry in entries.values()}
+
+    assert versions == {PACKAGE_VERSION}
+
+
+def test_changelog_opens_with_the_package_version() -> None:
+    sections = re.findall(r"^## (\S+)", (DOCS / "changelog.md").read_text(), re.MULTILINE)
+
+    assert sections[0] == PACKAGE_VERSION, (
+        "name the changelog's first section after the version in setup.cfg")
 
 
 @pytest.mark.parametrize("method", METHODS)
