@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -15,6 +18,8 @@ from flask_otcauth.storage import (
 )
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
+RACERS = 20
+ROUNDS = 200
 
 
 class Clock:
@@ -37,6 +42,38 @@ def test_first_claim_wins_and_later_ones_lose(storage: Storage) -> None:
     assert storage.set_if_absent("nonce:a", 60) is True
     assert storage.set_if_absent("nonce:a", 60) is False
     assert storage.set_if_absent("nonce:b", 60) is True
+
+
+@pytest.fixture
+def fast_thread_switching() -> Iterator[None]:
+    """The interpreter switches threads every microsecond (instead of 5 ms), restored after."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def claims_released_together(pool: ThreadPoolExecutor, storage: Storage, key: str) -> list[bool]:
+    """What :data:`RACERS` threads of ``pool``, released at once by a barrier, get claiming
+    ``key``."""
+    barrier = threading.Barrier(RACERS)
+
+    def claim(_: int) -> bool:
+        barrier.wait(timeout=10)
+        return storage.set_if_absent(key, 60)
+
+    return list(pool.map(claim, range(RACERS)))
+
+
+@pytest.mark.usefixtures("fast_thread_switching")
+def test_twenty_threads_claiming_one_key_at_once_get_exactly_one_win(storage: Storage) -> None:
+    """Round after round (a claim that checks, then sets, lets a second thread through in a few
+    rounds out of a hundred in memory, and in most rounds in Redis)."""
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        wins = [claims_released_together(pool, storage, f"nonce:race-{n}").count(True)
+                for n in range(ROUNDS)]
+
+    assert wins == [1] * ROUNDS
 
 
 def test_value_is_stored_and_replaced(storage: Storage) -> None:
@@ -120,6 +157,31 @@ def test_unreachable_redis_raises_storage_unavailable(operation: str) -> None:
     with pytest.raises(StorageUnavailable) as raised:
         getattr(storage, operation)(*arguments)
     assert "127.0.0.1" not in str(raised.value)
+
+
+OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception)
+
+
+def test_redis_fixture_fails_under_ci_when_redis_py_is_missing(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)  # import redis raises ImportError
+    monkeypatch.setenv("CI", "true")
+
+    with pytest.raises(OUTCOMES, match="redis-py is not installed") as outcome:
+        request.getfixturevalue("redis_url")
+    assert outcome.type is pytest.fail.Exception
+
+
+def test_redis_fixture_skips_outside_ci_when_redis_py_is_missing(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.delenv("CI", raising=False)
+
+    with pytest.raises(OUTCOMES, match="redis-py is not installed") as outcome:
+        request.getfixturevalue("redis_url")
+    assert outcome.type is pytest.skip.Exception
 
 
 def test_redis_unix_spelling_of_limits_is_understood() -> None:
