@@ -34,7 +34,7 @@ def create_app() -> Flask:
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
-    @app.route("/tools/<name>", methods=["GET", "POST"])
+    @app.route("/tools/<path:name>", methods=["GET", "POST"])  # "a%2Fb" is the name "a/b"
     @require_auth
     def tool(name: str) -> dict[str, Any]:
         return {"method": current_identity.method, "subject": current_identity.subject,
