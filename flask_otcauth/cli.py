@@ -236,8 +236,8 @@ def _describe_hmac(settings: Settings, workers: int, report: _Report) -> None:
                             + (" ".join(sorted(scopes)) or "(none)"))
     if settings.hmac_leeway > LARGE_LEEWAY_SECONDS:
         report.warnings.append(f"OTC_AUTH_HMAC_LEEWAY is {settings.hmac_leeway} s: signatures "
-                               "dated that far ahead, or that much past their max age, are "
-                               "accepted; fix the clocks (NTP) and lower it.")
+                               "dated that far in the future are accepted; fix the clocks (NTP) "
+                               "and lower it.")
     if settings.storage_uri.startswith("memory://") and workers > 1:
         report.warnings.append(f"hmac nonces in memory:// with {workers} workers: a signed "
                                "request can be replayed once per worker; use redis://.")
