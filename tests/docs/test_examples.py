@@ -2,8 +2,10 @@
 
 ``docs/examples/quickstart.py`` runs under ``flask run`` with secrets made the way the
 quickstart makes them; ``curl`` calls it with the key and with a token from ``mint_token.py``,
-and ``clients.py`` calls it with requests, httpx and the OXP client. The signing examples of
-``clients.py`` call the example tool server under gunicorn, configured for ``hmac`` only.
+and ``clients.py`` calls it with requests and httpx (each with the key and with a token) and the
+OXP client (a token). The OXP client with a key and the signing examples of ``clients.py`` call
+the example tool server under gunicorn, configured for ``api_key`` and ``hmac``: a server
+without ``jwt``, which ignores the bearer token the OXP client always sends.
 """
 
 from __future__ import annotations
@@ -19,16 +21,24 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import oxp
 import pytest
 from clients import (
     call_tool_signed_with_httpx,
-    call_tool_with_oxp,
+    call_tool_signed_with_oxp,
+    call_tool_with_oxp_and_key,
+    call_tool_with_oxp_and_token,
     list_tools_signed_with_requests,
-    list_tools_with_httpx,
-    list_tools_with_requests,
+    list_tools_with_httpx_and_key,
+    list_tools_with_httpx_and_token,
+    list_tools_with_requests_and_key,
+    list_tools_with_requests_and_token,
 )
+
+from flask_otcauth import generate_key, hash_key
 
 from ..servers import REPO_ROOT, free_port, start_gunicorn, stop
 from .conftest import DOCS
@@ -39,6 +49,8 @@ EXAMPLES = DOCS / "examples"
 BOOT_TIMEOUT_SECONDS = 15.0
 SIGNING_CLIENT = "agent-platform"
 SIGNING_SECRET = secrets.token_urlsafe(48)
+EXAMPLE_API_KEY = generate_key("test")
+EVERY_TOOL = ["tools:list", "tools:call:*"]
 
 
 @dataclass(frozen=True)
@@ -100,13 +112,15 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]
 
 
 @pytest.fixture(scope="module")
-def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The example tool server under gunicorn, accepting only signed requests."""
-    log = tmp_path_factory.mktemp("signed") / "server.log"
+def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example tool server under gunicorn, accepting signed requests and an API key."""
+    log = tmp_path_factory.mktemp("example") / "server.log"
     server, base_url = start_gunicorn("example_app:create_app()", {
-        "OTC_AUTH_METHODS": ["hmac"],
+        "OTC_AUTH_METHODS": ["hmac", "api_key"],
         "OTC_AUTH_HMAC_CLIENTS": {SIGNING_CLIENT: {
-            "secrets": [SIGNING_SECRET], "scopes": ["tools:list", "tools:call:*"]}},
+            "secrets": [SIGNING_SECRET], "scopes": EVERY_TOOL}},
+        "OTC_AUTH_API_KEYS": [{"id": "oxp-client", "hash": hash_key(EXAMPLE_API_KEY),
+                               "scopes": EVERY_TOOL}],
         "OTC_AUTH_REQUIRE_HTTPS": False,  # plain http://127.0.0.1 in this test
     }, log, args=("-w", "1"))
     try:
@@ -171,39 +185,78 @@ def test_quickstart_refuses_curl_with_a_token_of_another_secret(quickstart: Quic
     assert (status, body["error"]) == (401, "invalid_token")
 
 
-def test_requests_example_lists_tools_with_the_key(quickstart: Quickstart) -> None:
-    body = list_tools_with_requests(quickstart.base_url, quickstart.api_key)
+def tool_ids(body: dict[str, Any]) -> list[str]:
+    return [tool["id"] for tool in body["items"]]
 
-    assert [tool["id"] for tool in body["items"]] == ["Hello.Greet@1.0.0"]
+
+def test_requests_example_lists_tools_with_the_key(quickstart: Quickstart) -> None:
+    body = list_tools_with_requests_and_key(quickstart.base_url, quickstart.api_key)
+
+    assert tool_ids(body) == ["Hello.Greet@1.0.0"]
+
+
+def test_requests_example_lists_tools_with_a_token(quickstart: Quickstart) -> None:
+    body = list_tools_with_requests_and_token(quickstart.base_url, mint_token(quickstart))
+
+    assert tool_ids(body) == ["Hello.Greet@1.0.0"]
+
+
+def test_httpx_example_lists_tools_with_the_key(quickstart: Quickstart) -> None:
+    body = list_tools_with_httpx_and_key(quickstart.base_url, quickstart.api_key)
+
+    assert tool_ids(body) == ["Hello.Greet@1.0.0"]
 
 
 def test_httpx_example_lists_tools_with_a_token(quickstart: Quickstart) -> None:
-    body = list_tools_with_httpx(quickstart.base_url, mint_token(quickstart))
+    body = list_tools_with_httpx_and_token(quickstart.base_url, mint_token(quickstart))
 
-    assert [tool["id"] for tool in body["items"]] == ["Hello.Greet@1.0.0"]
+    assert tool_ids(body) == ["Hello.Greet@1.0.0"]
 
 
 def test_oxp_example_calls_a_tool_with_a_token(quickstart: Quickstart) -> None:
-    value = call_tool_with_oxp(quickstart.base_url, mint_token(quickstart), "Grace")
+    value = call_tool_with_oxp_and_token(quickstart.base_url, mint_token(quickstart), "Grace")
 
     assert value == "Hello, Grace! (called by my-agent)"
 
 
-def test_httpx_example_signs_a_tool_call(signed_server: str) -> None:
-    body = call_tool_signed_with_httpx(signed_server, SIGNING_CLIENT, SIGNING_SECRET,
+def test_oxp_example_calls_a_tool_with_the_key(example_server: str) -> None:
+    value = call_tool_with_oxp_and_key(example_server, EXAMPLE_API_KEY,
+                                       "Math.Add", {"a": 1, "b": 2})
+
+    assert value == 3
+
+
+def test_oxp_key_example_is_refused_where_jwt_is_enabled(quickstart: Quickstart) -> None:
+    """What the page warns of: there the placeholder bearer token is verified, and refused."""
+    with pytest.raises(oxp.AuthenticationError) as refused:
+        call_tool_with_oxp_and_key(quickstart.base_url, quickstart.api_key,
+                                   "Hello.Greet", {"name": "Ada"})
+
+    assert refused.value.response.json()["error"] == "invalid_token"
+
+
+def test_httpx_example_signs_a_tool_call(example_server: str) -> None:
+    body = call_tool_signed_with_httpx(example_server, SIGNING_CLIENT, SIGNING_SECRET,
                                        "Math.Add", {"a": 20, "b": 22})
 
     assert body["result"]["value"] == 42
 
 
-def test_requests_example_signs_a_listing(signed_server: str) -> None:
-    tools = list_tools_signed_with_requests(signed_server, SIGNING_CLIENT, SIGNING_SECRET)
+def test_requests_example_signs_a_listing(example_server: str) -> None:
+    tools = list_tools_signed_with_requests(example_server, SIGNING_CLIENT, SIGNING_SECRET)
 
     assert "Math.Add@1.0.0" in tools
 
 
-def test_signed_server_refuses_an_unsigned_request(signed_server: str) -> None:
-    response = httpx.get(f"{signed_server}/tools", timeout=10)
+def test_oxp_example_signs_a_tool_call(example_server: str) -> None:
+    value = call_tool_signed_with_oxp(example_server, SIGNING_CLIENT, SIGNING_SECRET,
+                                      "Math.Add", {"a": 40, "b": 2})
+
+    assert value == 42
+
+
+def test_example_server_refuses_a_request_without_credentials(example_server: str) -> None:
+    response = httpx.get(f"{example_server}/tools", timeout=10)
 
     assert response.status_code == 401
 
