@@ -116,7 +116,7 @@ SCHEMAS: Final[dict[str, Any]] = {
                 "examples": ["missing_credentials", "invalid_token", "invalid_api_key",
                              "invalid_signature", "https_required", "insufficient_scope",
                              "rate_limited", "too_many_failed_attempts",
-                             "temporarily_unavailable"],
+                             "key_lookup_unavailable", "temporarily_unavailable"],
             },
             "message": {"type": "string"},
             "developer_message": {"type": "string"},
@@ -131,7 +131,9 @@ _REFUSALS: Final[dict[str, Any]] = {
                  "Credentials sent over plain HTTP, or a caller without the scope required."),
     "429": _json(_ref("AuthErrorResponse"), "Rate limited; Retry-After says when to come back."),
     "503": _json(_ref("AuthErrorResponse"),
-                 "A check that must fail closed (the nonce store) cannot be made; retry later."),
+                 "A check that must fail closed cannot be made: the API key store did not "
+                 "answer (key_lookup_unavailable) or the nonce store did not "
+                 "(temporarily_unavailable); Retry-After says when to try again."),
 }
 
 

@@ -9,6 +9,7 @@ from flask_otcauth.config import METHODS
 from flask_otcauth.openapi import SECURITY_SCHEMES
 
 from .conftest import AppFactory, base_config
+from .helpers import HMAC_CLIENT, HMAC_SECRET
 
 
 def test_every_method_but_none_has_a_security_scheme() -> None:
@@ -42,6 +43,21 @@ def test_api_key_scheme_names_the_first_configured_header(make_app: AppFactory) 
     scheme = app.extensions["otcauth"].openapi_security_schemes(app)["api_key"]
 
     assert scheme["name"] == "X-Tool-Key"
+
+
+def test_hmac_is_described_as_the_signature_header_with_its_profile(
+        make_app: AppFactory) -> None:
+    app = make_app(OTC_AUTH_METHODS=["hmac"], OTC_AUTH_HMAC_CLIENTS={HMAC_CLIENT: HMAC_SECRET},
+                   OTC_AUTH_HMAC_MAX_AGE=120)
+
+    scheme = app.extensions["otcauth"].openapi_security_schemes(app)["hmac"]
+
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Signature")
+    for part in ("RFC 9421", "hmac-sha256", "`Signature-Input`", "keyid", "nonce",
+                 '"@method" "@authority" "@path" "@query" "content-digest"',
+                 "`Content-Digest` (RFC 9530", "older than 120 seconds", "reused nonces",
+                 "401 Unauthorized"):
+        assert part in scheme["description"], part
 
 
 def test_security_requirement_offers_each_enabled_method_in_order(make_app: AppFactory) -> None:

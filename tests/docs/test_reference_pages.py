@@ -13,8 +13,10 @@ import flask_otcauth
 from flask_otcauth.config import METHODS
 
 from .conftest import DOCS
+from .refusal_codes import EXPECTED, refusal_codes
 
 PACKAGE_VERSION = version("flask-otcauth")
+REFUSAL_CODES = sorted(refusal_codes() | EXPECTED)
 
 
 def inventory(built_html: Path) -> dict[str, dict[str, str]]:
@@ -51,3 +53,11 @@ def test_methods_page_compares_every_method(method: str) -> None:
     rows = re.findall(r"^\| `([a-z_]+)` \|", (DOCS / "methods.md").read_text(), re.MULTILINE)
 
     assert method in rows, f"add a row for {method!r} to the table in docs/methods.md"
+
+
+@pytest.mark.parametrize("code", REFUSAL_CODES)
+def test_clients_page_explains_every_refusal_code(code: str) -> None:
+    rows = re.findall(r"^\| \d{3} \| `([a-z_]+)` \|", (DOCS / "clients.md").read_text(),
+                      re.MULTILINE)
+
+    assert code in rows, f"add {code!r} to the table of refusals in docs/clients.md"

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
+from ..docs.refusal_codes import EXPECTED, refusal_codes
+
 AppFactory = Callable[..., Flask]
+REFUSAL_CODES = sorted(refusal_codes() | EXPECTED)
 
 
 def document(client: FlaskClient) -> dict[str, Any]:
@@ -76,3 +80,20 @@ def test_signed_requests_are_documented_when_hmac_is_enabled(make_app: AppFactor
     validate(body, cls=OpenAPIV31SpecValidator)
     assert body["security"] == [{"hmac": []}, {"api_key": []}]
     assert "RFC 9421" in body["components"]["securitySchemes"]["hmac"]["description"]
+
+
+def test_openapi_document_is_valid_without_authentication(make_app: AppFactory) -> None:
+    with make_app(OTC_AUTH_METHODS=["none"]).test_client() as client:
+        body = document(client)
+
+    validate(body, cls=OpenAPIV31SpecValidator)
+    assert body["security"] == []
+    assert body["components"]["securitySchemes"] == {}
+    assert "none (authentication is off)" in body["info"]["description"]
+
+
+@pytest.mark.parametrize("code", REFUSAL_CODES)
+def test_openapi_document_lists_every_refusal_code(client: FlaskClient, code: str) -> None:
+    error = document(client)["components"]["schemas"]["AuthErrorResponse"]["properties"]["error"]
+
+    assert code in error["examples"], f"add {code!r} to AuthErrorResponse in example_app/openapi.py"
