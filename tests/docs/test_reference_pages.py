@@ -7,11 +7,15 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sphinx.util.inventory import InventoryFile
 
 import flask_otcauth
+from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.config import METHODS
 
+from ..conftest import base_config
+from ..helpers import API_KEY
 from .conftest import DOCS
 from .refusal_codes import EXPECTED, refusal_codes
 
@@ -61,3 +65,20 @@ def test_clients_page_explains_every_refusal_code(code: str) -> None:
                       re.MULTILINE)
 
     assert code in rows, f"add {code!r} to the table of refusals in docs/clients.md"
+
+
+def test_methods_page_shows_the_insufficient_scope_challenge_the_server_sends() -> None:
+    app = Flask(__name__)
+    app.config.update(base_config())
+    OTCAuth(app)
+
+    @app.get("/tools")
+    @require_auth(scopes=["tools:list"])
+    def tools() -> dict[str, str]:
+        return {}
+
+    response = app.test_client().get("/tools", headers={"OTC-API-Key": API_KEY})
+
+    assert response.status_code == 403
+    shown = response.headers["WWW-Authenticate"].replace('scope="tools:list"', 'scope="..."')
+    assert f"`WWW-Authenticate: {shown}`" in " ".join((DOCS / "methods.md").read_text().split())
