@@ -161,7 +161,8 @@ CONFIG_KEYS: Final = (
               wrong="Not a whole number, negative, or over 300 (fix the clocks instead).",
               bad_example=-5),
     ConfigKey("OTC_AUTH_STORAGE_URI", None,
-              "Shared state (nonces): memory:// or redis://...; unset: the rate-limit storage.",
+              "Shared state (hmac nonces, and state of your own): memory:// or redis://...; "
+              "None (unset): OTC_AUTH_RATELIMIT_STORAGE_URI's URI, else memory://.",
               type="str | None (memory:// or redis://)", example="redis://127.0.0.1:6379/0",
               wrong="Not a URI, a port that is not a number, a kind other than memory or redis "
                     "(memory://, redis://, rediss://, redis+unix://), or a redis URI while "
