@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.test import TestResponse
 
 from flask_otcauth import require_auth
 
 from ..conftest import AppFactory
 from ..forge import forge
 from ..helpers import API_KEY, bearer
-from .support import assert_refused
+from .support import API_KEY_CHALLENGE, BEARER_CHALLENGE, assert_refused
 
 FAILURES_ALLOWED = 3
 
@@ -21,7 +24,8 @@ def test_head_on_a_protected_view(client: FlaskClient) -> None:
     assert response.status_code == 401
     assert response.get_data() == b""
     assert response.mimetype == "application/json"
-    assert len(response.headers.getlist("WWW-Authenticate")) == 2
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers.getlist("WWW-Authenticate") == [BEARER_CHALLENGE, API_KEY_CHALLENGE]
 
 
 def test_options_preflight_reveals_nothing_of_the_view(client: FlaskClient) -> None:
@@ -51,9 +55,22 @@ def test_options_on_a_view_that_lists_options_itself(make_app: AppFactory,
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])
-def test_other_method_on_a_protected_view(client: FlaskClient, method: str) -> None:
-    response = client.open("/tools", method=method)
+def test_other_method_on_a_protected_view(make_app: AppFactory, method: str) -> None:
+    app = make_app()
+    calls: list[str] = []
+
+    @app.get("/counted")
+    @require_auth
+    def counted() -> str:
+        calls.append(method)
+        return "ran"
+
+    response = app.test_client().open("/counted", method=method)
     assert response.status_code == 405  # routing answers before the view, with no data
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert response.headers.getlist("WWW-Authenticate") == []
+    assert b"ran" not in response.get_data()
+    assert calls == []
 
 
 def test_method_override_header(client: FlaskClient) -> None:
@@ -61,19 +78,51 @@ def test_method_override_header(client: FlaskClient) -> None:
     assert_refused(response, 401, "missing_credentials")
 
 
-@pytest.mark.parametrize("path", ["/tools/", "//tools", "/TOOLS", "/tools%2f", "/./tools",
-                                  "/tools;x", "/%74ools", "/tools/..", "/open/../tools",
-                                  "/tools%00", "/tools.json", "/tools%20"])
-def test_path_spelling_variants_under_protect_all(make_app: AppFactory, path: str) -> None:
+def served(client: FlaskClient, method: str, path: str) -> TestResponse:
+    """``path`` as a server hands it to the app: PATH_INFO percent-decoded (PEP 3333), not
+    parsed as a URL by the test client (which reads ``//tools`` as the host ``tools``)."""
+    return client.open("/", method=method, environ_overrides={
+        "PATH_INFO": unquote(path, encoding="latin-1"), "REQUEST_URI": path, "RAW_URI": path})
+
+
+# Spellings of /tools, each with the view it reaches: Werkzeug merges slashes and decodes %74.
+PATH_SPELLINGS = {
+    "/tools/": None, "//tools": "tools", "///tools": "tools", "/TOOLS": None,
+    "/tools%2f": None, "/./tools": None, "/tools;x": None, "/%74ools": "tools",
+    "/tools/..": None, "/open/../tools": None, "/tools%00": None, "/tools.json": None,
+    "/tools%20": None, "/tools//": None,
+}
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "OPTIONS"])
+@pytest.mark.parametrize("path", list(PATH_SPELLINGS))
+def test_path_spelling_variants_under_protect_all(make_app: AppFactory, path: str,
+                                                  method: str) -> None:
+    """Every spelling is 401, whatever the method: OPTIONS to a URL without a route too, as
+    GET, instead of 404. A spelling that reaches the view gets its preflight answer."""
     client = make_app(OTC_AUTH_PROTECT_ALL=True).test_client()
-    assert_refused(client.get(path), 401, "missing_credentials")
+    response = served(client, method, path)
+    if method == "OPTIONS" and PATH_SPELLINGS[path] is not None:
+        assert response.status_code == 200
+        assert response.get_data() == b""
+        assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    else:
+        assert_refused(response, 401, "missing_credentials")
 
 
-@pytest.mark.parametrize("path", ["/tools/", "//tools", "/TOOLS", "/./tools", "/tools%2f"])
+@pytest.mark.parametrize("path", list(PATH_SPELLINGS))
 def test_path_spelling_variants_never_reach_a_protected_view(client: FlaskClient,
                                                                path: str) -> None:
-    response = client.get(path)
-    assert response.status_code in (401, 404)
+    """A spelling that reaches the view gets its 401; every other spelling is a 404."""
+    response = served(client, "GET", path)
+    if PATH_SPELLINGS[path] is not None:
+        assert_refused(response, 401, "missing_credentials",
+                       challenges=(BEARER_CHALLENGE, API_KEY_CHALLENGE))
+        assert response.headers.getlist("WWW-Authenticate") == [BEARER_CHALLENGE,
+                                                                API_KEY_CHALLENGE]
+    else:
+        assert response.status_code == 404
+        assert response.headers.getlist("WWW-Authenticate") == []
     assert b'"method"' not in response.get_data()
 
 

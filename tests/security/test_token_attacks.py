@@ -50,6 +50,15 @@ def no_outbound_connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ob
     yield attempts
 
 
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> int:
+    """The clock the verifier reads (``time.time``), frozen at a whole second: a boundary one
+    second away is exactly one second away, however long the request takes."""
+    frozen = int(time.time())
+    monkeypatch.setattr(time, "time", lambda: float(frozen))
+    return frozen
+
+
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
 @pytest.mark.parametrize("signature", ["", "c2ln"])
 def test_alg_none_and_its_case_variants(client: FlaskClient, alg: str, signature: str) -> None:
@@ -192,34 +201,44 @@ def test_missing_exp(client: FlaskClient) -> None:
     refused(client, forge(claims={"sub": "client-a"}))
 
 
-def test_expired_one_second_ago(client: FlaskClient) -> None:
-    body = refused(client, forge(claims=valid_claims(exp=time.time() - 1)))
+def test_expired_one_second_ago(client: FlaskClient, now: int) -> None:
+    body = refused(client, forge(claims=valid_claims(exp=now - 1)))
     assert "expired" in body["developer_message"]
 
 
-def test_expiring_in_one_second_is_still_accepted(client: FlaskClient) -> None:
-    accepted(client, forge(claims=valid_claims(exp=time.time() + 1)))
+def test_expiring_this_very_second_is_refused(client: FlaskClient, now: int) -> None:
+    """RFC 7519: the current time must be before exp."""
+    body = refused(client, forge(claims=valid_claims(exp=now)))
+    assert "expired" in body["developer_message"]
 
 
-def test_not_valid_for_one_more_second(client: FlaskClient) -> None:
-    refused(client, forge(claims=valid_claims(nbf=time.time() + 1)))
+def test_expiring_in_one_second_is_still_accepted(client: FlaskClient, now: int) -> None:
+    accepted(client, forge(claims=valid_claims(exp=now + 1)))
 
 
-def test_valid_since_one_second_is_accepted(client: FlaskClient) -> None:
-    accepted(client, forge(claims=valid_claims(nbf=time.time() - 1)))
+def test_not_valid_for_one_more_second(client: FlaskClient, now: int) -> None:
+    refused(client, forge(claims=valid_claims(nbf=now + 1)))
 
 
-def test_issued_one_second_in_the_future(client: FlaskClient) -> None:
-    refused(client, forge(claims=valid_claims(iat=time.time() + 1)))
+def test_valid_since_one_second_is_accepted(client: FlaskClient, now: int) -> None:
+    accepted(client, forge(claims=valid_claims(nbf=now - 1)))
 
 
-def test_lifetime_one_second_over_the_maximum(client: FlaskClient) -> None:
-    body = refused(client, forge(claims=valid_claims(exp=time.time() + 901)))
+def test_issued_one_second_in_the_future(client: FlaskClient, now: int) -> None:
+    refused(client, forge(claims=valid_claims(iat=now + 1)))
+
+
+def test_issued_one_second_ago_is_accepted(client: FlaskClient, now: int) -> None:
+    accepted(client, forge(claims=valid_claims(iat=now - 1)))
+
+
+def test_lifetime_one_second_over_the_maximum(client: FlaskClient, now: int) -> None:
+    body = refused(client, forge(claims=valid_claims(exp=now + 901)))
     assert "900" in body["developer_message"]
 
 
-def test_lifetime_at_the_maximum_is_accepted(client: FlaskClient) -> None:
-    accepted(client, forge(claims=valid_claims(exp=time.time() + 900)))
+def test_lifetime_at_the_maximum_is_accepted(client: FlaskClient, now: int) -> None:
+    accepted(client, forge(claims=valid_claims(exp=now + 900)))
 
 
 def test_foreign_audience(client: FlaskClient) -> None:
