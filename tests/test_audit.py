@@ -153,3 +153,71 @@ def test_insufficient_scope_is_a_failure_naming_the_verified_caller(make_app: Ap
     assert response.status_code == 403
     [event] = events
     assert (event.reason, event.subject, event.path) == ("insufficient_scope", "agent-7", "/admin")
+
+
+def test_failure_lockout_sends_rate_limited_with_its_reason(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute")
+    limited: Received = []
+    failed: Received = []
+
+    def on_limited(sender: Flask, **kwargs: Any) -> None:
+        limited.append((sender, kwargs))
+
+    def on_failed(sender: Flask, **kwargs: Any) -> None:
+        failed.append((sender, kwargs))
+
+    rate_limited.connect(on_limited, app)
+    auth_failed.connect(on_failed, app)
+    try:
+        client = app.test_client()
+        for attempt in range(2):
+            assert client.get("/tools", headers={"OTC-API-Key": f"guess-{attempt}-" + "x" * 30}
+                              ).status_code == 401
+        with caplog.at_level("INFO", logger="flask_otcauth"):
+            response = client.get("/tools", headers={"OTC-API-Key": API_KEY})
+    finally:
+        auth_failed.disconnect(on_failed, app)
+        rate_limited.disconnect(on_limited, app)
+    assert response.status_code == 429
+    [(sender, sent)] = limited
+    assert sender is app
+    assert sent["reason"] == "too_many_failed_attempts"
+    assert sent["failure"].status == 429
+    assert (sent["event"].outcome, sent["event"].status) == ("rate_limited", 429)
+    assert sent["event"].client_address == "127.0.0.1"
+    assert [kwargs["reason"] for _, kwargs in failed] == ["invalid_api_key"] * 2
+    [record] = audit_records(caplog)
+    assert record["reason"] == "too_many_failed_attempts"
+    assert [r.levelname for r in caplog.records if hasattr(r, "otcauth")] == ["WARNING"]
+
+
+def credential_headers(credential: str, length: int) -> dict[str, str]:
+    """A junk token or API key of ``length`` characters."""
+    if credential == "token":
+        return bearer("a" * length)
+    return {"OTC-API-Key": "k" * length}
+
+
+@pytest.mark.parametrize("credential", ["token", "API key"])
+def test_a_credential_over_8192_characters_is_refused_without_a_fingerprint(
+    client: FlaskClient, received: dict[str, Received], credential: str
+) -> None:
+    """Hashing a megabyte of junk would cost a millisecond per refusal: it is not named."""
+    response = client.get("/tools", headers=credential_headers(credential, 8193))
+    assert response.status_code == 401
+    [(_, sent)] = received["failed"]
+    assert sent["failure"].fingerprint is None
+    assert sent["event"].fingerprint is None
+
+
+@pytest.mark.parametrize("credential", ["token", "API key"])
+def test_a_refused_credential_of_8192_characters_has_a_fingerprint(
+    client: FlaskClient, received: dict[str, Received], credential: str
+) -> None:
+    response = client.get("/tools", headers=credential_headers(credential, 8192))
+    assert response.status_code == 401
+    [(_, sent)] = received["failed"]
+    value = "a" * 8192 if credential == "token" else "k" * 8192
+    assert sent["event"].fingerprint == hashlib.sha256(value.encode()).hexdigest()[:8]

@@ -1,5 +1,6 @@
 """The secret scanner runs around every attack test: every response and log record is searched for
-every configured secret and every credential a test presented."""
+every configured secret and every credential a test presented, and every refusal must have left
+an audit record, so the log is never searched in vain."""
 
 from __future__ import annotations
 
@@ -16,3 +17,6 @@ def secret_scanner() -> Iterator[Exposure]:
         yield exposure
     found = exposure.leaks()
     assert not found, f"secrets in responses or log records: {found}"
+    assert exposure.unaudited_refusals() == 0, (
+        f"{exposure.refusals} refusals but {exposure.audit_records} audit records: the log "
+        "scan searched nothing")

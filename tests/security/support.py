@@ -77,6 +77,7 @@ def leaks(texts: Iterable[str], secrets: Iterable[str]) -> list[str]:
 
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "otc-api-key", "oxp-api-key", "signature"})
+REFUSAL_STATUSES = frozenset({401, 403, 429})
 
 
 @dataclass
@@ -87,9 +88,16 @@ class Exposure:
     texts: list[str] = field(default_factory=list)
     responses: int = 0
     records: int = 0
+    refusals: int = 0  # responses of status 401, 403 or 429
+    audit_records: int = 0  # records carrying ``record.otcauth``
 
     def leaks(self) -> list[str]:
         return leaks(self.texts, self.secrets)
+
+    def unaudited_refusals(self) -> int:
+        """Refusals beyond the audit records made: each refusal must leave one, or the scan of
+        the log would pass for want of anything to search."""
+        return max(0, self.refusals - self.audit_records)
 
 
 class _Recorder(logging.Handler):
@@ -99,6 +107,8 @@ class _Recorder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.exposure.records += 1
+        if hasattr(record, "otcauth"):
+            self.exposure.audit_records += 1
         self.exposure.texts.append(self.format(record) + repr(vars(record)))
 
 
@@ -114,7 +124,9 @@ def _configured_secrets(app: Flask) -> set[str]:
 
 @contextmanager
 def scanning() -> Iterator[Exposure]:
-    """Collect every response and log record of every app, and every secret they must not hold.
+    """Collect every response and log record of every app, and every secret they must not hold:
+    the configured ones, and every value a request sent in a credential header, the query
+    string, a form body or a cookie.
 
     The ``flask_otcauth`` logger is opened to DEBUG meanwhile, so every audit record is made.
     """
@@ -125,11 +137,14 @@ def scanning() -> Iterator[Exposure]:
         for name, value in request.headers.items():
             if name.lower() in CREDENTIAL_HEADERS:
                 exposure.secrets |= credential_parts(value)
-        for value in request.args.values():
-            exposure.secrets |= credential_parts(value)
+        request.get_data(cache=True)  # so the form is parsed from a copy the view still has
+        for values in (request.args.values(), request.form.values(), request.cookies.values()):
+            for value in values:
+                exposure.secrets |= credential_parts(value)
 
     def on_response(sender: Flask, response: Response, **_: Any) -> None:
         exposure.responses += 1
+        exposure.refusals += response.status_code in REFUSAL_STATUSES
         exposure.texts.append(response_text(response))
 
     recorder = _Recorder(exposure)
