@@ -23,7 +23,7 @@ from .audit import RequestFacts, record_refusal, record_success, successes_audit
 from .authenticator import Authenticator
 from .cli import otcauth_cli
 from .config import Settings, load_settings
-from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement, reset_identity
+from .context import IDENTITY_ATTR, VERIFIED_ATTR, Requirement
 from .exceptions import AuthFailure, OTCAuthConfigError
 from .headers import header_reader
 from .identity import NO_AUTH_IDENTITY, Identity
@@ -67,8 +67,10 @@ class _AppState:
     auth_disabled: bool = field(init=False)
     require_https: bool = field(init=False)
     protect_all: bool = field(init=False)
+    methods: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.methods = self.settings.methods
         self.auth_disabled = self.settings.auth_disabled
         self.require_https = self.settings.require_https
         self.protect_all = self.settings.protect_all
@@ -204,11 +206,13 @@ class OTCAuth:
 
     def refuse(
         self, requirement: Requirement, app: Flask | None = None,
-        current_request: Request | None = None,
+        current_request: Request | None = None, request_globals: Any = None,
     ) -> Response | None:
         """The error response for the current request, or ``None`` once it is authenticated."""
+        state = self._states.get(id(app)) if app is not None else None
         try:
-            self._authenticate(self._state(app), requirement, current_request)
+            self._authenticate(state or self._state(app), requirement, current_request,
+                               request_globals)
         except AuthError as error:
             return error.get_response()
         return None
@@ -240,7 +244,9 @@ class OTCAuth:
         app_ref = weakref.ref(app)
 
         def start_request() -> Response | None:
-            reset_identity()
+            request_globals = g._get_current_object()
+            setattr(request_globals, IDENTITY_ATTR, None)  # reset_identity(), one call less
+            setattr(request_globals, VERIFIED_ATTR, None)
             if not state.views_checked:
                 started = app_ref()
                 if started is not None:
@@ -268,13 +274,18 @@ class OTCAuth:
             return preflight()
         return self.refuse(_DEFAULT)
 
-    def _authenticate(
-        self, state: _AppState, requirement: Requirement, current_request: Request | None = None
+    def _authenticate(  # noqa: PLR0912 - the request's one path, in one frame on purpose
+        self, state: _AppState, requirement: Requirement, current_request: Request | None = None,
+        request_globals: Any = None,
     ) -> Identity | None:
-        # Each context-local proxy is resolved once: on the hot path a proxy costs about as
-        # much as a header lookup.
-        request_globals = g._get_current_object()
-        methods = state.methods_for(requirement)
+        """extract -> verify -> identity -> authorize -> rate-limit; the identity goes on ``g``.
+
+        One frame: every request pays for each call made here, so the rare steps (a second
+        check of the same request, refusals, scopes, limits) are the ones that call out.
+        """
+        if request_globals is None:
+            request_globals = g._get_current_object()
+        methods = state.methods if requirement.methods is None else state.methods_for(requirement)
         if getattr(request_globals, VERIFIED_ATTR, None) == methods:
             identity: Identity | None = getattr(request_globals, IDENTITY_ATTR)
             if identity is not None:
@@ -286,7 +297,20 @@ class OTCAuth:
             current_request = request._get_current_object()  # type: ignore[attr-defined]
         identity = None
         try:
-            identity = _identify(state, requirement, methods, current_request)
+            if state.auth_disabled:
+                identity = NO_AUTH_IDENTITY
+            else:
+                auth_request = AuthRequest(header_reader(current_request.environ),
+                                           current_request.method, target_uri, _request_body)
+                if state.require_https:
+                    refuse_plain_http(state.authenticator, auth_request, methods)
+                try:
+                    identity = state.authenticator.authenticate(
+                        auth_request, methods, optional=requirement.optional, now=time.time())
+                except AuthFailure as failure:
+                    if state.rate_limits is not None:
+                        _count_failure(state.rate_limits, failure, _address(current_request))
+                    raise
             if requirement.scopes or requirement.any_scopes:
                 _raise_if_unauthorized(state, identity, requirement, _address(current_request))
             if state.rate_limits is not None:
@@ -308,25 +332,6 @@ class OTCAuth:
         except AuthFailure as failure:
             record_refusal(_app(), failure, _request_facts, identity)
             raise _error(state, state.settings.methods, failure) from None
-
-
-def _identify(
-    state: _AppState, requirement: Requirement, methods: tuple[str, ...], current_request: Request
-) -> Identity | None:
-    """The extract and verify steps: who the credentials prove the caller is."""
-    if state.auth_disabled:
-        return NO_AUTH_IDENTITY
-    auth_request = AuthRequest(header_reader(current_request.environ), current_request.method,
-                               target_uri, _request_body)
-    if state.require_https:
-        refuse_plain_http(state.authenticator, auth_request, methods)
-    try:
-        return state.authenticator.authenticate(auth_request, methods,
-                                                optional=requirement.optional, now=time.time())
-    except AuthFailure as failure:
-        if state.rate_limits is not None:
-            _count_failure(state.rate_limits, failure, _address(current_request))
-        raise
 
 
 def _spend(state: _AppState, identity: Identity | None, address: str) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
 
 from flask import current_app, request
+from flask.globals import app_ctx
 
 from .context import Requirement
 from .scopes import required_scopes
@@ -44,8 +45,12 @@ def refusal(requirement: Requirement) -> Response | None:
     current_request: Request = request._get_current_object()  # type: ignore[attr-defined]
     if current_request.method == "OPTIONS":
         return preflight()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return extension(app).refuse(requirement, app, current_request)
+    context = app_ctx._get_current_object()  # type: ignore[attr-defined]  # app and g at once
+    auth: OTCAuth | None = context.app.extensions.get("otcauth")
+    if auth is None:
+        extension(context.app)  # raises, saying what is missing
+    return auth.refuse(requirement, context.app, current_request,  # type: ignore[union-attr]
+                       context.g)
 
 
 def preflight() -> Response | None:
