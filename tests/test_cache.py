@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import time
 import tracemalloc
+from string import ascii_lowercase
 from types import MappingProxyType
+from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -13,6 +17,7 @@ from flask_otcauth import OTCAuth
 from flask_otcauth.cache import VerifiedTokenCache
 from flask_otcauth.identity import Identity
 from flask_otcauth.schemes import JwtScheme
+from flask_otcauth.schemes.jwt import MAX_TOKEN_LENGTH
 
 from .conftest import build_app
 from .helpers import AUDIENCE, JWT_SECRET, OLD_JWT_SECRET, bearer, make_token
@@ -62,6 +67,48 @@ def test_memory_stops_growing_at_the_byte_bound() -> None:
         tracemalloc.stop()
     assert cache.size_in_bytes <= 256 * 1024
     assert held < 2 * 256 * 1024  # the estimate covers what the entries really hold
+
+
+def _nested_arrays(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# Claims whose decoded objects are as large as JSON can make them for their length.
+ADVERSARIAL_CLAIMS: dict[str, dict[str, Any]] = {
+    "nested arrays": {"x": _nested_arrays(800)},
+    "empty objects": {"x": [{}] * 1300},
+    "empty arrays": {"x": [[]] * 1500},
+    "two-character strings": {"x": ["ab"] * 1000},
+    "many members": {f"k{index}": 0 for index in range(600)},
+    "two-character scopes": {"scope": " ".join(first + second for first in ascii_lowercase
+                                               for second in ascii_lowercase)},
+    "astral characters": {"x": ["\U0001f600"] * 150},
+}
+
+
+@pytest.mark.parametrize("shape", sorted(ADVERSARIAL_CLAIMS))
+def test_the_size_estimate_covers_what_a_cached_token_really_holds(shape: str) -> None:
+    app = build_app()
+    token = make_token(sub="agent", **ADVERSARIAL_CLAIMS[shape])
+    assert len(token) <= MAX_TOKEN_LENGTH
+    cache = verified_tokens(app)
+    tracemalloc.start()
+    try:
+        assert app.test_client().get("/tools", headers=bearer(token)).status_code == 200
+        gc.collect()
+        with_entry, _ = tracemalloc.get_traced_memory()
+        estimate = cache.size_in_bytes
+        cache.clear()
+        gc.collect()
+        without_entry, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    held = with_entry - without_entry
+    assert held > 4 * len(token)  # the shape is as heavy as meant: the measure sees it
+    assert held <= estimate
 
 
 def test_an_entry_larger_than_the_byte_bound_is_not_kept() -> None:

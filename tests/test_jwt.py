@@ -84,6 +84,15 @@ def test_non_numeric_exp_is_401(client: FlaskClient, exp: object) -> None:
     assert status(client, make_token(exp=exp, aud=AUDIENCE)) == 401
 
 
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_a_400_digit_numeric_date_is_401_never_500(client: FlaskClient, claim: str) -> None:
+    # An integer that long is finite but has no float: a check through math.isfinite overflows.
+    response = client.get("/tools", headers=bearer(make_token(**{claim: 10**400}, aud=AUDIENCE)))
+    assert response.status_code == 401
+    assert response.json is not None
+    assert response.json["error"] == "invalid_token"
+
+
 def test_digit_string_iat_is_401(client: FlaskClient) -> None:
     assert status(client, make_token(iat=str(int(time.time())), aud=AUDIENCE)) == 401
 

@@ -10,13 +10,12 @@ here, or it is refused before any key is touched.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import math
 import re
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from ..exceptions import AuthFailure, invalid_credential
 
@@ -29,10 +28,25 @@ MAX_HEADER_LENGTH: Final = 512
 NUMERIC_DATE_CLAIMS: Final = ("exp", "nbf", "iat")
 STRING_CLAIMS: Final = ("sub", "iss", "jti")
 SUPPORTED_TYPE: Final = "JWT"
+# The registered claims whose type is checked: int for a NumericDate, str, list for aud.
+_REGISTERED_CLAIM_TYPES: Final[dict[str, type]] = {
+    **dict.fromkeys(NUMERIC_DATE_CLAIMS, int), **dict.fromkeys(STRING_CLAIMS, str), "aud": list}
+_HEADER: Final = frozenset({"alg", "typ"})
+_HEADER_WITH_KID: Final = frozenset({"alg", "typ", "kid"})
+_TO_STANDARD_ALPHABET: Final = bytes.maketrans(b"-_", b"+/")
 
 
 class _DuplicateMemberError(ValueError):
     """A JSON object names one member twice."""
+
+
+class ParsedJws(NamedTuple):
+    """A compact JWS read once: what the verifier needs, decoded exactly once."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes  # ASCII header.payload, what the signature covers
+    signature: bytes
 
 
 def refusal(hint: str) -> AuthFailure:
@@ -42,7 +56,15 @@ def refusal(hint: str) -> AuthFailure:
 def check_compact_jws(
     token: str, *, algorithms: Iterable[str], allow_kid: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The JOSE header and claims of ``token`` if it has exactly one reading, else a refusal.
+    """The JOSE header and claims of ``token`` if it has exactly one reading, else a refusal."""
+    parsed = parse_compact_jws(token, algorithms=frozenset(algorithms), allow_kid=allow_kid)
+    return parsed.header, parsed.claims
+
+
+def parse_compact_jws(
+    token: str, *, algorithms: frozenset[str], allow_kid: bool = False
+) -> ParsedJws:
+    """``token`` read once, if it has exactly one reading, else a refusal.
 
     Checks shape and types only: the signature, ``exp``/``nbf`` against the clock, ``aud`` and
     ``iss`` stay with the verifier. ``allow_kid`` is for verifiers that select keys by id.
@@ -50,44 +72,50 @@ def check_compact_jws(
     if _COMPACT_JWS.fullmatch(token) is None:
         raise refusal("The token must be a JWS in compact serialization: three base64url "
                       "segments (no padding) separated by dots.")
-    encoded_header, encoded_claims, encoded_signature = token.split(".")
+    encoded = token.encode("ascii")  # the pattern admits ASCII only
+    encoded_header, encoded_claims, encoded_signature = encoded.split(b".")
     if len(encoded_header) > MAX_HEADER_LENGTH:
         raise refusal(f"The token's header is longer than {MAX_HEADER_LENGTH} characters.")
     header = _json_object(_segment(encoded_header, "header"), "header")
-    _segment(encoded_signature, "signature")
-    _check_header(header, frozenset(algorithms), allow_kid)
+    signature = _segment(encoded_signature, "signature")
+    _check_header(header, algorithms, allow_kid)
     claims = _json_object(_segment(encoded_claims, "payload"), "payload")
     check_claim_types(claims)
-    return header, claims
+    return ParsedJws(header, claims, encoded[:len(encoded_header) + 1 + len(encoded_claims)],
+                     signature)
 
 
 def check_claim_types(claims: dict[str, Any]) -> None:
-    """RFC 7519 types for the registered claims we read, with no coercion of any kind."""
-    for name in NUMERIC_DATE_CLAIMS:
-        if name in claims:
-            value = claims[name]
-            if (isinstance(value, bool) or not isinstance(value, (int, float))
-                    or not math.isfinite(value)):
+    """RFC 7519 types for the registered claims we read, with no coercion of any kind.
+
+    JSON gives exact types, so ``type(...) is`` is the check: ``bool`` is no number here, and
+    an integer is finite however long (``math.isfinite`` would overflow on 10**400).
+    """
+    for name, value in claims.items():  # one pass over the few claims a token has
+        kind = _REGISTERED_CLAIM_TYPES.get(name)
+        if kind is None:
+            continue
+        if kind is int:  # a NumericDate
+            if type(value) is not int and (type(value) is not float or not math.isfinite(value)):
                 raise refusal(f"The token's {name} must be a number of seconds since the epoch.")
-    for name in STRING_CLAIMS:
-        if name in claims and not isinstance(claims[name], str):
-            raise refusal(f"The token's {name} must be a string.")
-    if "aud" in claims:
-        audience = claims["aud"]
-        if not isinstance(audience, str) and not (
-                isinstance(audience, list) and all(isinstance(item, str) for item in audience)):
+        elif kind is str:
+            if type(value) is not str:
+                raise refusal(f"The token's {name} must be a string.")
+        elif type(value) is not str and not (
+                type(value) is list and all(type(item) is str for item in value)):
             raise refusal("The token's aud must be a string or a list of strings.")
 
 
-def _segment(encoded: str, name: str) -> bytes:
+def _segment(encoded: bytes, name: str) -> bytes:
     """Decode one base64url segment, refusing any spelling but the canonical one."""
+    standard = (encoded + b"=" * (-len(encoded) % 4)).translate(_TO_STANDARD_ALPHABET)
     try:
-        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-    except (binascii.Error, ValueError):
+        raw = binascii.a2b_base64(standard)  # the alphabet is checked already
+    except binascii.Error:
         raise refusal(f"The token's {name} is not valid base64url.") from None
     # Unused low bits of the last character must be zero: otherwise several strings decode to
     # the same bytes, and one signed token would have many spellings.
-    if base64.urlsafe_b64encode(raw).rstrip(b"=") != encoded.encode("ascii"):
+    if binascii.b2a_base64(raw, newline=False) != standard:
         raise refusal(f"The token's {name} is not canonical base64url.")
     return raw
 
@@ -103,34 +131,36 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)  # NaN, Infinity, -Infinity are not JSON
 
 
+# Built once: json.loads with hooks builds a decoder (and its scanner) on every call.
+_STRICT_JSON: Final = json.JSONDecoder(object_pairs_hook=_reject_duplicates,
+                                       parse_constant=_reject_constant)
+
+
 def _json_object(raw: bytes, name: str) -> dict[str, Any]:
     """Strict UTF-8 JSON (RFC 8259): no BOM, no UTF-16, no duplicate members, no NaN."""
     try:
-        text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_reject_duplicates,
-                           parse_constant=_reject_constant)
+        value = _STRICT_JSON.decode(raw.decode("utf-8"))
     except _DuplicateMemberError:
         raise refusal(f"The token's {name} names a member twice.") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise refusal(f"The token's {name} is not a UTF-8 JSON object.") from None
-    if not isinstance(value, dict):
+    if type(value) is not dict:
         raise refusal(f"The token's {name} is not a UTF-8 JSON object.")
     return value
 
 
 def _check_header(header: dict[str, Any], algorithms: frozenset[str], allow_kid: bool) -> None:
-    if "crit" in header:
-        raise refusal("The token's header has crit: no critical extensions are supported.")
-    supported = {"alg", "typ", "kid"} if allow_kid else {"alg", "typ"}
-    unsupported = sorted(name for name in header if name not in supported)
-    if unsupported:
+    supported = _HEADER_WITH_KID if allow_kid else _HEADER
+    if not header.keys() <= supported:
+        if "crit" in header:
+            raise refusal("The token's header has crit: no critical extensions are supported.")
         # Parameter names only, never values, and only the known ones: the rest is the client's.
         raise refusal("The token's header may only carry " + ", ".join(sorted(supported))
-                      + f"; it has {len(unsupported)} other parameter(s).")
+                      + f"; it has {len(header.keys() - supported)} other parameter(s).")
     algorithm = header.get("alg")
-    if not isinstance(algorithm, str) or algorithm not in algorithms:
+    if type(algorithm) is not str or algorithm not in algorithms:
         raise refusal("The token must be signed with " + " or ".join(sorted(algorithms)) + ".")
     if "typ" in header and header["typ"] != SUPPORTED_TYPE:
         raise refusal(f'The token\'s typ must be "{SUPPORTED_TYPE}" or absent.')
-    if "kid" in header and not isinstance(header["kid"], str):
+    if "kid" in header and type(header["kid"]) is not str:
         raise refusal("The token's kid must be a string.")

@@ -8,7 +8,6 @@ far ahead it may be, and ``aud`` matched against the allowed clients only when p
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from types import MappingProxyType
 from typing import Any, Final
@@ -20,10 +19,11 @@ from ..exceptions import AuthFailure, OTCAuthConfigError, invalid_credential
 from ..identity import Identity
 from ..scopes import ScopeError, scopes_from_claims
 from .base import REALM, AuthRequest, header_value_problem
-from .jose import check_compact_jws
+from .jose import parse_compact_jws
 
 MAX_TOKEN_LENGTH: Final = 8192
 ALGORITHMS: Final = ["HS256"]
+_ALGORITHMS: Final = frozenset(ALGORITHMS)
 _CODE: Final = "invalid_token"
 _MESSAGE: Final = "The bearer token is not valid."
 _EXPIRED: Final = "The token has expired: mint a new one."
@@ -97,8 +97,9 @@ class JwtScheme:
         if problem is not None:
             raise _refusal(problem)
         # One spelling, one meaning, or 401; the claims parsed there are the ones used here.
-        _, claims = check_compact_jws(credential, algorithms=ALGORITHMS)
-        self._check_signature(credential)
+        parsed = parse_compact_jws(credential, algorithms=_ALGORITHMS)
+        self._check_signature(parsed.signing_input, parsed.signature)
+        claims = parsed.claims
         self._check_time_and_issuer(claims, now)
         if claims["exp"] > now + self._max_lifetime + self._leeway:
             raise _refusal(f"The token's exp is more than {self._max_lifetime} s ahead: mint "
@@ -122,14 +123,10 @@ class JwtScheme:
         return (f'Bearer realm="{REALM}", error="invalid_token", '
                 f'error_description="{failure.developer_message}"')
 
-    def _check_signature(self, token: str) -> None:
+    def _check_signature(self, signing_input: bytes, signature: bytes) -> None:
         """PyJWT's HMAC check with each secret in rotation; the token's shape is already known."""
-        signing_input, _, encoded_signature = token.rpartition(".")
-        padding = "=" * (-len(encoded_signature) % 4)
-        signature = base64.urlsafe_b64decode(encoded_signature + padding)
-        message = signing_input.encode("ascii")
         for key in self._keys:  # the current secret first, then older ones still in rotation
-            if self._algorithm.verify(message, key, signature):
+            if self._algorithm.verify(signing_input, key, signature):
                 return
         raise _refusal("The signature does not verify with the server's secret.")
 

@@ -10,6 +10,7 @@ on one prepared environ, so neither the test client nor the network is measured.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import time
@@ -125,8 +126,11 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reads]:
         return read
 
     monkeypatch.setattr(json, "loads", counted("json.loads", json.loads, 0))
+    monkeypatch.setattr(json.JSONDecoder, "decode",
+                        counted("JSON decode", json.JSONDecoder.decode, 1))
     monkeypatch.setattr(base64, "urlsafe_b64decode",
                         counted("urlsafe_b64decode", base64.urlsafe_b64decode, 0))
+    monkeypatch.setattr(binascii, "a2b_base64", counted("base64 decode", binascii.a2b_base64, 0))
     monkeypatch.setattr(HMACAlgorithm, "verify", counted("HMAC", HMACAlgorithm.verify, 1))
     monkeypatch.setattr(PyJWS, "decode_complete",
                         counted("PyJWT decode", PyJWS.decode_complete, 1))
@@ -160,5 +164,5 @@ def test_a_token_at_the_cap_is_decoded_verified_and_fingerprinted(reads: Reads) 
     assert longest["token cache"] == len(token)
     assert longest["sha256"] == len(token)  # the audit fingerprint
     assert longest["HMAC"] == len(token.rpartition(".")[0])
-    assert longest["urlsafe_b64decode"] > MAX_TOKEN_LENGTH * 0.9
-    assert longest["json.loads"] > MAX_TOKEN_LENGTH * 0.7
+    assert longest["base64 decode"] > MAX_TOKEN_LENGTH * 0.9
+    assert longest["JSON decode"] > MAX_TOKEN_LENGTH * 0.7
