@@ -79,7 +79,13 @@ def bare_flask() -> Flask:
 def serve(app: Flask, environ: dict[str, Any]) -> str:
     """One request through ``app.wsgi_app``: the status line."""
     statuses: list[str] = []
-    body = app.wsgi_app(dict(environ), lambda status, headers, *_: statuses.append(status))
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], object]:
+        statuses.append(status)
+        return lambda data: None
+
+    body = app.wsgi_app(dict(environ), start_response)
     b"".join(body)
     getattr(body, "close", lambda: None)()
     return statuses[0]
@@ -96,7 +102,8 @@ def elapsed(app: Flask, environ: dict[str, Any]) -> float:
 def test_oversized_credentials_cost_no_more_than_flask_reading_them(kind: str,
                                                                     size: int) -> None:
     ours, bare = build_app(), bare_flask()
-    environ = EnvironBuilder(path="/tools", headers=CREDENTIALS[kind](size)).get_environ()
+    headers = list(CREDENTIALS[kind](size).items())
+    environ = EnvironBuilder(path="/tools", headers=headers).get_environ()
     assert serve(ours, environ) == "401 UNAUTHORIZED"
     assert serve(bare, environ) == "200 OK"
     times: dict[str, list[float]] = {"ours": [], "bare": []}
