@@ -33,6 +33,7 @@ _WARN_EVERY_SECONDS: Final = 30.0
 _Operation = Literal["hit", "test", "get_window_stats"]
 _FAILED: Final = "failed"
 _CALLER: Final = "caller"
+_MAX_KEYS: Final = 10_000  # callers and addresses whose storage keys are remembered
 # KEYS: the address's failure counters, then the caller's request counters.
 # ARGV: the number of failure counters, each failure limit, then per request counter its limit
 # and window in seconds. Returns {0} when admitted, else {1 (locked out) or 2 (over budget),
@@ -102,32 +103,72 @@ class RateLimits:
         self._per_failure = per_failure
         self._last_warning = 0.0
         self._admit_script: Any = None
-        storage = strategy.storage
+        self._storage = strategy.storage
+        # Fixed windows are a counter per window in the storage: with the storage keys built
+        # once per caller, an accepted request costs one read and one increment (limits builds
+        # each key anew, in Python, on every call of its strategy).
+        self._fixed_window = isinstance(strategy, FixedWindowRateLimiter)
+        self._storage_keys: dict[tuple[str, str], tuple[str, ...]] = {}
         # A plain Redis only: a cluster cannot run one script over keys in different slots.
-        if isinstance(strategy, FixedWindowRateLimiter) and type(storage) is RedisStorage:
-            self._redis = storage
-            self._admit_script = storage.get_connection().register_script(_ADMIT_SCRIPT.encode())
+        if self._fixed_window and type(self._storage) is RedisStorage:
+            self._admit_script = self._storage.get_connection().register_script(
+                _ADMIT_SCRIPT.encode())
             self._limits_argv = [len(per_failure), *(item.amount for item in per_failure)]
             for item in per_identity:
                 self._limits_argv += [item.amount, item.get_expiry()]
 
     def admit(self, address: str, caller: str) -> None:
         """429 if ``address`` is locked out by failures, else spend one of ``caller``'s budget."""
-        if self._admit_script is not None:
+        if self._fixed_window:
             try:
-                verdict = self._admit_script(keys=self._admit_keys(address, caller),
-                                             args=self._limits_argv)
-            except Exception:  # any Redis driver error: count in this process meanwhile
+                if self._admit_script is not None:
+                    self._admit_in_one_round_trip(address, caller)
+                else:
+                    self._admit_in_fixed_windows(address, caller)
+            except AuthFailure:
+                raise
+            except Exception:  # any storage driver error: count in this process meanwhile
                 self._warn_unreachable()
             else:
-                outcome, index, seconds = (int(value) for value in verdict)
-                if outcome == 1:
-                    raise _locked_out(max(0, seconds))
-                if outcome == 2:
-                    raise _over_budget(self._per_identity[index - 1], max(0, seconds))
                 return
         self.refuse_if_failing(address)
         self.count_request(caller)
+
+    def _admit_in_one_round_trip(self, address: str, caller: str) -> None:
+        keys = (self._keys(_FAILED, address, self._per_failure)
+                + self._keys(_CALLER, caller, self._per_identity))
+        outcome, index, seconds = (int(value) for value in self._admit_script(
+            keys=keys, args=self._limits_argv))
+        if outcome == 1:
+            raise _locked_out(max(0, seconds))
+        if outcome == 2:
+            raise _over_budget(self._per_identity[index - 1], max(0, seconds))
+
+    def _admit_in_fixed_windows(self, address: str, caller: str) -> None:
+        """What ``FixedWindowRateLimiter.test`` and ``.hit`` do, on keys built once."""
+        storage = self._storage
+        for item, key in zip(self._per_failure, self._keys(_FAILED, address, self._per_failure),
+                             strict=True):
+            if storage.get(key) >= item.amount:
+                raise _locked_out(self._retry_after(item, _FAILED, address))
+        for item, key in zip(self._per_identity,
+                             self._keys(_CALLER, caller, self._per_identity), strict=True):
+            if storage.incr(key, item.get_expiry()) > item.amount:
+                raise _over_budget(item, self._retry_after(item, _CALLER, caller))
+
+    def _keys(self, kind: str, name: str, items: tuple[RateLimitItem, ...]) -> tuple[str, ...]:
+        """The storage keys of ``name``'s counters, as the ``limits`` strategy names them."""
+        keys = self._storage_keys.get((kind, name))
+        if keys is None:
+            if self._admit_script is not None:
+                prefixed = self._storage.prefixed_key  # type: ignore[attr-defined]
+                keys = tuple(prefixed(item.key_for(_PREFIX, kind, name)) for item in items)
+            else:
+                keys = tuple(item.key_for(_PREFIX, kind, name) for item in items)
+            if len(self._storage_keys) >= _MAX_KEYS:
+                self._storage_keys.clear()  # a flood of names: start over, nothing is lost
+            self._storage_keys[(kind, name)] = keys
+        return keys
 
     def refuse_if_failing(self, address: str) -> None:
         """429 for an address that has used up its failures."""
@@ -146,12 +187,6 @@ class RateLimits:
         for item in self._per_identity:
             if not self._call("hit", item, _CALLER, caller):
                 raise _over_budget(item, self._retry_after(item, _CALLER, caller))
-
-    def _admit_keys(self, address: str, caller: str) -> list[str]:
-        prefixed = self._redis.prefixed_key
-        return ([prefixed(item.key_for(_PREFIX, _FAILED, address)) for item in self._per_failure]
-                + [prefixed(item.key_for(_PREFIX, _CALLER, caller))
-                   for item in self._per_identity])
 
     def _retry_after(self, item: RateLimitItem, kind: str, key: str) -> int:
         stats: WindowStats = self._call("get_window_stats", item, kind, key)
