@@ -86,17 +86,25 @@ def record_success(sender: Any, identity: Identity, request: Callable[[], Reques
         auth_succeeded.send(sender, identity=identity, event=event)
 
 
+def refusal_audited(failure: AuthFailure) -> bool:
+    """Whether this refusal would be seen: its signal has a receiver or its level is logged."""
+    if failure.status == 429:
+        return bool(rate_limited.receivers) or logger.isEnabledFor(logging.WARNING)
+    return bool(auth_failed.receivers) or logger.isEnabledFor(
+        logging.WARNING if failure.status >= 500 else logging.INFO)
+
+
 def record_refusal(
     sender: Any, failure: AuthFailure, request: Callable[[], RequestFacts],
     identity: Identity | None,
 ) -> None:
     """A refusal (4xx, or 503 when shared state is down); ``identity`` is set when a verified
     caller was refused after all (out of budget, lacking a scope)."""
+    if not refusal_audited(failure):
+        return
     limited = failure.status == 429
     signal = rate_limited if limited else auth_failed
     level = logging.WARNING if limited or failure.status >= 500 else logging.INFO
-    if not (signal.receivers or logger.isEnabledFor(level)):
-        return
     facts = request()
     event = AuditEvent(
         RATE_LIMITED if limited else FAILED, failure.status, failure.code,

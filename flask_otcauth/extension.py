@@ -19,7 +19,13 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import ConfigurationError
 
-from .audit import RequestFacts, record_refusal, record_success, successes_audited
+from .audit import (
+    RequestFacts,
+    record_refusal,
+    record_success,
+    refusal_audited,
+    successes_audited,
+)
 from .authenticator import Authenticator
 from .cli import otcauth_cli
 from .config import Settings, load_settings
@@ -316,8 +322,10 @@ class OTCAuth:
             if state.rate_limits is not None:
                 _spend(state, identity, _address(current_request))
         except AuthFailure as failure:
-            facts = functools.partial(_request_facts, _address(current_request))
-            record_refusal(_app(), failure, facts, identity)
+            if refusal_audited(failure):  # else nothing is built for the audit trail
+                record_refusal(_app(), failure,
+                               functools.partial(_request_facts, _address(current_request)),
+                               identity)
             raise _error(state, methods, failure) from None
         if identity is not None and successes_audited():  # else not even the app is looked up
             record_success(_app(), identity,

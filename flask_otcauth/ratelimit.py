@@ -13,8 +13,11 @@ Lua script: one round trip instead of two.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any, Final, Literal
@@ -111,8 +114,7 @@ class RateLimits:
         self._storage_keys: dict[tuple[str, str], tuple[str, ...]] = {}
         # A plain Redis only: a cluster cannot run one script over keys in different slots.
         if self._fixed_window and type(self._storage) is RedisStorage:
-            self._admit_script = self._storage.get_connection().register_script(
-                _ADMIT_SCRIPT.encode())
+            self._admit_script = _AdmitScript(self._storage.get_connection())
             self._limits_argv = [len(per_failure), *(item.amount for item in per_failure)]
             for item in per_identity:
                 self._limits_argv += [item.amount, item.get_expiry()]
@@ -138,7 +140,7 @@ class RateLimits:
         keys = (self._keys(_FAILED, address, self._per_failure)
                 + self._keys(_CALLER, caller, self._per_identity))
         outcome, index, seconds = (int(value) for value in self._admit_script(
-            keys=keys, args=self._limits_argv))
+            keys, self._limits_argv))
         if outcome == 1:
             raise _locked_out(max(0, seconds))
         if outcome == 2:
@@ -205,6 +207,42 @@ class RateLimits:
             self._last_warning = now
             logger.warning("rate-limit storage is unreachable; counting in this process "
                            "until it answers again", exc_info=True)
+
+
+class _AdmitScript:
+    """The admit script, sent over one connection per thread of redis-py's own ``Connection``.
+
+    redis-py's client wraps every command in a pool checkout, retries, events and metrics:
+    38 us of Python around a 26 us round trip on the development machine, paid by every
+    accepted request. The connection alone still connects, authenticates, selects the database
+    and parses replies (hiredis) as the client would; an error drops the connection, and the
+    next call makes a new one.
+    """
+
+    def __init__(self, client: Any) -> None:
+        from redis.exceptions import NoScriptError  # noqa: PLC0415 - the redis extra
+
+        self._no_script = NoScriptError
+        self._pool = client.connection_pool
+        self._sha = hashlib.sha1(_ADMIT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis' name
+        self._local = threading.local()
+
+    def __call__(self, keys: tuple[str, ...], args: list[int]) -> Any:
+        owner, connection = getattr(self._local, "connection", (None, None))
+        if owner != os.getpid() or connection is None:  # none in this thread, or a fork's
+            connection = self._pool.make_connection()
+            self._local.connection = (os.getpid(), connection)
+        try:
+            try:
+                connection.send_command("EVALSHA", self._sha, len(keys), *keys, *args)
+                return connection.read_response()
+            except self._no_script:  # a restarted Redis: EVAL runs the script and caches it
+                connection.send_command("EVAL", _ADMIT_SCRIPT, len(keys), *keys, *args)
+                return connection.read_response()
+        except BaseException:
+            connection.disconnect()
+            self._local.connection = (None, None)
+            raise
 
 
 def _locked_out(retry_after: int) -> AuthFailure:

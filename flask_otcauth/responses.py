@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.response import Response as SansIOResponse
@@ -30,16 +30,29 @@ class AuthError(HTTPException):
         self, environ: Any = None, scope: dict[str, Any] | None = None
     ) -> SansIOResponse:
         failure = self.failure
-        body = {
-            "error": failure.code,
-            "message": failure.message,
-            "developer_message": failure.developer_message,
-        }
-        response = Response(json.dumps(body), status=failure.status,
-                            mimetype="application/json")
+        response = Response(_body(failure), status=failure.status, mimetype="application/json")
+        headers = response.headers
         for challenge in self.challenges:
-            response.headers.add("WWW-Authenticate", challenge)
+            headers.add("WWW-Authenticate", challenge)
         if failure.retry_after is not None:
-            response.headers["Retry-After"] = str(failure.retry_after)
-        response.headers["Cache-Control"] = "no-store"
+            headers.add("Retry-After", str(failure.retry_after))
+        headers.add("Cache-Control", "no-store")
         return response
+
+
+_MAX_BODIES: Final = 256
+_bodies: dict[tuple[str, str, str], bytes] = {}
+
+
+def _body(failure: AuthFailure) -> bytes:
+    """The JSON body of a refusal, serialized once per distinct text: refusals come in floods
+    (a scanner, a client with a stale key) and serializing costs as much as the rest of one."""
+    key = (failure.code, failure.message, failure.developer_message)
+    body = _bodies.get(key)
+    if body is None:
+        body = json.dumps({"error": failure.code, "message": failure.message,
+                           "developer_message": failure.developer_message}).encode()
+        if len(_bodies) >= _MAX_BODIES:
+            _bodies.clear()  # texts that vary (scope names, limits): start over
+        _bodies[key] = body
+    return body

@@ -31,18 +31,19 @@ def scoped_app(make_app: AppFactory, **overrides: Any) -> Flask:
     return app
 
 
-def redis_commands(app: Flask) -> Counter[str]:
-    """Counts the commands the app's rate-limit storage sends to Redis from now on."""
-    limits = app.extensions["otcauth"]._state(app).rate_limits
-    client = limits._strategy.storage.get_connection()
+@pytest.fixture
+def redis_commands(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts the commands every redis-py connection sends from now on, whichever way."""
+    from redis.connection import Connection  # noqa: PLC0415 - the redis extra
+
     sent: Counter[str] = Counter()
-    execute = client.execute_command
+    send = Connection.send_command
 
-    def counting(*args: Any, **options: Any) -> Any:
+    def counting(self: Connection, *args: Any, **options: Any) -> Any:
         sent[str(args[0]).upper()] += 1
-        return execute(*args, **options)
+        return send(self, *args, **options)
 
-    client.execute_command = counting
+    monkeypatch.setattr(Connection, "send_command", counting)
     return sent
 
 
@@ -95,16 +96,36 @@ def test_locked_out_address_gets_429_for_an_invalid_key_and_it_is_not_counted(
 
 @pytest.mark.redis
 def test_an_accepted_request_costs_one_redis_round_trip(
-    make_app: AppFactory, redis_url: str
+    make_app: AppFactory, redis_url: str, redis_commands: Counter[str]
 ) -> None:
     app = make_app(OTC_AUTH_RATELIMIT="100/minute", OTC_AUTH_FAILURE_RATELIMIT="5/minute",
                    OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
     client = app.test_client()
     token = bearer(make_token(sub="agent", aud=AUDIENCE))
-    assert client.get("/tools", headers=token).status_code == 200  # loads the script
-    sent = redis_commands(app)
+    assert client.get("/tools", headers=token).status_code == 200  # connects, loads the script
+    redis_commands.clear()
     assert statuses(client, 5, headers=token) == [200] * 5
-    assert sent == Counter({"EVALSHA": 5})
+    assert redis_commands == Counter({"EVALSHA": 5})
+
+
+@pytest.mark.redis
+def test_a_flushed_script_cache_is_reloaded_without_a_refusal(
+    make_app: AppFactory, redis_url: str, redis_commands: Counter[str]
+) -> None:
+    app = make_app(OTC_AUTH_RATELIMIT="100/minute", OTC_AUTH_FAILURE_RATELIMIT="5/minute",
+                   OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
+    client = app.test_client()
+    token = bearer(make_token(sub="agent", aud=AUDIENCE))
+    import redis  # noqa: PLC0415 - the redis extra
+
+    server = redis.Redis.from_url(redis_url)
+    assert client.get("/tools", headers=token).status_code == 200
+    server.script_flush()  # as a restarted Redis would have it
+    redis_commands.clear()
+    assert statuses(client, 2, headers=token) == [200, 200]
+    assert redis_commands == Counter({"EVALSHA": 2, "EVAL": 1})
+    [counter] = server.keys("*otcauth/caller*")
+    assert int(server.get(counter)) == 3  # all three counted in Redis, none in the process
 
 
 @pytest.mark.redis
