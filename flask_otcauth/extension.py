@@ -66,7 +66,7 @@ class _AppState:
     authenticator: Authenticator
     rate_limits: RateLimits | None
     limiter: Limiter | None
-    storage: Callable[[], Storage]
+    storage: Storage
     start_request: Callable[[], Response | None] = field(default=_no_hook, repr=False)
     views_checked: bool = field(default=False)
     # Read on every request: plain attributes, no property call.
@@ -125,18 +125,19 @@ class OTCAuth:
         settings = load_settings(app.config, has_key_loader=self._key_loader is not None)
         limiter = limiter or self._limiter
         rate_limits, limiter = _rate_limits(app, settings, limiter)
-        # Opened on first use (at once when hmac needs it), so a bad URI fails init_app.
-        storage = functools.cache(
-            lambda: open_storage(settings.storage_uri, setting=settings.storage_uri_setting))
+        # Opened here, so a wrong URI fails init_app (a Redis client connects on first use).
+        storage_uri, storage_setting = _storage_uri(app, settings, limiter)
+        shared_storage = open_storage(storage_uri, setting=storage_setting)
         previous = self._states.get(id(app))
         if previous is None:
             weakref.finalize(app, self._states.pop, id(app), None)
         state = self._states[id(app)] = _AppState(
             settings=settings,
-            authenticator=Authenticator(build_schemes(settings, self._key_loader, storage)),
+            authenticator=Authenticator(
+                build_schemes(settings, self._key_loader, shared_storage)),
             rate_limits=rate_limits,
             limiter=limiter,
-            storage=storage,
+            storage=shared_storage,
         )
         app.extensions["otcauth"] = self
         if settings.require_https:
@@ -189,7 +190,7 @@ class OTCAuth:
 
     def storage(self, app: Flask | None = None) -> Storage:
         """The shared storage of ``app`` (``OTC_AUTH_STORAGE_URI``): nonces, and state of yours."""
-        return self._state(app).storage()
+        return self._state(app).storage
 
     def openapi_security_schemes(self, app: Flask | None = None) -> dict[str, SchemeObject]:
         """OpenAPI 3.1 ``components.securitySchemes`` for the methods ``app`` enables."""
@@ -420,6 +421,17 @@ def _check_view_requirements(state: _AppState, views: Iterable[Any]) -> None:
         requirement = getattr(view, REQUIREMENT_ATTR, None)
         if isinstance(requirement, Requirement):
             state.methods_for(requirement)
+
+
+def _storage_uri(app: Flask, settings: Settings, limiter: Limiter | None) -> tuple[str, str]:
+    """The shared storage's URI and the setting it comes from: ``OTC_AUTH_STORAGE_URI``, else
+    the rate-limit storage, the given Limiter's included, so one Redis setting covers all."""
+    if limiter is not None and app.config.get("OTC_AUTH_STORAGE_URI") is None:
+        # Flask-Limiter keeps a storage_uri= argument, else reads RATELIMIT_STORAGE_URI.
+        uri = getattr(limiter, "_storage_uri", None) or app.config.get("RATELIMIT_STORAGE_URI")
+        if isinstance(uri, str) and uri:
+            return uri, "the given Limiter's storage URI (OTC_AUTH_STORAGE_URI unset)"
+    return settings.storage_uri, settings.storage_uri_setting
 
 
 def _rate_limits(

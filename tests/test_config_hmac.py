@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
-from flask_otcauth import OTCAuthConfigError
+from flask_otcauth import OTCAuth, OTCAuthConfigError
 from flask_otcauth.storage import MemoryStorage, RedisStorage
 
-from .conftest import AppFactory
+from .conftest import AppFactory, base_config
 from .helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, JWT_SECRET
 
 
@@ -122,3 +125,26 @@ def test_storage_is_one_object_per_app(make_app: AppFactory) -> None:
     auth = app.extensions["otcauth"]
 
     assert auth.storage(app) is auth.storage(app)
+
+
+def test_storage_follows_a_given_limiters_storage_uri() -> None:
+    limiter = Limiter(get_remote_address, storage_uri="redis://127.0.0.1:1/0")
+    app = Flask(__name__)
+    app.config.update(base_config(**hmac_settings(OTC_AUTH_RATELIMIT="10/minute")))
+    auth = OTCAuth(app, limiter=limiter)
+
+    assert isinstance(auth.storage(app), RedisStorage)
+
+
+def test_storage_follows_the_rate_limit_config_of_a_given_limiter() -> None:
+    app = Flask(__name__)
+    app.config.update(base_config(**hmac_settings(OTC_AUTH_RATELIMIT="10/minute")),
+                      RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+    auth = OTCAuth(app, limiter=Limiter(get_remote_address))
+
+    assert isinstance(auth.storage(app), RedisStorage)
+
+
+def test_a_wrong_storage_uri_fails_init_app_without_hmac(make_app: AppFactory) -> None:
+    with pytest.raises(OTCAuthConfigError, match="OTC_AUTH_STORAGE_URI"):
+        make_app(OTC_AUTH_STORAGE_URI="mongodb://127.0.0.1/0")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..config import Settings
 from ..keys import KeyDirectory, KeyLoader
 from ..storage import MemoryStorage, Storage
@@ -18,11 +16,12 @@ __all__ = ["ApiKeyScheme", "AuthRequest", "HmacScheme", "JwtScheme", "Scheme", "
 def build_schemes(
     settings: Settings,
     key_loader: KeyLoader | None = None,
-    storage: Callable[[], Storage] = MemoryStorage,
+    storage: Storage | None = None,
 ) -> dict[str, Scheme]:
     """The enabled schemes by method name, in the order of ``OTC_AUTH_METHODS``.
 
-    ``storage`` opens the app's shared storage; only schemes that keep state call it.
+    ``storage`` is the app's shared storage (memory when none is given), for schemes that keep
+    state.
     """
     schemes: dict[str, Scheme] = {}
     for method in settings.methods:
@@ -41,7 +40,8 @@ def build_schemes(
                 leeway=settings.jwt_leeway,
             )
         elif method == "hmac":
+            nonces = storage if storage is not None else MemoryStorage()
             schemes[method] = HmacScheme(settings.hmac_clients, max_age=settings.hmac_max_age,
-                                         leeway=settings.hmac_leeway, nonces=storage(),
+                                         leeway=settings.hmac_leeway, nonces=nonces,
                                          scopes=settings.hmac_client_scopes)
     return schemes
