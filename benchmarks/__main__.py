@@ -10,7 +10,9 @@ from . import measure, server
 from .apps import cases
 
 # Issue 6's targets, as ratios against bare Flask; a row named in REJECTS must cost no more than
-# the row it names (accepting a valid credential of the same kind).
+# the row it names (accepting a valid credential of the same kind), each net of what bare Flask
+# pays to receive the same headers (TRANSPORT): an 8 KiB header costs Werkzeug more to parse
+# than any check of it, whoever checks it.
 TARGETS = {
     "API key": 1.05,
     "JWT, reused token": 1.10,
@@ -22,6 +24,7 @@ REJECTS = {
     "reject: 8 KiB junk token": "JWT, new token each request",
     "reject: random 60-byte key": "API key",
 }
+TRANSPORT = {"reject: 8 KiB junk token": "bare Flask, same 8 KiB header"}
 WRK_TARGET = 0.75
 
 
@@ -92,8 +95,11 @@ def verdict(name: str, medians: dict[str, float]) -> str:
         return f"<= {target:.2f} {'met' if met else 'MISSED'}"
     if name in REJECTS and REJECTS[name] in medians:
         other = REJECTS[name]
-        met = medians[name] <= medians[other]
-        return f"<= {other} ({medians[other] / base:.2f}) {'met' if met else 'MISSED'}"
+        received = medians.get(TRANSPORT.get(name, ""), base)
+        refusing, accepting = medians[name] - received, medians[other] - base
+        met = refusing <= accepting
+        return (f"net {refusing / base:+.2f} <= {other} net {accepting / base:+.2f} "
+                f"{'met' if met else 'MISSED'}")
     return ""
 
 

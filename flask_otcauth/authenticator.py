@@ -32,22 +32,14 @@ class Authenticator:
         self, request: AuthRequest, methods: tuple[str, ...], *, optional: bool, now: float
     ) -> Identity | None:
         """The caller's identity; ``None`` only for an anonymous caller when ``optional``."""
-        if len(methods) == 1:  # one method accepted, the usual view: nothing to select or order
-            credential = self._schemes[methods[0]].extract(request)
-            if credential is not None:
-                return _verified(self._schemes[methods[0]], credential, now)
-            if not optional:
-                raise missing_credentials(self._schemes[methods[0]].credential_hint)
-            return None
         presented = []
         for method in methods:
             scheme = self._schemes[method]
             credential = scheme.extract(request)
             if credential is not None:
                 presented.append((scheme, credential))
-        identity: Identity | None
         if len(presented) == 1:  # the usual request: nothing to order
-            identity = _verified(presented[0][0], presented[0][1], now)
+            identity: Identity | None = _verified(presented[0][0], presented[0][1], now)
         else:
             verified = {
                 scheme.method: _verified(scheme, credential, now)

@@ -35,11 +35,4 @@ def get_identity() -> Identity | None:
     return cast("Identity | None", g.get(IDENTITY_ATTR))
 
 
-def reset_identity() -> None:
-    """Forget any identity ``g`` still holds: pytest-flask keeps ``g`` across test requests."""
-    request_globals = g._get_current_object()
-    setattr(request_globals, IDENTITY_ATTR, None)
-    setattr(request_globals, VERIFIED_ATTR, None)
-
-
 current_identity: Identity = cast(Identity, LocalProxy(get_identity))

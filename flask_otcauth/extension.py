@@ -251,8 +251,10 @@ class OTCAuth:
         app_ref = weakref.ref(app)
 
         def start_request() -> Response | None:
+            # Forget any identity g still holds: pytest-flask, or an app context pushed at
+            # start-up, keeps one g across requests.
             request_globals = g._get_current_object()
-            setattr(request_globals, IDENTITY_ATTR, None)  # reset_identity(), one call less
+            setattr(request_globals, IDENTITY_ATTR, None)
             setattr(request_globals, VERIFIED_ATTR, None)
             if not state.views_checked:
                 started = app_ref()

@@ -278,7 +278,6 @@ class KeyDirectory:
         return record if record is not None and hmac.compare_digest(record.digest, digest) else None
 
 
-
 def _call_loader(loader: KeyLoader, digest: bytes) -> KeyRecord | None:
     try:
         found = loader("sha256:" + digest.hex())

@@ -37,6 +37,7 @@ _Operation = Literal["hit", "test", "get_window_stats"]
 _FAILED: Final = "failed"
 _CALLER: Final = "caller"
 _MAX_KEYS: Final = 10_000  # callers and addresses whose storage keys are remembered
+_MAX_CACHED_NAME: Final = 256  # longer names get their keys built each time
 # KEYS: the address's failure counters, then the caller's request counters.
 # ARGV: the number of failure counters, each failure limit, then per request counter its limit
 # and window in seconds. Returns {0} when admitted, else {1 (locked out) or 2 (over budget),
@@ -167,9 +168,10 @@ class RateLimits:
                 keys = tuple(prefixed(item.key_for(_PREFIX, kind, name)) for item in items)
             else:
                 keys = tuple(item.key_for(_PREFIX, kind, name) for item in items)
-            if len(self._storage_keys) >= _MAX_KEYS:
-                self._storage_keys.clear()  # a flood of names: start over, nothing is lost
-            self._storage_keys[(kind, name)] = keys
+            if len(name) <= _MAX_CACHED_NAME:  # bounded in bytes too (a JWT sub may be long)
+                if len(self._storage_keys) >= _MAX_KEYS:
+                    self._storage_keys.clear()  # a flood of names: start over, nothing is lost
+                self._storage_keys[(kind, name)] = keys
         return keys
 
     def refuse_if_failing(self, address: str) -> None:

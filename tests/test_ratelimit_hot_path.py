@@ -165,3 +165,31 @@ def test_refusing_many_bad_keys_retains_no_memory(make_app: AppFactory) -> None:
     finally:
         tracemalloc.stop()
     assert after - before < 64 * 1024
+
+
+def storage_keys(app: Flask) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The storage keys the app's limits remember, by (kind, caller or address)."""
+    limits = app.extensions["otcauth"]._state(app).rate_limits
+    keys: dict[tuple[str, str], tuple[str, ...]] = limits._storage_keys
+    return keys
+
+
+def test_remembered_storage_keys_stay_within_their_bound(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("flask_otcauth.ratelimit._MAX_KEYS", 4)
+    app = make_app(OTC_AUTH_RATELIMIT="1/minute")
+    client = app.test_client()
+    for index in range(10):
+        token = bearer(make_token(sub=f"agent-{index}", aud=AUDIENCE))
+        assert statuses(client, 2, headers=token) == [200, 429]  # counted, forgotten or not
+        assert len(storage_keys(app)) <= 4
+
+
+def test_a_long_caller_name_is_counted_without_remembering_its_keys(
+    make_app: AppFactory
+) -> None:
+    app = make_app(OTC_AUTH_RATELIMIT="1/minute")
+    token = bearer(make_token(sub="agent-" + "x" * 1000, aud=AUDIENCE))
+    assert statuses(app.test_client(), 2, headers=token) == [200, 429]
+    assert not [name for _, name in storage_keys(app) if len(name) > 256]
