@@ -1,8 +1,8 @@
 """Timing: interleaved rounds through Flask's test client, and what the run was measured on.
 
 Each round times every case once, in turn, so a burst of load from other work on the machine
-hits all cases alike instead of one; a case's figure is its median round, and its ratio is that
-median over bare Flask's median from the same run.
+hits all cases alike instead of one; a case's figure is its median round, and its ratio is the
+median over rounds of its time over bare Flask's in the same round.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Result:
 class Prepared:
     case: Case
     client: FlaskClient
+    sent: int = 0  # requests so far: each round goes on where the last stopped
 
 
 def available(case: Case) -> str | None:
@@ -59,16 +60,18 @@ def prepare(case: Case, warmup: int) -> Prepared:
         if status != case.status:
             raise AssertionError(f"{case.name}: request {index} got {status}, "
                                  f"expected {case.status}")
-    return Prepared(case, client)
+    return Prepared(case, client, sent=warmup)
 
 
 def time_case(prepared: Prepared, requests: int) -> float:
     """Seconds per request over ``requests`` requests; every answer must have the right status."""
     client, headers, expected = prepared.client, prepared.case.headers, prepared.case.status
+    first = prepared.sent
+    prepared.sent += requests
     wrong = 0
     gc.collect()
     start = time.perf_counter()
-    for index in range(requests):
+    for index in range(first, first + requests):
         if client.get("/tool", headers=headers(index)).status_code != expected:
             wrong += 1
     elapsed = time.perf_counter() - start
