@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="run only cases whose name contains this")
     parser.add_argument("--no-wrk", action="store_true", help="skip the real-server run")
     parser.add_argument("--wrk-seconds", type=int, default=10)
-    parser.add_argument("--wrk-rounds", type=int, default=1)
+    parser.add_argument("--wrk-rounds", type=int, default=5)
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.requests, args.no_wrk = 1, 300, True
