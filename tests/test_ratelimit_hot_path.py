@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_limiter import Limiter
 
 from flask_otcauth import OTCAuth, require_auth
@@ -94,15 +95,22 @@ def test_locked_out_address_gets_429_for_an_invalid_key_and_it_is_not_counted(
                         "too_many_failed_attempts")
 
 
-@pytest.mark.redis
-def test_an_accepted_request_costs_one_redis_round_trip(
-    make_app: AppFactory, redis_url: str, redis_commands: Counter[str]
-) -> None:
+def redis_limited(make_app: AppFactory, redis_url: str) -> tuple[FlaskClient, dict[str, str]]:
+    """A client of an app counting both limits in Redis, and a token it has used once (so the
+    connection is made and the script loaded)."""
     app = make_app(OTC_AUTH_RATELIMIT="100/minute", OTC_AUTH_FAILURE_RATELIMIT="5/minute",
                    OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
     client = app.test_client()
     token = bearer(make_token(sub="agent", aud=AUDIENCE))
-    assert client.get("/tools", headers=token).status_code == 200  # connects, loads the script
+    assert client.get("/tools", headers=token).status_code == 200
+    return client, token
+
+
+@pytest.mark.redis
+def test_an_accepted_request_costs_one_redis_round_trip(
+    make_app: AppFactory, redis_url: str, redis_commands: Counter[str]
+) -> None:
+    client, token = redis_limited(make_app, redis_url)
     redis_commands.clear()
     assert statuses(client, 5, headers=token) == [200] * 5
     assert redis_commands == Counter({"EVALSHA": 5})
@@ -112,14 +120,10 @@ def test_an_accepted_request_costs_one_redis_round_trip(
 def test_a_flushed_script_cache_is_reloaded_without_a_refusal(
     make_app: AppFactory, redis_url: str, redis_commands: Counter[str]
 ) -> None:
-    app = make_app(OTC_AUTH_RATELIMIT="100/minute", OTC_AUTH_FAILURE_RATELIMIT="5/minute",
-                   OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
-    client = app.test_client()
-    token = bearer(make_token(sub="agent", aud=AUDIENCE))
     import redis  # noqa: PLC0415 - the redis extra
 
+    client, token = redis_limited(make_app, redis_url)
     server = redis.Redis.from_url(redis_url)
-    assert client.get("/tools", headers=token).status_code == 200
     server.script_flush()  # as a restarted Redis would have it
     redis_commands.clear()
     assert statuses(client, 2, headers=token) == [200, 200]
