@@ -86,12 +86,17 @@ def record_success(sender: Any, identity: Identity, request: Callable[[], Reques
         auth_succeeded.send(sender, identity=identity, event=event)
 
 
+def _signal_and_level(failure: AuthFailure) -> tuple[Any, int]:
+    """A 429 is ``rate_limited``; 429s and 503s log at WARNING, other refusals at INFO."""
+    if failure.status == 429:
+        return rate_limited, logging.WARNING
+    return auth_failed, logging.WARNING if failure.status >= 500 else logging.INFO
+
+
 def refusal_audited(failure: AuthFailure) -> bool:
     """Whether this refusal would be seen: its signal has a receiver or its level is logged."""
-    if failure.status == 429:
-        return bool(rate_limited.receivers) or logger.isEnabledFor(logging.WARNING)
-    return bool(auth_failed.receivers) or logger.isEnabledFor(
-        logging.WARNING if failure.status >= 500 else logging.INFO)
+    signal, level = _signal_and_level(failure)
+    return bool(signal.receivers) or logger.isEnabledFor(level)
 
 
 def record_refusal(
@@ -100,11 +105,10 @@ def record_refusal(
 ) -> None:
     """A refusal (4xx, or 503 when shared state is down); ``identity`` is set when a verified
     caller was refused after all (out of budget, lacking a scope)."""
-    if not refusal_audited(failure):
+    signal, level = _signal_and_level(failure)
+    if not (signal.receivers or logger.isEnabledFor(level)):
         return
-    limited = failure.status == 429
-    signal = rate_limited if limited else auth_failed
-    level = logging.WARNING if limited or failure.status >= 500 else logging.INFO
+    limited = signal is rate_limited
     facts = request()
     event = AuditEvent(
         RATE_LIMITED if limited else FAILED, failure.status, failure.code,

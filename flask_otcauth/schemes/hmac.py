@@ -179,11 +179,9 @@ class HmacScheme:
         leeway as clock skew. The profile (:meth:`verify`) has already checked what must be
         covered, the parameters and freshness, so the library is not asked to parse the
         required components again (it is the slow part of a signed request). Raises the
-        refusal when no secret verifies or the client is unknown.
+        refusal when no secret verifies (an unknown client has none).
         """
-        verifiers = self._verifiers.get(client_id)
-        if verifiers is None:
-            raise _refusal("The keyid names no client this server knows.")
+        verifiers = self._verifiers.get(client_id, ())
         message = _Message(credential.request.method, credential.request.target_uri(), {
             "Signature-Input": credential.signature_input or "",
             "Signature": credential.signature or "",
