@@ -7,7 +7,7 @@ import statistics
 import sys
 from datetime import datetime, timezone
 
-from flask_otcauth.cache import MAX_ENTRIES
+from flask_otcauth.core.cache import MAX_ENTRIES
 
 from . import measure, server
 from .apps import cases

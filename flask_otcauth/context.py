@@ -1,38 +1,32 @@
-"""Where the verified identity of the current request lives: namespaced attributes on ``g``."""
+"""Where the verified identity of the current request lives: on the request it belongs to.
+
+Not on ``g``: an app context pushed before a request (pytest-flask, or one pushed at start-up)
+keeps one ``g`` across requests, and an identity left there would be read by the next request.
+The request object is new for every request, so an identity stored on it can only ever be read
+by its own request, and nothing has to reset it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, cast
 
-from flask import g
+from flask import has_request_context, request
 from werkzeug.local import LocalProxy
 
-from .identity import Identity
+from .core.identity import Identity
 
-IDENTITY_ATTR: Final = "otcauth_identity"
-# The methods the identity was verified against, so a second check in the same request (a
-# before_request hook, then a decorator) reuses the first instead of verifying again.
-VERIFIED_ATTR: Final = "otcauth_verified_for"
-
-
-@dataclass(frozen=True, slots=True)
-class Requirement:
-    """What a view asks of its caller: which methods it accepts, whether anonymity is fine,
-    and which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``).
-
-    ``methods`` is ``None`` for "every method the app enabled".
-    """
-
-    methods: tuple[str, ...] | None = None
-    optional: bool = False
-    scopes: tuple[str, ...] = ()
-    any_scopes: tuple[str, ...] = ()
+# On the Request: (the methods it was verified against, the identity or None), so a second
+# check in the same request (a before_request hook, then a decorator) reuses the first.
+VERIFIED_ATTR: Final = "otcauth_verified"
 
 
 def get_identity() -> Identity | None:
-    """The verified identity of this request; ``None`` for an anonymous or unchecked caller."""
-    return cast("Identity | None", g.get(IDENTITY_ATTR))
+    """The verified identity of this request; ``None`` for an anonymous or unchecked caller,
+    and outside a request."""
+    if not has_request_context():
+        return None
+    verified = getattr(request._get_current_object(), VERIFIED_ATTR, None)  # type: ignore[attr-defined]
+    return cast("Identity | None", verified[1]) if verified is not None else None
 
 
 current_identity: Identity = cast(Identity, LocalProxy(get_identity))

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Response
 
-from .exceptions import AuthFailure
+from .core.refusals import AuthFailure
 
 
 class AuthError(HTTPException):

@@ -20,26 +20,42 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from .minting import mint_token
-from .signing import sign_request
+from .core.methods.base import TestRequest
+from .core.methods.jwt import JWT, mint_token
+from .state import app_state
 
 if TYPE_CHECKING:
     from flask import Flask
     from flask.testing import FlaskClient
 
-    from .config import Settings
-    from .extension import OTCAuth
+    from .core.settings import Settings
 
 DEFAULT_SUBJECT: Final = "pytest"
 MARKER: Final = "otc_claims"
 
 
 def _settings(app: Flask) -> Settings:
-    try:
-        auth: OTCAuth = app.extensions["otcauth"]
-    except KeyError:
-        raise RuntimeError("This app has no OTCAuth: call auth.init_app(app).") from None
-    return auth.settings(app)
+    return app_state(app).settings
+
+
+def credential_headers(
+    app: Flask, method: str, http_method: str = "GET", path: str = "/", body: bytes = b"",
+    **options: Any,
+) -> dict[str, str]:
+    """Headers with a credential of ``method`` that ``app`` accepts for one request, made by
+    the method itself (``AuthMethod.test_headers``): for a method of your own as for ours.
+
+    ``options`` go to the method: ``key=`` for ``api_key``, claims for ``jwt``,
+    ``client_id=`` for ``hmac``. ``path`` (query included) and ``body`` matter to methods that
+    sign the request.
+    """
+    settings = _settings(app)
+    registered = {known.name: known for known in settings.registered}
+    if method not in registered:
+        raise ValueError(f'The app knows no method "{method}": register it before init_app.')
+    host = app.config.get("SERVER_NAME") or "localhost"
+    request = TestRequest(http_method.upper(), f"http://{host}{path}", body, options)
+    return registered[method].test_headers(settings.of(method), request)
 
 
 def make_token(app: Flask, *, ttl: int = 300, **claims: Any) -> str:
@@ -49,7 +65,7 @@ def make_token(app: Flask, *, ttl: int = 300, **claims: Any) -> str:
     ...). A ``ttl`` above the app's ``OTC_AUTH_JWT_MAX_LIFETIME`` raises ``ValueError``.
     """
     claims.setdefault("sub", DEFAULT_SUBJECT)
-    return mint_token(_settings(app), now=time.time(), ttl=ttl, **claims)
+    return mint_token(_settings(app).of(JWT), now=time.time(), ttl=ttl, **claims)
 
 
 def bearer_headers(app_or_token: Flask | str, **claims: Any) -> dict[str, str]:
@@ -60,7 +76,7 @@ def bearer_headers(app_or_token: Flask | str, **claims: Any) -> dict[str, str]:
 
 def api_key_headers(app: Flask, key: str) -> dict[str, str]:
     """``key`` in the app's first API key header (``OTC-API-Key`` unless configured)."""
-    return {_settings(app).api_key_headers[0]: key}
+    return credential_headers(app, "api_key", key=key)
 
 
 def signed_headers(
@@ -72,13 +88,7 @@ def signed_headers(
     current secret, for the authority the test client uses (``SERVER_NAME`` or localhost).
     Each call makes a new nonce: sign every request anew.
     """
-    clients = dict(_settings(app).hmac_clients)
-    if not clients:
-        raise ValueError("The app has no OTC_AUTH_HMAC_CLIENTS to sign as.")
-    client_id = client_id if client_id is not None else next(iter(clients))
-    host = app.config.get("SERVER_NAME") or "localhost"
-    return sign_request(method, f"http://{host}{path}", key_id=client_id,
-                        secret=clients[client_id][0], body=body)
+    return credential_headers(app, "hmac", method, path, body, client_id=client_id)
 
 
 def pytest_configure(config: pytest.Config) -> None:

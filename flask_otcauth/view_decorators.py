@@ -1,8 +1,9 @@
-"""``@require_auth``: the per-view way in; resolves the extension of ``current_app`` at call time.
+"""``@require_auth``, ``@exempt`` and ``check_scopes``: the per-view ways in.
 
 The decorator returns the error response itself instead of raising, so an app's own error
 handlers (Flask-RESTful, -RESTX, a catch-all ``@errorhandler(Exception)``) cannot turn a 401
-into a 500.
+into a 500. It finds the app's extension at call time, through the guard, so it works in
+blueprints defined before the app exists.
 """
 
 from __future__ import annotations
@@ -10,60 +11,13 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final, TypeVar, overload
+from typing import Any, TypeVar, overload
 
-from flask import current_app, request
-from flask.globals import app_ctx
-
-from .context import Requirement
-from .scopes import required_scopes
-
-if TYPE_CHECKING:
-    from flask import Flask, Request
-    from werkzeug.sansio.response import Response
-
-    from .extension import OTCAuth
+from .core.gate import Requirement
+from .core.scopes import required_scopes
+from .guard import EXEMPT_ATTR, REQUIREMENT_ATTR, authorize, refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
-REQUIREMENT_ATTR: Final = "__otcauth_requirement__"
-EXEMPT_ATTR: Final = "__otcauth_exempt__"
-
-
-def extension(app: Flask | None = None) -> OTCAuth:
-    extensions = (app if app is not None else current_app).extensions
-    try:
-        auth: OTCAuth = extensions["otcauth"]
-    except KeyError:
-        raise RuntimeError("This app has no OTCAuth: call auth.init_app(app).") from None
-    return auth
-
-
-def refusal(requirement: Requirement) -> Response | None:
-    """The error response for this request under ``requirement``, or ``None`` to let it in."""
-    # Each context-local proxy is resolved once: an attribute read through a proxy costs as
-    # much as a whole header check.
-    current_request: Request = request._get_current_object()  # type: ignore[attr-defined]
-    if current_request.method == "OPTIONS":
-        return preflight()
-    context = app_ctx._get_current_object()  # type: ignore[attr-defined]  # app and g at once
-    auth: OTCAuth | None = context.app.extensions.get("otcauth")
-    if auth is None:
-        extension(context.app)  # raises, saying what is missing
-    return auth.refuse(requirement, context.app, current_request,  # type: ignore[union-attr]
-                       context.g)
-
-
-def preflight() -> Response | None:
-    """An ``OPTIONS`` request, answered without credentials and without running the view.
-
-    A CORS preflight carries no credentials by design, so it is never refused. Flask answers
-    it itself unless the view lists ``OPTIONS`` among its methods; then the view would run,
-    unauthenticated, so Flask's default answer (``Allow``) is given in its place.
-    """
-    rule = request.url_rule
-    if rule is None or getattr(rule, "provide_automatic_options", False):
-        return None  # a 404/405, or Flask's own answer: no view runs
-    return current_app.make_default_options_response()
 
 
 @overload
@@ -129,7 +83,7 @@ def check_scopes(scopes: Iterable[str] = (), any_scopes: Iterable[str] = ()) -> 
     For decisions only the view can make, such as the tool named in a request body. A request
     not authenticated yet is authenticated first (401 without a valid credential).
     """
-    extension().authorize(required_scopes(scopes), required_scopes(any_scopes))
+    authorize(required_scopes(scopes), required_scopes(any_scopes))
 
 
 def exempt(view: F) -> F:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, g
 
-from flask_otcauth import OTCAuth, current_identity, require_auth
+from flask_otcauth import OTCAuth, current_identity, get_identity, require_auth
 
 from .helpers import API_KEY, AUDIENCE, JWT_SECRET
 
@@ -69,7 +69,7 @@ def build_app(**overrides: Any) -> Flask:
 
     @app.get("/open")
     def open_view() -> dict[str, Any]:
-        return {"g_identity": repr(g.get("otcauth_identity"))}
+        return {"g_identity": repr(g.get("otcauth_identity")), "identity": repr(get_identity())}
 
     return app
 

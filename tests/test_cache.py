@@ -13,11 +13,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_otcauth import OTCAuth
-from flask_otcauth.cache import VerifiedTokenCache
-from flask_otcauth.identity import Identity
-from flask_otcauth.schemes import JwtScheme
-from flask_otcauth.schemes.jwt import MAX_TOKEN_LENGTH
+from flask_otcauth.core.cache import VerifiedTokenCache
+from flask_otcauth.core.identity import Identity
+from flask_otcauth.core.methods.jwt import MAX_TOKEN_LENGTH, JwtScheme
+from flask_otcauth.state import app_state
 
 from .conftest import build_app
 from .helpers import AUDIENCE, JWT_SECRET, OLD_JWT_SECRET, bearer, make_token
@@ -26,8 +25,7 @@ IDENTITY = Identity(method="jwt", subject="agent", claims=MappingProxyType({"exp
 
 
 def verified_tokens(app: Flask) -> VerifiedTokenCache:
-    auth: OTCAuth = app.extensions["otcauth"]
-    scheme = auth._state(app).authenticator._schemes["jwt"]
+    scheme = app_state(app).gate.authenticator._schemes["jwt"]
     assert isinstance(scheme, JwtScheme)
     return scheme._verified
 

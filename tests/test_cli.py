@@ -13,7 +13,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from flask_otcauth import hash_key
-from flask_otcauth.keys import key_environment
+from flask_otcauth.core.keys import key_environment
 
 from .conftest import build_app
 from .helpers import (

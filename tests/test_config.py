@@ -217,7 +217,7 @@ def test_bad_leeway_is_refused(make_app: AppFactory, leeway: object) -> None:
 def test_leeway_of_300_seconds_is_accepted(make_app: AppFactory) -> None:
     app = make_app(OTC_AUTH_JWT_LEEWAY=300)
 
-    assert app.extensions["otcauth"].settings(app).jwt_leeway == 300
+    assert app.extensions["otcauth"].settings(app).of("jwt").leeway == 300
 
 
 @pytest.mark.parametrize("value", ["true", 1, None], ids=["string", "integer", "none"])
@@ -319,9 +319,9 @@ def test_defaults_apply_to_keys_left_out() -> None:
     settings = auth.settings(app)
 
     assert settings.methods == ("jwt", "api_key")
-    assert settings.jwt_max_lifetime == 900
-    assert settings.jwt_leeway == 0
-    assert settings.api_key_headers == ("OTC-API-Key", "OXP-API-Key")
+    assert settings.of("jwt").max_lifetime == 900
+    assert settings.of("jwt").leeway == 0
+    assert settings.of("api_key").headers == ("OTC-API-Key", "OXP-API-Key")
     assert settings.protect_all is False
 
 

@@ -10,7 +10,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from flask_otcauth import OTCAuth, OTCAuthConfigError
-from flask_otcauth.storage import MemoryStorage, RedisStorage
+from flask_otcauth.core.storage import MemoryStorage, RedisStorage
 
 from .conftest import AppFactory, base_config
 from .helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, JWT_SECRET
@@ -62,14 +62,14 @@ def test_client_id_a_keyid_cannot_carry_is_refused(make_app: AppFactory, client_
     assert "client id" in refused(make_app, OTC_AUTH_HMAC_CLIENTS={client_id: HMAC_SECRET})
 
 
-@pytest.mark.parametrize("reused", [API_KEY, JWT_SECRET])
+@pytest.mark.parametrize(("reused", "owner"), [(API_KEY, "api_key"), (JWT_SECRET, "jwt")])
 def test_signing_secret_reused_from_a_key_or_jwt_secret_is_refused(
-    make_app: AppFactory, reused: str
+    make_app: AppFactory, reused: str, owner: str
 ) -> None:
     message = refused(make_app, OTC_AUTH_METHODS=["hmac", "jwt", "api_key"],
                       OTC_AUTH_HMAC_CLIENTS={"a": reused})
 
-    assert 'OTC_AUTH_HMAC_CLIENTS["a"] is also configured as an API key or JWT secret' in message
+    assert f'OTC_AUTH_HMAC_CLIENTS["a"] is also configured as a secret of "{owner}"' in message
 
 
 @pytest.mark.parametrize("value", [0, -5, 3601, "300", True])

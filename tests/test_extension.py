@@ -8,6 +8,7 @@ import pytest
 from flask import Blueprint, Flask
 
 from flask_otcauth import AuthError, OTCAuth, current_identity, require_auth
+from flask_otcauth.state import app_state
 
 from .conftest import base_config
 from .helpers import API_KEY, JWT_SECRET, OLD_JWT_SECRET, OTHER_API_KEY, api_key, bearer, make_token
@@ -186,7 +187,7 @@ def test_a_request_is_verified_once_however_many_checks_ask(app: Flask) -> None:
     auth: OTCAuth = app.extensions["otcauth"]
     calls: list[object] = []
     app.before_request(lambda: calls.append(auth.verify_request()) and None)
-    scheme = auth._state(app).authenticator._schemes["api_key"]
+    scheme = app_state(app).gate.authenticator._schemes["api_key"]
     original = scheme.verify
 
     def counting_verify(credential: str, now: float) -> object:
@@ -202,18 +203,35 @@ def test_settings_are_read_once_at_init(app: Flask) -> None:
     auth: OTCAuth = app.extensions["otcauth"]
     app.config["OTC_AUTH_API_KEYS"] = [API_KEY + "-changed-later"]
     assert app.test_client().get("/tools", headers=api_key()).status_code == 200
-    assert auth.settings(app).jwt_secrets == (JWT_SECRET.encode(),)
+    assert auth.settings(app).of("jwt").secrets == (JWT_SECRET.encode(),)
 
 
 def test_jwt_secret_rotation_list_signs_with_the_first(make_app) -> None:  # type: ignore[no-untyped-def]
     app = make_app(OTC_AUTH_JWT_SECRET=[JWT_SECRET, OLD_JWT_SECRET])
     auth: OTCAuth = app.extensions["otcauth"]
-    assert auth.settings(app).jwt_secrets[0] == JWT_SECRET.encode()
+    assert auth.settings(app).of("jwt").secrets[0] == JWT_SECRET.encode()
 
 
 def test_init_app_twice_installs_the_hook_once() -> None:
     app, auth = new_app(), OTCAuth()
     auth.init_app(app)
     auth.init_app(app)
-    assert app.before_request_funcs[None].count(auth._state(app).start_request) == 1
-    assert len(app.before_request_funcs[None]) == 1
+    hooks = app.before_request_funcs[None]
+    assert len(hooks) == 1
+    assert hooks[0].otcauth_state is app_state(app)  # type: ignore[attr-defined]
+
+
+def test_no_hook_is_left_after_the_first_request(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/tools", headers=api_key()).status_code == 200
+    assert app.before_request_funcs.get(None, []) == []
+    assert client.get("/tools", headers=api_key()).status_code == 200
+
+
+def test_the_app_s_own_hooks_survive_the_first_request_check(app: Flask) -> None:
+    seen: list[str] = []
+    app.before_request(lambda: seen.append("own") and None)
+    client = app.test_client()
+    client.get("/tools", headers=api_key())
+    client.get("/tools", headers=api_key())
+    assert seen == ["own", "own"]

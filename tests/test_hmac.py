@@ -19,9 +19,10 @@ from werkzeug.test import TestResponse
 
 from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.client import sign_request
-from flask_otcauth.exceptions import AuthFailure
-from flask_otcauth.schemes import AuthRequest, HmacScheme
-from flask_otcauth.storage import MemoryStorage
+from flask_otcauth.core.methods.base import AuthRequest
+from flask_otcauth.core.methods.hmac import HmacScheme
+from flask_otcauth.core.refusals import AuthFailure
+from flask_otcauth.core.storage import MemoryStorage
 from flask_otcauth.testing import signed_headers
 
 from . import rfc9421

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from flask_otcauth.exceptions import AuthFailure
-from flask_otcauth.schemes.jose import check_compact_jws
+from flask_otcauth.core.jose import check_compact_jws
+from flask_otcauth.core.refusals import AuthFailure
 
 from .forge import forge, raw_claims, valid_claims
 from .helpers import bearer

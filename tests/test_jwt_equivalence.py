@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from flask_otcauth import OTCAuthConfigError
-from flask_otcauth.exceptions import AuthFailure
-from flask_otcauth.schemes import JwtScheme
+from flask_otcauth.core.methods.jwt import JwtScheme
+from flask_otcauth.core.refusals import AuthFailure
 
 from .conftest import build_app
 from .helpers import JWT_SECRET, OLD_JWT_SECRET

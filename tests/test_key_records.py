@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from flask_otcauth import OTCAuth, OTCAuthConfigError, current_identity, generate_key, hash_key
 from flask_otcauth import require_auth as require_auth_
-from flask_otcauth.keys import KeyDirectory, checksum
+from flask_otcauth.core.keys import KeyDirectory, checksum
 
 from .conftest import base_config
 from .helpers import API_KEY, OTHER_API_KEY, FakeClock, api_key, iso, key_record

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from flask_otcauth import OTCAuthConfigError
-from flask_otcauth.identity import sha256
-from flask_otcauth.keys import (
+from flask_otcauth.core.identity import sha256
+from flask_otcauth.core.keys import (
     MAX_CACHED_LOOKUPS,
     KeyDirectory,
     KeyLookupError,

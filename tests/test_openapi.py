@@ -5,16 +5,22 @@ from __future__ import annotations
 from flask import Flask
 
 from flask_otcauth import OTCAuth
-from flask_otcauth.config import METHODS
-from flask_otcauth.openapi import SECURITY_SCHEMES
+from flask_otcauth.core.methods import BUILT_IN
+from flask_otcauth.core.openapi import security_schemes
+from flask_otcauth.core.settings import load_settings
 
 from .conftest import AppFactory, base_config
 from .helpers import HMAC_CLIENT, HMAC_SECRET
 
 
-def test_every_method_but_none_has_a_security_scheme() -> None:
-    assert set(SECURITY_SCHEMES) == set(METHODS) - {"none"}, (
-        "add the new method's OpenAPI scheme to flask_otcauth/openapi.py SECURITY_SCHEMES")
+def test_every_built_in_method_has_a_security_scheme() -> None:
+    config = {**base_config(), "OTC_AUTH_HMAC_CLIENTS": {HMAC_CLIENT: HMAC_SECRET},
+              "OTC_AUTH_METHODS": [method.name for method in BUILT_IN]}
+
+    schemes = security_schemes(load_settings(config))
+
+    assert list(schemes) == [method.name for method in BUILT_IN]
+    assert all(scheme["type"] in ("http", "apiKey") for scheme in schemes.values())
 
 
 def test_jwt_is_an_http_bearer_scheme_with_jwt_format(make_app: AppFactory) -> None:

@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from flask_limiter import Limiter
 
 from flask_otcauth import OTCAuth, require_auth
-from flask_otcauth.identity import key_fingerprint, sha256
+from flask_otcauth.core.identity import key_fingerprint, sha256
+from flask_otcauth.state import app_state
 
 from .conftest import AppFactory
 from .helpers import API_KEY, AUDIENCE, api_key, bearer, make_token
@@ -66,7 +67,7 @@ def test_the_limiter_asked_for_is_made_once_on_the_app(make_app: AppFactory) -> 
 
 def test_the_flask_limiter_strategy_setting_is_honoured(make_app: AppFactory) -> None:
     app = make_app(OTC_AUTH_RATELIMIT="3/minute", RATELIMIT_STRATEGY="moving-window")
-    assert type(app.extensions["otcauth"]._state(app).rate_limits._strategy).__name__ == (
+    assert type(app_state(app).gate.rate_limits._strategy).__name__ == (
         "MovingWindowRateLimiter")
     assert statuses(app.test_client(), 4, headers=api_key()) == [200, 200, 200, 429]
 
@@ -137,7 +138,7 @@ def test_redis_counts_are_the_limits_library_counts(make_app: AppFactory, redis_
     app = make_app(OTC_AUTH_RATELIMIT="3/minute", OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url)
     client = app.test_client()
     assert statuses(client, 2, headers=api_key()) == [200, 200]
-    limits = app.extensions["otcauth"]._state(app).rate_limits
+    limits = app_state(app).gate.rate_limits
     caller = "api_key:" + key_fingerprint(sha256(API_KEY.encode()))
     stats = limits._strategy.get_window_stats(limits._per_identity[0], "otcauth", "caller",
                                               caller)
@@ -173,7 +174,7 @@ def test_refusing_many_bad_keys_retains_no_memory(make_app: AppFactory) -> None:
 
 def storage_keys(app: Flask) -> dict[tuple[str, str], tuple[str, ...]]:
     """The storage keys the app's limits remember, by (kind, caller or address)."""
-    limits = app.extensions["otcauth"]._state(app).rate_limits
+    limits = app_state(app).gate.rate_limits
     keys: dict[tuple[str, str], tuple[str, ...]] = limits._storage_keys
     return keys
 
@@ -181,7 +182,7 @@ def storage_keys(app: Flask) -> dict[tuple[str, str], tuple[str, ...]]:
 def test_remembered_storage_keys_stay_within_their_bound(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("flask_otcauth.ratelimit._MAX_KEYS", 4)
+    monkeypatch.setattr("flask_otcauth.core.ratelimit._MAX_KEYS", 4)
     app = make_app(OTC_AUTH_RATELIMIT="1/minute")
     client = app.test_client()
     for index in range(10):

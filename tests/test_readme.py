@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from flask_otcauth import CONFIG_KEYS
-from flask_otcauth.config import METHODS
+from flask_otcauth.core.settings import METHODS
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 

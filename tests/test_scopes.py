@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from flask_otcauth.scopes import (
+from flask_otcauth.core.scopes import (
     ScopeError,
     grants,
     required_scopes,

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from flask_otcauth.storage import (
+from flask_otcauth.core.storage import (
     MemoryStorage,
     RedisStorage,
     Storage,

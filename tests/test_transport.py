@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_otcauth import OTCAuth, OTCAuthConfigError, require_auth
-from flask_otcauth.config import load_settings
+from flask_otcauth.core.settings import load_settings
 from flask_otcauth.transport import HSTS_VALUE
 
 from .conftest import AppFactory, base_config

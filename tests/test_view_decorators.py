@@ -103,15 +103,27 @@ def test_catch_all_error_handler_cannot_turn_401_into_500(app: Flask) -> None:
     assert app.test_client().get("/tools").status_code == 401
 
 
-def test_identity_is_on_g_under_a_namespaced_attribute(app: Flask) -> None:
-    @app.get("/g")
+def test_the_identity_is_the_same_object_for_the_whole_request(app: Flask) -> None:
+    @app.get("/same")
     @require_auth
-    def from_g() -> dict[str, Any]:
-        return {"same": g.otcauth_identity is get_identity()}
+    def same() -> dict[str, Any]:
+        return {"same": get_identity() is get_identity() is not None,
+                "nothing_on_g": "otcauth_identity" not in g}
 
-    assert app.test_client().get("/g", headers=api_key()).json == {"same": True}
+    assert app.test_client().get("/same", headers=api_key()).json == {
+        "same": True, "nothing_on_g": True}
 
 
-def test_g_identity_is_reset_between_requests(client: FlaskClient) -> None:
+def test_identity_does_not_leak_into_the_next_request_under_one_app_context(
+    client: FlaskClient,
+) -> None:
+    # pytest-flask keeps one app context, and so one g, across the client's requests.
     assert client.get("/tools", headers=api_key()).status_code == 200
-    assert client.get("/open").json == {"g_identity": "None"}
+    assert client.get("/open").json == {"g_identity": "None", "identity": "None"}
+
+
+def test_identity_does_not_leak_when_an_app_context_was_pushed_before(app: Flask) -> None:
+    with app.app_context():
+        client = app.test_client()
+        assert client.get("/tools", headers=api_key()).status_code == 200
+        assert client.get("/open").json == {"g_identity": "None", "identity": "None"}

@@ -14,7 +14,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from flask_otcauth.config import CONFIG_KEYS, ConfigKey
+from flask_otcauth.core.settings import CONFIG_KEYS, ConfigKey
 
 MISSING_FIELDS_MESSAGE = "{name} lacks {fields} in flask_otcauth/config.py CONFIG_KEYS"
 

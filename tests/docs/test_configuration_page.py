@@ -15,7 +15,7 @@ from config_reference import literal, missing_fields
 from flask import Flask
 
 from flask_otcauth import CONFIG_KEYS, OTCAuth, OTCAuthConfigError
-from flask_otcauth.config import ConfigKey, load_settings
+from flask_otcauth.core.settings import ConfigKey, load_settings
 
 from ..conftest import base_config
 from ..helpers import API_KEY, JWT_SECRET

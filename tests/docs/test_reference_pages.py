@@ -12,7 +12,7 @@ from sphinx.util.inventory import InventoryFile
 
 import flask_otcauth
 from flask_otcauth import OTCAuth, require_auth
-from flask_otcauth.config import METHODS
+from flask_otcauth.core.settings import METHODS
 
 from ..conftest import base_config
 from ..helpers import API_KEY

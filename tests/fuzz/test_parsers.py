@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flask_otcauth.config import load_settings
-from flask_otcauth.exceptions import AuthFailure
-from flask_otcauth.schemes import build_schemes
-from flask_otcauth.schemes.jose import check_compact_jws
+from flask_otcauth.core.gate import build_schemes
+from flask_otcauth.core.jose import check_compact_jws
+from flask_otcauth.core.refusals import AuthFailure
+from flask_otcauth.core.settings import load_settings
 
 from ..conftest import base_config
 from ..forge import b64url, forge, valid_claims

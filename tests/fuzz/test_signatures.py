@@ -20,10 +20,11 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from flask_otcauth import OTCAuth, require_auth
-from flask_otcauth.config import load_settings
-from flask_otcauth.exceptions import AuthFailure
-from flask_otcauth.schemes import AuthRequest, build_schemes
-from flask_otcauth.schemes.hmac import SignedRequest
+from flask_otcauth.core.gate import build_schemes
+from flask_otcauth.core.methods.base import AuthRequest
+from flask_otcauth.core.methods.hmac import SignedRequest
+from flask_otcauth.core.refusals import AuthFailure
+from flask_otcauth.core.settings import load_settings
 
 from ..conftest import base_config, identity_json
 from ..helpers import HMAC_CLIENT, HMAC_SECRET, signed

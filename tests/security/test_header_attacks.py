@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_otcauth import OTCAuth, require_auth
-from flask_otcauth.keys import checksum
+from flask_otcauth.core.keys import checksum
 
 from ..conftest import base_config, identity_json
 from ..forge import forge

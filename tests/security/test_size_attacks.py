@@ -23,7 +23,7 @@ from jwt.algorithms import HMACAlgorithm
 from jwt.api_jws import PyJWS
 from werkzeug.test import EnvironBuilder
 
-from flask_otcauth.cache import VerifiedTokenCache
+from flask_otcauth.core.cache import VerifiedTokenCache
 
 from ..conftest import build_app
 from ..forge import forge, valid_claims

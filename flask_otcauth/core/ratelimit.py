@@ -28,7 +28,8 @@ from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_st
 from limits.strategies import STRATEGIES, FixedWindowRateLimiter, RateLimiter
 from limits.util import WindowStats
 
-from .exceptions import AuthFailure, rate_limited
+from .refusals import RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, AuthFailure, OTCAuthConfigError
+from .settings import Settings
 
 logger = logging.getLogger("flask_otcauth")
 _PREFIX: Final = "otcauth"
@@ -80,6 +81,23 @@ def build_strategy(
     if not isinstance(storage, Storage):
         raise ConfigurationError("an asynchronous storage cannot count synchronous requests")
     return STRATEGIES[strategy](storage)
+
+
+def own_rate_limits(settings: Settings) -> RateLimits | None:
+    """The limits of an app that gave OTCAuth no Flask-Limiter, counted with the strategy its
+    ``RATELIMIT_*`` keys name; ``None`` when no limit is on (or ``RATELIMIT_ENABLED`` is off)."""
+    if not (settings.ratelimit or settings.failure_ratelimit) or not settings.ratelimit_enabled:
+        return None
+    try:
+        strategy = build_strategy(settings.ratelimit_storage_uri or "memory://",
+                                  settings.ratelimit_strategy, settings.ratelimit_storage_options)
+    except (ConfigurationError, ValueError, TypeError):
+        raise OTCAuthConfigError(
+            "OTC_AUTH_RATELIMIT_STORAGE_URI names a storage the limits library cannot use: "
+            "check its scheme (memory, redis, rediss, valkey, memcached, mongodb, ...) and "
+            "install its driver (pip install 'flask-otcauth[redis]').") from None
+    return RateLimits(strategy, per_identity=settings.ratelimit,
+                      per_failure=settings.failure_ratelimit)
 
 
 class RateLimits:
@@ -248,10 +266,9 @@ class _AdmitScript:
 
 
 def _locked_out(retry_after: int) -> AuthFailure:
-    return rate_limited("too_many_failed_attempts",
-                        "Too many failed authentication attempts from this address.",
-                        retry_after)
+    return TOO_MANY_FAILED_ATTEMPTS.failure(retry_after=max(1, retry_after))
 
 
 def _over_budget(item: RateLimitItem, retry_after: int) -> AuthFailure:
-    return rate_limited("rate_limited", f"More than {item} for this caller.", retry_after)
+    return RATE_LIMITED.failure(f"More than {item} for this caller.",
+                                retry_after=max(1, retry_after))

@@ -9,12 +9,13 @@ and always carry a TTL, so nothing outlives its use. A backend that cannot answe
 from __future__ import annotations
 
 import heapq
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Final, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
-from .exceptions import OTCAuthConfigError
+from .refusals import OTCAuthConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,6 +27,10 @@ MEMORY_SCHEMES: Final = ("memory",)
 REDIS_SCHEMES: Final = ("redis", "rediss", "redis+unix", "unix")
 # A shared store that answers slowly is as bad as one that does not answer: fail fast.
 REDIS_TIMEOUT_SECONDS: Final = 2.0
+# Query parameters that may carry a credential (password=, sentinel_password=, token=,
+# client_secret=, api_key=, sig=, authToken=...): their values are never printed. Matching
+# too much only hides a harmless value; matching too little prints a secret.
+_SECRET_PARAMETER: Final = re.compile(r"pass|pwd|secret|token|key|sig|auth|cred", re.IGNORECASE)
 
 
 class StorageUnavailable(Exception):  # noqa: N818 - a state of the world, like ConnectionError
@@ -171,3 +176,26 @@ def open_storage(uri: str, *, setting: str = "OTC_AUTH_STORAGE_URI") -> Storage:
     raise OTCAuthConfigError(
         f'{setting} names a "{scheme}" storage; shared state supports "memory://" and '
         '"redis://host:port/db" (also rediss:// and redis+unix://). Set OTC_AUTH_STORAGE_URI.')
+
+
+def masked_uri(uri: str) -> str:
+    """``uri`` with the password of its userinfo and the values of credential-like query
+    parameters replaced by ``***``; everything else as written (it is the operator's own text)."""
+    rest, hash_mark, fragment = uri.partition("#")
+    rest, question_mark, query = rest.partition("?")
+    scheme, separator, after = rest.partition("://")
+    netloc, slash, path = after.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if ":" in userinfo:
+        userinfo = userinfo.partition(":")[0] + ":***"
+    if query:
+        query = "&".join(_masked_parameter(parameter) for parameter in query.split("&"))
+    return (scheme + separator + userinfo + at + host + slash + path + question_mark + query
+            + hash_mark + fragment)
+
+
+def _masked_parameter(parameter: str) -> str:
+    name, equals, _value = parameter.partition("=")
+    if equals and _SECRET_PARAMETER.search(unquote_plus(name)):
+        return f"{name}=***"
+    return parameter

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, cast
@@ -28,24 +29,34 @@ from http_message_signatures import (
     algorithms,
 )
 
-from ..exceptions import AuthFailure, invalid_credential, temporarily_unavailable
-from ..identity import Identity
+from ...client.signing import sign_request
+from ..config_keys import (
+    SECRET_EXAMPLE,
+    ConfigKey,
+    leeway,
+    seconds,
+    secret_bytes,
+)
+from ..identity import Identity, sha256
+from ..refusals import INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
+from ..scopes import ScopeError, checked_scopes
 from ..storage import Storage, StorageUnavailable
-from .base import REALM, AuthRequest
+from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
 
-LABEL: Final = "otc"
 ALGORITHM: Final = "hmac-sha256"
 REQUIRED_COMPONENTS: Final = ("@method", "@authority", "@path", "@query", "content-digest")
 MAX_HEADER_LENGTH: Final = 4096
 MAX_NONCE_LENGTH: Final = 128
 STORAGE_RETRY_AFTER_SECONDS: Final = 5
-_CODE: Final = "invalid_signature"
-_MESSAGE: Final = "The request signature is not valid."
+MAX_AGE_SECONDS: Final = 3600
+LARGE_LEEWAY_SECONDS: Final = 60
+# The keyid="..." a client sends: an RFC 8941 string, visible ASCII without quote or backslash.
+_CLIENT_ID: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
 _COVERAGE: Final = " ".join(REQUIRED_COMPONENTS)
 
 
 def _refusal(hint: str) -> AuthFailure:
-    return invalid_credential("hmac", _CODE, _MESSAGE, hint)
+    return INVALID_SIGNATURE.failure(hint, method="hmac")
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +229,10 @@ class HmacScheme:
         try:
             first_use = self._nonces.set_if_absent(key, self._nonce_ttl)
         except StorageUnavailable:
-            raise temporarily_unavailable(
+            raise TEMPORARILY_UNAVAILABLE.failure(
                 "The nonce store did not answer, so the signature could not be checked for "
-                "replay; the request was not accepted.", STORAGE_RETRY_AFTER_SECONDS) from None
+                "replay; the request was not accepted.",
+                retry_after=STORAGE_RETRY_AFTER_SECONDS) from None
         if not first_use:
             raise _refusal("This nonce was already used: every signed request needs a new one.")
 
@@ -245,3 +257,171 @@ def _verifier(client_id: str, secret: bytes, leeway: int) -> HTTPMessageVerifier
     )
     verifier.max_clock_skew = datetime.timedelta(seconds=leeway)
     return verifier
+
+
+def _client_scopes(value: Any) -> Mapping[str, frozenset[str]]:
+    """The scopes of clients written as records; a client given by its secrets holds none."""
+    scopes: dict[str, frozenset[str]] = {}
+    for client_id, entry in value.items():
+        if not isinstance(entry, Mapping):
+            continue
+        where = f'OTC_AUTH_HMAC_CLIENTS["{client_id}"]'
+        unknown = set(entry) - {"secrets", "scopes"}
+        if unknown:
+            raise OTCAuthConfigError(f"{where} has unknown fields {sorted(map(str, unknown))}: a "
+                                     'client record holds "secrets" and "scopes".')
+        listed = entry.get("scopes", [])
+        if not isinstance(listed, list):
+            raise OTCAuthConfigError(f"{where}.scopes must be a list of scopes.")
+        try:
+            scopes[str(client_id)] = checked_scopes(listed)
+        except ScopeError as error:
+            raise OTCAuthConfigError(f"{where}.scopes: {error}.") from None
+    return MappingProxyType(scopes)
+
+
+def _clients(value: Any, name: str) -> HmacSettingsClients:
+    """Client ids with their secrets, current first; never quotes a secret in an error."""
+    if not isinstance(value, Mapping):
+        raise OTCAuthConfigError(f'{name} must be a mapping {{"client-id": "secret"}}, got '
+                                 f"{type(value).__name__}.")
+    scopes = _client_scopes(value)
+    clients = []
+    for client_id, entry in value.items():
+        if not isinstance(client_id, str) or _CLIENT_ID.fullmatch(client_id) is None:
+            raise OTCAuthConfigError(f"{name} has a client id that is not 1-128 visible ASCII "
+                                     "characters without quotes or backslashes (the keyid).")
+        where = f'{name}["{client_id}"]'
+        if isinstance(entry, Mapping):  # {"secrets": [...], "scopes": [...]}
+            where, given = f"{where}.secrets", entry.get("secrets")
+        else:
+            given = entry
+        entries = [given] if isinstance(given, str) else given
+        if not isinstance(entries, list) or not entries:
+            raise OTCAuthConfigError(f'{where} must be a secret or a list ["current", "previous"].')
+        secrets = []
+        for index, secret in enumerate(entries):
+            label = where if isinstance(given, str) else f"{where}[{index}]"
+            if not isinstance(secret, str):
+                raise OTCAuthConfigError(f"{label} must be a string.")
+            secrets.append((label, secret_bytes(secret, label, "signing secrets")))
+        clients.append((client_id, tuple(secrets)))
+    return HmacSettingsClients(tuple(clients), scopes)
+
+
+@dataclass(frozen=True, slots=True)
+class HmacSettingsClients:
+    """The clients as configured: each secret with the place it was written, for errors."""
+
+    labelled: tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...]
+    scopes: Mapping[str, frozenset[str]]
+
+
+CLIENTS_KEY: Final = ConfigKey(
+    "OTC_AUTH_HMAC_CLIENTS", {},
+    'Request-signing clients: {"client-id": "secret" | ["current", "previous"] | '
+    '{"secrets": [...], "scopes": [...]}}, secrets >= 32 bytes and distinct from API keys.',
+    type='dict[str, str | list[str] | dict]: client id -> secret, [current, previous], or '
+         '{"secrets": [...], "scopes": [...]}',
+    example={"agent-platform": SECRET_EXAMPLE},
+    wrong="Not a mapping, a client id a keyid cannot carry, a secret shorter than 32 bytes or "
+          "also used as an API key or JWT secret, a client record with a field other than "
+          '"secrets" and "scopes" (named), scopes that are not a list of valid scopes (visible '
+          'ASCII without spaces or quotes), or empty while "hmac" is enabled.',
+    bad_example={"agent-platform": {"secrets": [SECRET_EXAMPLE], "scope": []}}, parse=_clients)
+MAX_AGE_KEY: Final = ConfigKey(
+    "OTC_AUTH_HMAC_MAX_AGE", 300,
+    "Seconds: a signature whose created is older than this is refused.",
+    type="int (seconds, 1-3600)", example=120, wrong="Not a whole number in 1-3600.",
+    bad_example=7200, parse=seconds(1, MAX_AGE_SECONDS))
+LEEWAY_KEY: Final = ConfigKey(
+    "OTC_AUTH_HMAC_LEEWAY", 5,
+    "Seconds a signature's created may be ahead of the server's clock (0-300).",
+    type="int (seconds, 0-300)", example=2,
+    wrong="Not a whole number, negative, or over 300 (fix the clocks instead).",
+    bad_example=-5, parse=leeway)
+
+
+@dataclass(frozen=True, slots=True)
+class HmacSettings:
+    clients: tuple[tuple[str, tuple[bytes, ...]], ...]
+    client_scopes: Mapping[str, frozenset[str]]
+    max_age: int
+    leeway: int
+    labelled: HmacSettingsClients = field(repr=False)
+
+
+class HmacMethod(AuthMethod[HmacSettings]):
+    """``hmac``: RFC 9421 request signatures with a shared secret per client."""
+
+    name = "hmac"
+    keys = (CLIENTS_KEY, MAX_AGE_KEY, LEEWAY_KEY)
+    refusals = (INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE)
+
+    def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
+                      ) -> HmacSettings:
+        labelled: HmacSettingsClients = values(CLIENTS_KEY)
+        clients = tuple((client_id, tuple(secret for _, secret in secrets))
+                        for client_id, secrets in labelled.labelled)
+        return HmacSettings(clients, labelled.scopes, values(MAX_AGE_KEY), values(LEEWAY_KEY),
+                            labelled)
+
+    def check_enabled(self, settings: HmacSettings, context: Mapping[str, Any]) -> None:
+        if not settings.clients:
+            raise OTCAuthConfigError(
+                'OTC_AUTH_METHODS enables "hmac" but OTC_AUTH_HMAC_CLIENTS is empty: add '
+                '{"client-id": "secret"} for each signing client, or remove "hmac" from '
+                "OTC_AUTH_METHODS.")
+
+    def secrets(self, settings: HmacSettings) -> Iterable[tuple[str, bytes]]:
+        for _, secrets in settings.labelled.labelled:
+            for label, secret in secrets:
+                yield label, sha256(secret)
+
+    def build(self, settings: HmacSettings, setup: Setup) -> HmacScheme:
+        return HmacScheme(settings.clients, max_age=settings.max_age, leeway=settings.leeway,
+                          nonces=setup.storage, scopes=settings.client_scopes)
+
+    def security_scheme(self, settings: HmacSettings) -> SchemeObject:
+        # OpenAPI has no type for RFC 9421 signatures; apiKey-in-header names its header.
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Signature",
+            "description": (
+                "HTTP Message Signatures (RFC 9421), hmac-sha256 with the client's shared "
+                "secret: `Signature-Input` with keyid (the client id), created, nonce and "
+                'alg="hmac-sha256" covering "@method" "@authority" "@path" "@query" '
+                '"content-digest"; `Signature`; and `Content-Digest` (RFC 9530, sha-256 of the '
+                f"exact body). Signatures older than {settings.max_age} seconds and reused "
+                "nonces are rejected with 401 Unauthorized."
+            ),
+        }
+
+    def describe(self, settings: HmacSettings, report: Report) -> None:
+        report.lines.append(f"hmac: {len(settings.clients)} signing client(s), max age "
+                            f"{settings.max_age} s, leeway {settings.leeway} s, nonces in "
+                            f"{report.storage_uri}")
+        for client_id, secrets in settings.clients:
+            scopes = settings.client_scopes.get(client_id, frozenset())
+            report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
+                                + (" ".join(sorted(scopes)) or "(none)"))
+        if settings.leeway > LARGE_LEEWAY_SECONDS:
+            report.warnings.append(f"OTC_AUTH_HMAC_LEEWAY is {settings.leeway} s: signatures "
+                                   "dated that far in the future are accepted; fix the clocks "
+                                   "(NTP) and lower it.")
+        if report.storage_uri.startswith("memory://") and report.workers > 1:
+            report.warnings.append(f"hmac nonces in memory:// with {report.workers} workers: a "
+                                   "signed request can be replayed once per worker; use "
+                                   "redis://.")
+
+    def test_headers(self, settings: HmacSettings, request: TestRequest) -> dict[str, str]:
+        clients = dict(settings.clients)
+        if not clients:
+            raise ValueError("The app has no OTC_AUTH_HMAC_CLIENTS to sign as.")
+        client_id = request.options.get("client_id") or next(iter(clients))
+        return sign_request(request.method, request.url, key_id=client_id,
+                            secret=clients[client_id][0], body=request.body)
+
+
+HMAC: Final = HmacMethod()

@@ -1,11 +1,8 @@
-"""Signing requests for an hmac-protected server, so callers never hand-write the profile.
+"""The signing profile as ``httpx`` and ``requests`` authentication classes.
 
-``sign_request`` returns the three headers to add (``Content-Digest``, ``Signature-Input``,
-``Signature``); :class:`HttpxAuth` and :class:`RequestsAuth` add them to every request of an
-``httpx`` or ``requests`` client (``pip install 'flask-otcauth[client]'``)::
-
-    httpx.post(url, json=payload, auth=HttpxAuth("my-client", secret))
-    requests.post(url, json=payload, auth=RequestsAuth("my-client", secret))
+Imported on first use of either name from :mod:`flask_otcauth.client`, so that a caller that
+only calls ``sign_request`` needs neither library (``pip install 'flask-otcauth[client]'``
+brings both).
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import requests
 
 from .signing import sign_request
 
-__all__ = ["HttpxAuth", "RequestsAuth", "sign_request"]
+__all__ = ["HttpxAuth", "RequestsAuth"]
 
 
 class HttpxAuth(httpx.Auth):

@@ -1,7 +1,8 @@
-"""Signing one request in the hmac profile; Flask-free and free of any HTTP client.
+"""Signing one request in the hmac profile; free of Flask, of the server and of any HTTP client.
 
 :mod:`flask_otcauth.client` adapts it to ``httpx`` and ``requests``; the pytest plugin uses it
-to sign test-client requests. Both produce exactly what :mod:`.schemes.hmac` verifies.
+to sign test-client requests. Both produce exactly what :mod:`flask_otcauth.core.methods.hmac`
+verifies, which takes the profile's label from here.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from typing import Final
 
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
-from .schemes.hmac import LABEL
-
+LABEL: Final = "otc"
 # content-digest is added by the signer itself, as the last covered component.
 _COVERED: Final = ("@method", "@authority", "@path", "@query")
 _SIGNATURE_HEADERS: Final = ("Content-Digest", "Signature-Input", "Signature")

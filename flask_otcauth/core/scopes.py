@@ -15,12 +15,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .exceptions import AuthFailure
+from .refusals import INSUFFICIENT_SCOPE, AuthFailure
 
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 _WILDCARD_ENDINGS: Final = (":*", ".*")
-INSUFFICIENT_SCOPE: Final = "insufficient_scope"
 
 
 class ScopeError(ValueError):
@@ -102,12 +101,10 @@ def scope_failure(
 
 
 def insufficient_scope(required: tuple[str, ...], hint: str) -> AuthFailure:
-    return AuthFailure(403, INSUFFICIENT_SCOPE,
-                       "The credential is valid but lacks the permission for this request.",
-                       hint + ".", required_scopes=required)
+    return INSUFFICIENT_SCOPE.failure(hint + ".", required_scopes=required)
 
 
 def scope_challenge(failure: AuthFailure, realm: str) -> str:
     """RFC 6750 section 3.1: the challenge of a 403, naming the scopes that would do."""
-    return (f'Bearer realm="{realm}", error="{INSUFFICIENT_SCOPE}", '
+    return (f'Bearer realm="{realm}", error="{INSUFFICIENT_SCOPE.code}", '
             f'scope="{" ".join(failure.required_scopes)}"')

@@ -17,10 +17,8 @@ import string
 from collections.abc import Iterable
 from typing import Any, Final, NamedTuple
 
-from ..exceptions import AuthFailure, invalid_credential
+from .refusals import INVALID_TOKEN, AuthFailure
 
-CODE: Final = "invalid_token"
-MESSAGE: Final = "The bearer token is not valid."
 _BASE64URL_ALPHABET: Final = (string.ascii_letters + string.digits + "-_").encode("ascii")
 MAX_HEADER_LENGTH: Final = 512
 NUMERIC_DATE_CLAIMS: Final = ("exp", "nbf", "iat")
@@ -48,7 +46,7 @@ class ParsedJws(NamedTuple):
 
 
 def refusal(hint: str) -> AuthFailure:
-    return invalid_credential("jwt", CODE, MESSAGE, hint)
+    return INVALID_TOKEN.failure(hint, method="jwt")
 
 
 def check_compact_jws(

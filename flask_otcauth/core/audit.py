@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from blinker import Namespace
 
-from .exceptions import AuthFailure
 from .identity import Identity
+from .refusals import AuthFailure
 
 logger = logging.getLogger("flask_otcauth")
 _signals = Namespace()
@@ -87,10 +87,9 @@ def record_success(sender: Any, identity: Identity, request: Callable[[], Reques
 
 
 def _signal_and_level(failure: AuthFailure) -> tuple[Any, int]:
-    """A 429 is ``rate_limited``; 429s and 503s log at WARNING, other refusals at INFO."""
-    if failure.status == 429:
-        return rate_limited, logging.WARNING
-    return auth_failed, logging.WARNING if failure.status >= 500 else logging.INFO
+    """A 429 is ``rate_limited``, any other refusal ``auth_failed``; the level is its row's in
+    the refusal table (429s and 503s at WARNING, the others at INFO)."""
+    return (rate_limited if failure.status == 429 else auth_failed), failure.log_level
 
 
 def refusal_audited(failure: AuthFailure) -> bool:

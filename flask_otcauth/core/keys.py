@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from .exceptions import OTCAuthConfigError
 from .identity import key_fingerprint, sha256
+from .refusals import OTCAuthConfigError
 from .scopes import ScopeError, checked_scopes
 
 logger = logging.getLogger("flask_otcauth")

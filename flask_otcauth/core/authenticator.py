@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .audit import refusals_audited
-from .exceptions import AuthFailure, missing_credentials
 from .identity import Identity, credential_fingerprint
-from .schemes import AuthRequest, Scheme
+from .methods.base import AuthRequest, Scheme
+from .refusals import MISSING_CREDENTIALS, AuthFailure
 
 _MAX_FINGERPRINTED: Final = 8192  # the longest credential a scheme accepts (a JWT)
 
@@ -48,8 +48,8 @@ class Authenticator:
             }
             identity = verified[presented[0][0].method] if presented else None
         if identity is None and not optional:
-            raise missing_credentials(
-                " or ".join(self._schemes[method].credential_hint for method in methods))
+            raise MISSING_CREDENTIALS.failure("Send one of: " + " or ".join(
+                self._schemes[method].credential_hint for method in methods) + ".")
         return identity
 
     def presents_credentials(self, request: AuthRequest, methods: tuple[str, ...]) -> bool:

@@ -1,0 +1,35 @@
+"""Signing requests for an hmac-protected server, so callers never hand-write the profile.
+
+``sign_request`` returns the three headers to add (``Content-Digest``, ``Signature-Input``,
+``Signature``); :class:`HttpxAuth` and :class:`RequestsAuth` add them to every request of an
+``httpx`` or ``requests`` client (``pip install 'flask-otcauth[client]'``)::
+
+    httpx.post(url, json=payload, auth=HttpxAuth("my-client", secret))
+    requests.post(url, json=payload, auth=RequestsAuth("my-client", secret))
+
+Nothing here imports Flask or the server: a caller installs what it calls with.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .signing import sign_request
+
+if TYPE_CHECKING:
+    from .auth import HttpxAuth, RequestsAuth
+
+__all__ = ["HttpxAuth", "RequestsAuth", "sign_request"]
+
+
+def __getattr__(name: str) -> Any:
+    """``HttpxAuth`` and ``RequestsAuth`` import their HTTP library on first use (PEP 562)."""
+    if name in ("HttpxAuth", "RequestsAuth"):
+        from . import auth  # noqa: PLC0415 - the client extra, loaded when asked for
+
+        return getattr(auth, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "HttpxAuth", "RequestsAuth"])

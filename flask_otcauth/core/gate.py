@@ -1,0 +1,123 @@
+"""The decisions a request goes through, in order, for one app; Flask-free.
+
+extract credentials -> verify -> identity -> authorize -> rate-limit. :class:`Gate` makes each
+decision and raises the refusal; a framework layer (the Flask guard, or an ASGI or MCP adapter)
+only builds the :class:`~.methods.base.AuthRequest`, remembers the identity for the rest of the
+request, and turns a refusal into a response. What counts as a failed attempt, when an address
+is locked out and when a caller's budget is spent is decided here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from .authenticator import Authenticator
+from .identity import NO_AUTH_IDENTITY, Identity
+from .methods.base import AuthRequest, Scheme, Setup
+from .ratelimit import RateLimits
+from .refusals import HTTPS_REQUIRED, AuthFailure, OTCAuthConfigError
+from .scopes import scope_failure
+from .settings import Settings
+
+UNKNOWN_ADDRESS: Final = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What a view asks of its caller: which methods it accepts, whether anonymity is fine,
+    and which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``).
+
+    ``methods`` is ``None`` for "every method the app enabled".
+    """
+
+    methods: tuple[str, ...] | None = None
+    optional: bool = False
+    scopes: tuple[str, ...] = ()
+    any_scopes: tuple[str, ...] = ()
+
+
+def build_schemes(settings: Settings, setup: Setup | None = None) -> dict[str, Scheme]:
+    """The enabled methods' schemes by name, in the order of ``OTC_AUTH_METHODS``."""
+    setup = setup if setup is not None else Setup()
+    return {method.name: method.build(own, setup) for method, own in settings.enabled}
+
+
+class Gate:
+    """One app's request path: its schemes, its limits, and the order they are asked in."""
+
+    def __init__(self, settings: Settings, setup: Setup, rate_limits: RateLimits | None) -> None:
+        self.authenticator = Authenticator(build_schemes(settings, setup))
+        self.rate_limits = rate_limits
+        self.methods = settings.methods
+        self.auth_disabled = settings.auth_disabled
+        self.require_https = settings.require_https
+
+    def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
+        """The methods a view accepts: the app's, narrowed by the view, in the app's order."""
+        enabled = self.methods
+        if requirement.methods is None or self.auth_disabled:
+            return enabled  # ["none"] opens every view, whatever it names: the local-work switch
+        unknown = [m for m in requirement.methods if m not in enabled]
+        if unknown:
+            raise OTCAuthConfigError(
+                f"require_auth(methods={list(requirement.methods)}) names {unknown}, which "
+                f"OTC_AUTH_METHODS ({list(enabled)}) does not enable.")
+        return tuple(m for m in enabled if m in requirement.methods)
+
+    def verify(
+        self, request: AuthRequest, methods: tuple[str, ...], *, optional: bool, now: float
+    ) -> Identity | None:
+        """The caller, or the refusal; a refusal that counts is charged to its address."""
+        if self.auth_disabled:
+            return NO_AUTH_IDENTITY
+        if (self.require_https and not request.secure
+                and self.authenticator.presents_credentials(request, methods)):
+            # Already exposed on the network: answering whether it is valid would make the
+            # server an oracle for whoever listens.
+            raise HTTPS_REQUIRED.failure()
+        try:
+            return self.authenticator.authenticate(request, methods, optional=optional, now=now)
+        except AuthFailure as failure:
+            limits = self.rate_limits
+            if limits is not None:
+                address = request.client_address or UNKNOWN_ADDRESS
+                if failure.counts_as_failure:
+                    limits.record_failure(address)  # 429 if locked out already
+                else:
+                    # A failing key or nonce store is the server's trouble, not an attempt to
+                    # count; a locked-out address still learns nothing but 429.
+                    limits.refuse_if_failing(address)
+            raise
+
+    def admit(self, identity: Identity | None, requirement: Requirement,
+              request: AuthRequest) -> None:
+        """Authorize, then spend one request of the caller's budget (or refuse)."""
+        if requirement.scopes or requirement.any_scopes:
+            self.authorize(identity, requirement, request.client_address or UNKNOWN_ADDRESS)
+        limits = self.rate_limits
+        if limits is None:
+            return
+        address = request.client_address or UNKNOWN_ADDRESS
+        key = identity.rate_limit_key if identity is not None else None
+        caller = key if key is not None else f"address:{address}"
+        if self.auth_disabled:
+            limits.count_request(caller)  # no credentials, so no failures to check
+        else:
+            limits.admit(address, caller)  # the lock-out check and the count, together
+
+    def authorize(self, identity: Identity | None, requirement: Requirement,
+                  address: str | None = None) -> None:
+        """The 403 unless ``identity`` holds the scopes ``requirement`` asks for.
+
+        With ``address`` (the first check of a request), a 403 is only answered to an address
+        that is not locked out by failures: to a locked-out one it would tell that the
+        credential was valid.
+        """
+        if identity is None or self.auth_disabled:
+            return  # anonymous callers only reach views without scopes (require_auth ensures it)
+        failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
+        if failure is not None:
+            if address is not None and self.rate_limits is not None:
+                self.rate_limits.refuse_if_failing(address)
+            raise failure

@@ -1,0 +1,120 @@
+"""Every way a request can be refused, in one table; Flask-free.
+
+A :class:`Refusal` is one row: the stable code a client sees, its status, the message a user
+(or a model) may be shown, the default hint for whoever wires up a client, the level the audit
+log records it at, and whether it counts as a failed attempt toward
+``OTC_AUTH_FAILURE_RATELIMIT``. Methods and checks raise :class:`AuthFailure` from a row
+(``INVALID_TOKEN.failure("...")``), never from loose strings, so the documentation's tables are
+read from :data:`REFUSALS` and cannot miss a code. The Flask layer
+(:mod:`flask_otcauth.responses`) turns a failure into the one JSON shape every refusal has.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Final
+
+
+class OTCAuthConfigError(ValueError):
+    """The application's configuration is unsafe or wrong; raised at setup, never per request.
+
+    The message names the offending key and the fix. It never contains a secret's value.
+    """
+
+
+@dataclass(eq=False, slots=True)  # not frozen: a frozen exception costs 3 us to raise
+class AuthFailure(Exception):  # noqa: N818 - a refusal, not a programming error
+    """A request is refused.
+
+    ``code`` is stable and machine-readable; ``message`` may be shown to a user or a model;
+    ``developer_message`` helps whoever wires up a client and must never carry a credential.
+    ``method`` names the scheme whose credential failed (``None`` when none was presented), so
+    the Bearer challenge can say ``error="invalid_token"`` only when a token was actually sent.
+    ``counts_as_failure`` and ``log_level`` come from the :class:`Refusal` it was raised from.
+    """
+
+    status: int
+    code: str
+    message: str
+    developer_message: str
+    method: str | None = None
+    retry_after: int | None = None
+    required_scopes: tuple[str, ...] = field(default=())
+    # The audit trail's name for the refused credential (identity.credential_fingerprint).
+    fingerprint: str | None = None
+    counts_as_failure: bool = False
+    log_level: int = logging.INFO
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.developer_message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One row of the refusal table; :meth:`failure` makes the exception a check raises."""
+
+    code: str
+    status: int
+    message: str
+    hint: str
+    log_level: int = logging.INFO
+    counts_as_failure: bool = False
+    retry_after: int | None = None
+
+    def failure(
+        self, hint: str | None = None, *, method: str | None = None,
+        retry_after: int | None = None, required_scopes: tuple[str, ...] = (),
+    ) -> AuthFailure:
+        """A new exception each time: raising one shared instance again and again would chain
+        every traceback (and its frames) onto it, a leak a flood of bad credentials could grow."""
+        return AuthFailure(self.status, self.code, self.message,
+                           self.hint if hint is None else hint, method,
+                           self.retry_after if retry_after is None else retry_after,
+                           required_scopes, None, self.counts_as_failure, self.log_level)
+
+
+MISSING_CREDENTIALS: Final = Refusal(
+    "missing_credentials", 401, "Authentication required.",
+    "Send a credential this server accepts.", counts_as_failure=True)
+INVALID_TOKEN: Final = Refusal(
+    "invalid_token", 401, "The bearer token is not valid.",
+    "Send a valid token as Authorization: Bearer <JWT>.", counts_as_failure=True)
+INVALID_API_KEY: Final = Refusal(
+    "invalid_api_key", 401, "The API key is not valid.",
+    "Send a valid key in the API key header.", counts_as_failure=True)
+INVALID_SIGNATURE: Final = Refusal(
+    "invalid_signature", 401, "The request signature is not valid.",
+    "Sign the request with the client's current secret (RFC 9421).", counts_as_failure=True)
+HTTPS_REQUIRED: Final = Refusal(
+    "https_required", 403, "Credentials must be sent over HTTPS.",
+    "This server refuses credentials sent over plain HTTP: use its https:// URL, and "
+    "consider the credential exposed. Behind a TLS-terminating proxy the app must apply "
+    "werkzeug.middleware.proxy_fix.ProxyFix(x_proto=1).")
+INSUFFICIENT_SCOPE: Final = Refusal(
+    "insufficient_scope", 403,
+    "The credential is valid but lacks the permission for this request.",
+    "This request needs scopes the credential does not grant.")
+RATE_LIMITED: Final = Refusal(
+    "rate_limited", 429, "Too many requests. Retry later.",
+    "More requests than this caller's limit.", log_level=logging.WARNING)
+TOO_MANY_FAILED_ATTEMPTS: Final = Refusal(
+    "too_many_failed_attempts", 429, "Too many requests. Retry later.",
+    "Too many failed authentication attempts from this address.", log_level=logging.WARNING)
+KEY_LOOKUP_UNAVAILABLE: Final = Refusal(
+    # The key store failed: neither the client's fault nor a failed attempt.
+    "key_lookup_unavailable", 503, "The server cannot check API keys right now. Retry later.",
+    "The server's API key store did not answer; this says nothing about your key.",
+    log_level=logging.WARNING, retry_after=5)
+TEMPORARILY_UNAVAILABLE: Final = Refusal(
+    # A check that must fail closed could not be made (its shared storage is down).
+    "temporarily_unavailable", 503, "Authentication is temporarily unavailable. Retry later.",
+    "A check that must fail closed could not be made; the request was not accepted.",
+    log_level=logging.WARNING, retry_after=5)
+
+REFUSALS: Final[tuple[Refusal, ...]] = (
+    MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_API_KEY, INVALID_SIGNATURE, HTTPS_REQUIRED,
+    INSUFFICIENT_SCOPE, RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE,
+    TEMPORARILY_UNAVAILABLE,
+)
+"""The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""

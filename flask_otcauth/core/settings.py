@@ -1,0 +1,242 @@
+"""Settings: read once from ``app.config`` into a frozen object, or refused with a clear error.
+
+Everything that can be wrong with a configuration is found here, at ``init_app``, so that a
+misconfigured server never starts rather than failing open (or with a 500) on its first request.
+Messages name the key and the fix, and never quote a secret. The general keys are declared
+here; each method declares its own keys in its module, and :func:`load_settings` reads the keys
+of every method it is given, then makes the checks that span several keys, in one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, TypeVar, overload
+
+from limits import RateLimitItem
+
+from .config_keys import (
+    ConfigKey,
+    boolean,
+    optional_boolean,
+    rate_limit,
+    refuse_unknown_keys,
+    storage_uri,
+    strings,
+)
+from .methods import BUILT_IN, NO_AUTH, AuthMethod, checked_methods
+from .refusals import OTCAuthConfigError
+
+S = TypeVar("S")
+DEFAULT_STRATEGY: Final = "fixed-window"
+METHODS: Final = (NO_AUTH, *(method.name for method in BUILT_IN))
+"""The names ``OTC_AUTH_METHODS`` accepts out of the box."""
+
+METHODS_KEY: Final = ConfigKey(
+    "OTC_AUTH_METHODS", ["jwt", "api_key"],
+    'Enabled methods in order of preference; ["none"] turns authentication off.',
+    type="list[str]: " + ", ".join(METHODS),
+    example=["api_key"],
+    wrong='Unknown method (with the closest name), an empty list, a method named twice, or '
+          '"none" mixed with other methods.',
+    bad_example=["jwt", "apikey"], parse=strings)
+RATELIMIT_KEY: Final = ConfigKey(
+    "OTC_AUTH_RATELIMIT", "120/minute",
+    "Requests per authenticated identity, across all protected views; None: off.",
+    type="str | None (limits notation)", example="10/second;500/hour",
+    wrong='Not a rate-limit string such as "120/minute".', bad_example="120 per minute please",
+    parse=rate_limit)
+FAILURE_RATELIMIT_KEY: Final = ConfigKey(
+    "OTC_AUTH_FAILURE_RATELIMIT", "20/minute",
+    "Failed attempts per client address before every attempt gets 429; None: off.",
+    type="str | None (limits notation)", example="5/minute",
+    wrong='Not a rate-limit string such as "20/minute".', bad_example=20, parse=rate_limit)
+RATELIMIT_STORAGE_URI_KEY: Final = ConfigKey(
+    "OTC_AUTH_RATELIMIT_STORAGE_URI", None,
+    "Where the rate-limit counters live, as a limits storage URI; None (unset): memory://, one "
+    "process's counters. redis://... shares them between workers and hosts. Leave it unset "
+    "when you pass your own Limiter: its storage is used.",
+    type="str | None (limits storage URI)", example="redis://127.0.0.1:6379/0",
+    wrong="Not a URI, or a port that is not a number; and while a rate limit is on, a URI that "
+          "names a storage the limits library cannot use (an unknown scheme, or its driver not "
+          "installed), or the key set while OTCAuth is given a Limiter (configure the storage "
+          "on the Limiter instead).",
+    bad_example="redis://127.0.0.1:port/0", parse=storage_uri)
+PROTECT_ALL_KEY: Final = ConfigKey(
+    "OTC_AUTH_PROTECT_ALL", False, "Protect every view of the app; opt out with @auth.exempt.",
+    type="bool", example=True, wrong="Not true or false.", bad_example=1, parse=boolean)
+STORAGE_URI_KEY: Final = ConfigKey(
+    "OTC_AUTH_STORAGE_URI", None,
+    "Shared state (hmac nonces, and state of your own): memory:// or redis://...; None "
+    "(unset): OTC_AUTH_RATELIMIT_STORAGE_URI's URI, else memory://.",
+    type="str | None (memory:// or redis://)", example="redis://127.0.0.1:6379/0",
+    wrong="Not a URI, a port that is not a number, a kind other than memory or redis "
+          "(memory://, redis://, rediss://, redis+unix://), or a redis URI while redis-py is "
+          "not installed (pip install 'flask-otcauth[redis]'). Checked at init_app in every "
+          'configuration, whether or not "hmac" is enabled; unset, the checks apply to the '
+          "OTC_AUTH_RATELIMIT_STORAGE_URI it falls back to, and the error names both keys.",
+    bad_example="redis://127.0.0.1:port/0", parse=storage_uri)
+REQUIRE_HTTPS_KEY: Final = ConfigKey(
+    "OTC_AUTH_REQUIRE_HTTPS", None,
+    "Refuse credentials sent over plain HTTP (403) and send Strict-Transport-Security; None: "
+    "on unless DEBUG or TESTING.",
+    type="bool | None", example=True, wrong="Not true, false or None.", bad_example="false",
+    parse=optional_boolean)
+GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
+                       RATELIMIT_STORAGE_URI_KEY, PROTECT_ALL_KEY, STORAGE_URI_KEY,
+                       REQUIRE_HTTPS_KEY)
+
+
+def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
+    """The general keys, then each method's, in the order the methods are given."""
+    return (*GENERAL_KEYS, *(key for method in methods for key in method.keys))
+
+
+CONFIG_KEYS: Final = config_keys()
+"""Every key of the built-in methods; ``auth.config_keys()`` adds an app's own methods."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The validated configuration of one app. Never changes after ``init_app``.
+
+    A method's own settings are read with :meth:`of` (``settings.of("jwt").audiences``).
+    """
+
+    methods: tuple[str, ...]
+    ratelimit: tuple[RateLimitItem, ...]
+    failure_ratelimit: tuple[RateLimitItem, ...]
+    ratelimit_storage_uri: str | None
+    protect_all: bool
+    storage_uri: str
+    storage_uri_setting: str  # which key the storage URI came from, for error messages
+    require_https: bool
+    # Flask-Limiter's keys, read here so that nothing reads app.config after init_app.
+    ratelimit_enabled: bool = True
+    ratelimit_strategy: str = DEFAULT_STRATEGY
+    ratelimit_storage_options: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}))
+    registered: tuple[AuthMethod[Any], ...] = BUILT_IN
+    method_settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def auth_disabled(self) -> bool:
+        return self.methods == (NO_AUTH,)
+
+    @overload
+    def of(self, method: AuthMethod[S]) -> S: ...
+    @overload
+    def of(self, method: str) -> Any: ...
+    def of(self, method: AuthMethod[S] | str) -> S | Any:
+        """The settings of ``method`` (an :class:`AuthMethod` or its name), enabled or not."""
+        name = method if isinstance(method, str) else method.name
+        return self.method_settings[name]
+
+    @property
+    def enabled(self) -> tuple[tuple[AuthMethod[Any], Any], ...]:
+        """The enabled methods with their settings, in the order of ``OTC_AUTH_METHODS``."""
+        by_name = {method.name: method for method in self.registered}
+        return tuple((by_name[name], self.method_settings[name]) for name in self.methods
+                     if name != NO_AUTH)
+
+
+def load_settings(
+    config: Mapping[str, Any], *, methods: Iterable[AuthMethod[Any]] = BUILT_IN,
+    has_key_loader: bool = False, has_limiter: bool = False,
+    limiter_storage_uri: str | None = None,
+) -> Settings:
+    """Validate the ``OTC_AUTH_*`` keys of ``config`` and build the settings, or raise.
+
+    ``methods`` are the registered methods, whose keys are read whether or not they are
+    enabled. ``has_key_loader``: records come from an ``api_key_loader``, so no configured key
+    is fine. ``has_limiter``: the app gave OTCAuth a Flask-Limiter, whose storage
+    (``limiter_storage_uri``, else ``RATELIMIT_STORAGE_URI``) the shared storage follows.
+    """
+    registered = checked_methods(methods)
+    refuse_unknown_keys(config, config_keys(registered))
+    enabled = _methods(METHODS_KEY.read(config), registered)
+    context = MappingProxyType({"has_key_loader": has_key_loader})
+    method_settings: dict[str, Any] = {}
+    for method in registered:
+        settings = method.read_settings(lambda key: key.read(config), context)
+        if method.name in enabled:
+            method.check_enabled(settings, context)
+        method_settings[method.name] = settings
+    _refuse_shared_secrets(registered, method_settings)
+    ratelimit = RATELIMIT_KEY.read(config)
+    failure_ratelimit = FAILURE_RATELIMIT_KEY.read(config)
+    ratelimit_storage = RATELIMIT_STORAGE_URI_KEY.read(config)
+    if has_limiter and ratelimit_storage is not None and (ratelimit or failure_ratelimit):
+        raise OTCAuthConfigError(
+            "OTC_AUTH_RATELIMIT_STORAGE_URI is set, but OTCAuth was given a Limiter: its "
+            "storage is used. Configure the storage on the Limiter and remove the key.")
+    shared, shared_setting = _shared_storage(config, ratelimit_storage, has_limiter,
+                                             limiter_storage_uri)
+    require_https = REQUIRE_HTTPS_KEY.read(config)
+    if require_https is None:  # on by default, off only where a developer works
+        require_https = not (config.get("DEBUG") or config.get("TESTING"))
+    return Settings(
+        methods=enabled, ratelimit=ratelimit, failure_ratelimit=failure_ratelimit,
+        ratelimit_storage_uri=ratelimit_storage, protect_all=PROTECT_ALL_KEY.read(config),
+        storage_uri=shared, storage_uri_setting=shared_setting, require_https=require_https,
+        ratelimit_enabled=bool(config.get("RATELIMIT_ENABLED", True)),
+        ratelimit_strategy=config.get("RATELIMIT_STRATEGY") or DEFAULT_STRATEGY,
+        ratelimit_storage_options=MappingProxyType(
+            dict(config.get("RATELIMIT_STORAGE_OPTIONS") or {})),
+        registered=registered, method_settings=MappingProxyType(method_settings),
+    )
+
+
+def _methods(methods: tuple[str, ...], registered: tuple[AuthMethod[Any], ...]
+             ) -> tuple[str, ...]:
+    known = (NO_AUTH, *(method.name for method in registered))
+    if not methods:
+        raise OTCAuthConfigError('OTC_AUTH_METHODS is empty: name at least one method, or ["none"]'
+                                 " to turn authentication off.")
+    for method in methods:
+        if method not in known:
+            close = difflib.get_close_matches(method, known, n=1)
+            hint = f' Did you mean "{close[0]}"?' if close else ""
+            raise OTCAuthConfigError(f'OTC_AUTH_METHODS names unknown method "{method}".{hint} '
+                                     f"Known methods: {', '.join(known)}.")
+    if len(set(methods)) != len(methods):
+        raise OTCAuthConfigError("OTC_AUTH_METHODS names a method twice.")
+    if NO_AUTH in methods and len(methods) > 1:
+        raise OTCAuthConfigError('OTC_AUTH_METHODS mixes "none" with other methods: "none" turns '
+                                 'authentication off, so it must stand alone (["none"]).')
+    return methods
+
+
+def _refuse_shared_secrets(registered: tuple[AuthMethod[Any], ...],
+                           method_settings: Mapping[str, Any]) -> None:
+    """One secret for two methods would let a holder of one credential forge the other."""
+    seen: dict[bytes, tuple[str, str]] = {}
+    for method in registered:
+        for where, digest in method.secrets(method_settings[method.name]):
+            earlier = seen.get(digest)
+            if earlier is not None and earlier[0] != method.name:
+                raise OTCAuthConfigError(
+                    f'{where} is also configured as a secret of "{earlier[0]}" ({earlier[1]}): '
+                    "give every method, and every client, a secret of its own.")
+            seen.setdefault(digest, (method.name, where))
+
+
+def _shared_storage(
+    config: Mapping[str, Any], ratelimit_storage: str | None, has_limiter: bool,
+    limiter_storage_uri: str | None,
+) -> tuple[str, str]:
+    """The shared storage's URI and the setting it comes from: ``OTC_AUTH_STORAGE_URI``, else
+    the rate-limit storage, a given Limiter's included, so one Redis setting covers all."""
+    own = STORAGE_URI_KEY.read(config)
+    if own is not None:
+        return own, STORAGE_URI_KEY.name
+    if has_limiter:
+        # Flask-Limiter keeps a storage_uri= argument, else reads RATELIMIT_STORAGE_URI.
+        uri = limiter_storage_uri or config.get("RATELIMIT_STORAGE_URI")
+        if isinstance(uri, str) and uri:
+            return uri, "the given Limiter's storage URI (OTC_AUTH_STORAGE_URI unset)"
+    if ratelimit_storage is not None:
+        return ratelimit_storage, "OTC_AUTH_RATELIMIT_STORAGE_URI (OTC_AUTH_STORAGE_URI unset)"
+    return "memory://", STORAGE_URI_KEY.name

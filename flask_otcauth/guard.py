@@ -1,0 +1,227 @@
+"""The one path a request takes through the Flask layer: every way in calls :func:`verify`.
+
+``@require_auth`` (through :func:`refusal`), ``OTC_AUTH_PROTECT_ALL`` and ``auth.protect``
+(through :func:`guard_request`), ``auth.verify_request()`` and ``check_scopes`` all end here.
+This module feeds the core's :class:`~flask_otcauth.core.gate.Gate` the request, keeps the
+identity with the request it belongs to, sends the audit signals with the app as their sender
+and turns a refusal into its response. It decides nothing itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+from flask import current_app, request
+from flask.globals import request_ctx
+
+from .context import VERIFIED_ATTR
+from .core.audit import (
+    RequestFacts,
+    record_refusal,
+    record_success,
+    refusal_audited,
+    successes_audited,
+)
+from .core.gate import Gate, Requirement
+from .core.identity import Identity
+from .core.methods.base import REALM, AuthRequest
+from .core.refusals import AuthFailure
+from .core.scopes import scope_challenge
+from .headers import header_reader
+from .responses import AuthError
+from .state import NOT_INITIALIZED, AppState, app_state, holder_of
+from .target import target_uri
+from .transport import PROTECTED_KEY
+
+if TYPE_CHECKING:
+    from flask import Flask, Request
+    from werkzeug.sansio.response import Response
+
+REQUIREMENT_ATTR: Final = "__otcauth_requirement__"
+EXEMPT_ATTR: Final = "__otcauth_exempt__"
+_DEFAULT: Final = Requirement()
+
+
+def refusal(requirement: Requirement) -> Response | None:
+    """The error response for this request under ``requirement``, or ``None`` to let it in."""
+    # One context lookup for both the request and its app: an attribute read through a proxy
+    # costs as much as a whole header check.
+    context = request_ctx._get_current_object()  # type: ignore[attr-defined]
+    current_request: Request = context.request
+    if current_request.method == "OPTIONS":
+        return preflight()
+    app = context.app
+    holder = holder_of(app)
+    state = holder.states.get(id(app)) if holder is not None else None
+    if state is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    try:
+        verify(state, requirement, current_request, app)
+    except AuthError as error:
+        return error.get_response()
+    return None
+
+
+def verify(
+    state: AppState, requirement: Requirement, current_request: Request, app: Flask
+) -> Identity | None:
+    """The identity of ``current_request`` under ``requirement``, or :class:`AuthError`.
+
+    One frame: every request pays for each call made here, so the rare steps (a second check
+    of the same request, refusals, audits) are the ones that call out.
+    """
+    gate = state.gate
+    methods = gate.methods if requirement.methods is None else gate.methods_for(requirement)
+    verified = getattr(current_request, VERIFIED_ATTR, None)
+    if verified is not None and verified[0] == methods:
+        identity: Identity | None = verified[1]
+        if identity is not None:
+            _authorize(gate, identity, requirement, app, current_request)
+            return identity
+        if requirement.optional:
+            return identity
+    environ = current_request.environ
+    if state.require_https:
+        environ[PROTECTED_KEY] = True  # so the response carries HSTS
+        secure = current_request.is_secure
+    else:
+        secure = True
+    auth_request = AuthRequest(header_reader(environ), current_request.method, target_uri,
+                               _request_body, environ.get("REMOTE_ADDR"), secure)
+    identity = None
+    try:
+        identity = gate.verify(auth_request, methods, optional=requirement.optional,
+                               now=time.time())
+        gate.admit(identity, requirement, auth_request)
+    except AuthFailure as failure:
+        if refusal_audited(failure):  # else nothing is built for the audit trail
+            record_refusal(app, failure, functools.partial(_request_facts, current_request),
+                           identity)
+        raise _error(gate, methods, failure) from None
+    if identity is not None and successes_audited():  # else not even the request is read
+        record_success(app, identity, functools.partial(_request_facts, current_request))
+    setattr(current_request, VERIFIED_ATTR, (methods, identity))
+    return identity
+
+
+def verify_current(requirement: Requirement) -> Identity | None:
+    """:func:`verify` for the current request of the current app."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return verify(app_state(app), requirement, request._get_current_object(),  # type: ignore[attr-defined]
+                  app)
+
+
+def authorize(scopes: tuple[str, ...], any_scopes: tuple[str, ...]) -> None:
+    """Raise the 403 :class:`AuthError` unless this request's caller holds the scopes.
+
+    A request nobody authenticated yet (an anonymous caller of an optional view, or a view
+    without ``require_auth``) is authenticated first, so it gets the usual 401.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    current_request = request._get_current_object()  # type: ignore[attr-defined]
+    state = app_state(app)
+    requirement = Requirement(scopes=scopes, any_scopes=any_scopes)
+    verified = getattr(current_request, VERIFIED_ATTR, None)
+    identity = verified[1] if verified is not None else None
+    if identity is None:
+        verify(state, requirement, current_request, app)  # verifies, then authorizes
+        return
+    _authorize(state.gate, identity, requirement, app, current_request)
+
+
+def guard_request() -> Response | None:
+    """The ``before_request`` hook behind ``OTC_AUTH_PROTECT_ALL`` and ``auth.protect``."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        # No route: 401 before 404, for OPTIONS too, so no method can probe which URLs exist.
+        return _refusal_of(_DEFAULT)
+    if endpoint == "static" or endpoint.endswith(".static"):
+        return None
+    view = current_app.view_functions.get(endpoint)
+    # A view with its own @require_auth is checked there, with its own requirement.
+    if getattr(view, EXEMPT_ATTR, False) or hasattr(view, REQUIREMENT_ATTR):
+        return None
+    if request.method == "OPTIONS":
+        return preflight()
+    return _refusal_of(_DEFAULT)
+
+
+def first_request_hook(app: Flask, state: AppState) -> Callable[[], None]:
+    """A ``before_request`` hook that checks every view's requirement at the app's first
+    request, then removes itself: no request after it pays for a hook."""
+
+    def check_views() -> None:
+        if not state.views_checked:
+            state.views_checked = True
+            hooks = app.before_request_funcs.get(None, [])
+            # A new list, never an edit of the one Flask is iterating over right now.
+            remaining = [hook for hook in hooks if hook is not check_views]
+            if remaining:
+                app.before_request_funcs[None] = remaining
+            else:
+                app.before_request_funcs.pop(None, None)
+            check_view_requirements(state.gate, app.view_functions.values())
+
+    return check_views
+
+
+def check_view_requirements(gate: Gate, views: Iterable[Any]) -> None:
+    """Refuse a view that asks for a method the app does not enable."""
+    for view in views:
+        requirement = getattr(view, REQUIREMENT_ATTR, None)
+        if isinstance(requirement, Requirement):
+            gate.methods_for(requirement)
+
+
+def preflight() -> Response | None:
+    """An ``OPTIONS`` request, answered without credentials and without running the view.
+
+    A CORS preflight carries no credentials by design, so it is never refused. Flask answers
+    it itself unless the view lists ``OPTIONS`` among its methods; then the view would run,
+    unauthenticated, so Flask's default answer (``Allow``) is given in its place.
+    """
+    rule = request.url_rule
+    if rule is None or getattr(rule, "provide_automatic_options", False):
+        return None  # a 404/405, or Flask's own answer: no view runs
+    return current_app.make_default_options_response()
+
+
+def _refusal_of(requirement: Requirement) -> Response | None:
+    try:
+        verify_current(requirement)
+    except AuthError as error:
+        return error.get_response()
+    return None
+
+
+def _authorize(gate: Gate, identity: Identity, requirement: Requirement, app: Flask,
+               current_request: Request) -> None:
+    try:
+        gate.authorize(identity, requirement)
+    except AuthFailure as failure:
+        record_refusal(app, failure, functools.partial(_request_facts, current_request),
+                       identity)
+        raise _error(gate, gate.methods, failure) from None
+
+
+def _request_facts(current_request: Request) -> RequestFacts:
+    """What the audit trail says of a request; built only when someone listens."""
+    return RequestFacts(http_method=current_request.method, path=current_request.path,
+                        client_address=current_request.remote_addr or "unknown")
+
+
+def _request_body() -> bytes:
+    """The exact bytes received, kept for the view (werkzeug parses forms from the cache)."""
+    return request.get_data(cache=True)
+
+
+def _error(gate: Gate, methods: tuple[str, ...], failure: AuthFailure) -> AuthError:
+    """The response of a refusal: 401s challenge for every accepted method, a 403 names scopes."""
+    if failure.status == 401:
+        return AuthError(failure, gate.authenticator.challenges(methods, failure))
+    if failure.required_scopes:  # a 403 for scopes; https_required challenges nothing
+        return AuthError(failure, [scope_challenge(failure, REALM)])
+    return AuthError(failure)
