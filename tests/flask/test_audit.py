@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from flask_otcauth import AuditEvent, auth_failed, auth_succeeded, rate_limited, require_auth
 
-from .conftest import AppFactory
-from .helpers import API_KEY, AUDIENCE, bearer, make_token
+from ..conftest import AppFactory
+from ..helpers import API_KEY, AUDIENCE, bearer, make_token
 
 Received = list[tuple[Flask, dict[str, Any]]]
 

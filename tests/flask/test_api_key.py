@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from flask.testing import FlaskClient
 
-from .helpers import API_KEY, OTHER_API_KEY, api_key
+from ..helpers import API_KEY, OTHER_API_KEY, api_key
 
 
 def test_configured_key_authenticates(client: FlaskClient) -> None:

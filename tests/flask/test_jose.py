@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from flask_otcauth.core.jose import check_compact_jws
 from flask_otcauth.core.refusals import AuthFailure
 
-from .forge import forge, raw_claims, valid_claims
-from .helpers import bearer
+from ..forge import forge, raw_claims, valid_claims
+from ..helpers import bearer
 
 HS256 = ("HS256",)
 

@@ -17,8 +17,8 @@ from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.core.identity import key_fingerprint, sha256
 from flask_otcauth.state import app_state
 
-from .conftest import AppFactory
-from .helpers import API_KEY, AUDIENCE, api_key, bearer, make_token
+from ..conftest import AppFactory
+from ..helpers import API_KEY, AUDIENCE, api_key, bearer, make_token
 from .test_ratelimit import BAD_KEY, assert_too_many, statuses
 
 

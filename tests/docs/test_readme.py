@@ -8,7 +8,7 @@ from pathlib import Path
 from flask_otcauth import CONFIG_KEYS
 from flask_otcauth.core.settings import METHODS
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_readme_configuration_table_lists_exactly_the_settings() -> None:

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 
 from flask_otcauth import OTCAuth, current_identity, get_identity, require_auth
 
-from .conftest import base_config
-from .helpers import OTHER_API_KEY, api_key, bearer, make_token
+from ..conftest import base_config
+from ..helpers import OTHER_API_KEY, api_key, bearer, make_token
 
 
 def test_bare_decorator_refuses_anonymous_callers(client: FlaskClient) -> None:

@@ -18,8 +18,8 @@ from flask_otcauth.core.identity import Identity
 from flask_otcauth.core.methods.jwt import MAX_TOKEN_LENGTH, JwtScheme
 from flask_otcauth.state import app_state
 
-from .conftest import build_app
-from .helpers import AUDIENCE, JWT_SECRET, OLD_JWT_SECRET, bearer, make_token
+from ..conftest import build_app
+from ..helpers import AUDIENCE, JWT_SECRET, OLD_JWT_SECRET, bearer, make_token
 
 IDENTITY = Identity(method="jwt", subject="agent", claims=MappingProxyType({"exp": 0}))
 

@@ -12,8 +12,8 @@ from flask_limiter.util import get_remote_address
 from flask_otcauth import OTCAuth, OTCAuthConfigError
 from flask_otcauth.core.storage import MemoryStorage, RedisStorage
 
-from .conftest import AppFactory, base_config
-from .helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, JWT_SECRET
+from ..conftest import AppFactory, base_config
+from ..helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, JWT_SECRET
 
 
 def hmac_settings(**overrides: Any) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from flask_otcauth.core.keys import (
     parse_record,
 )
 
-from .helpers import API_KEY, FakeClock
+from ..helpers import API_KEY, FakeClock
 
 ISSUED = re.compile(r"otc_(live|test)_[0-9A-Za-z]{32}_[0-9A-Za-z]{6}")
 

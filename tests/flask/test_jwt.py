@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from flask_otcauth import current_identity, require_auth
 
-from .helpers import AUDIENCE, JWT_SECRET, OLD_JWT_SECRET, bearer, make_token
+from ..helpers import AUDIENCE, JWT_SECRET, OLD_JWT_SECRET, bearer, make_token
 
 
 def status(client: FlaskClient, token: str, path: str = "/tools") -> int:

@@ -13,8 +13,8 @@ from flask_otcauth import OTCAuth, OTCAuthConfigError, require_auth
 from flask_otcauth.core.settings import load_settings
 from flask_otcauth.transport import HSTS_VALUE
 
-from .conftest import AppFactory, base_config
-from .helpers import API_KEY, api_key, bearer, make_token
+from ..conftest import AppFactory, base_config
+from ..helpers import API_KEY, api_key, bearer, make_token
 
 HTTPS = {"base_url": "https://localhost"}
 

@@ -9,8 +9,8 @@ from flask_otcauth.core.methods import BUILT_IN
 from flask_otcauth.core.openapi import security_schemes
 from flask_otcauth.core.settings import load_settings
 
-from .conftest import AppFactory, base_config
-from .helpers import HMAC_CLIENT, HMAC_SECRET
+from ..conftest import AppFactory, base_config
+from ..helpers import HMAC_CLIENT, HMAC_SECRET
 
 
 def test_every_built_in_method_has_a_security_scheme() -> None:

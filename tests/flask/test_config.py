@@ -18,8 +18,8 @@ from limits import parse
 
 from flask_otcauth import OTCAuth, OTCAuthConfigError, require_auth
 
-from .conftest import AppFactory, base_config
-from .helpers import (
+from ..conftest import AppFactory, base_config
+from ..helpers import (
     API_KEY,
     AUDIENCE,
     JWT_SECRET,

@@ -13,10 +13,10 @@ from flask_otcauth import hash_key
 from flask_otcauth.cli import otcauth_cli
 from flask_otcauth.testing import api_key_headers, bearer_headers, make_token
 
-from .conftest import build_app
-from .helpers import API_KEY
+from ..conftest import build_app
+from ..helpers import API_KEY
 
-SETUP_CFG = Path(__file__).resolve().parents[1] / "setup.cfg"
+SETUP_CFG = Path(__file__).resolve().parents[2] / "setup.cfg"
 
 USER_CONFTEST = '''
 import pytest

@@ -15,8 +15,8 @@ from werkzeug.test import TestResponse
 
 from flask_otcauth import OTCAuth, require_auth
 
-from .conftest import AppFactory, ServerFactory, base_config
-from .helpers import API_KEY, AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
+from ..conftest import AppFactory, ServerFactory, base_config
+from ..helpers import API_KEY, AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
 
 OTHER_ADDRESS = {"REMOTE_ADDR": "10.0.0.2"}
 DEAD_REDIS = "redis://127.0.0.1:1/0"

@@ -15,8 +15,8 @@ from flask_otcauth import OTCAuth, OTCAuthConfigError, current_identity, generat
 from flask_otcauth import require_auth as require_auth_
 from flask_otcauth.core.keys import KeyDirectory, checksum
 
-from .conftest import base_config
-from .helpers import API_KEY, OTHER_API_KEY, FakeClock, api_key, iso, key_record
+from ..conftest import base_config
+from ..helpers import API_KEY, OTHER_API_KEY, FakeClock, api_key, iso, key_record
 
 NEW_KEY = generate_key("live")
 HOUR = 3600

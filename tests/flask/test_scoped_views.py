@@ -17,8 +17,8 @@ from flask_otcauth import (
     require_auth,
 )
 
-from .conftest import base_config
-from .helpers import (
+from ..conftest import base_config
+from ..helpers import (
     API_KEY,
     AUDIENCE,
     HMAC_CLIENT,

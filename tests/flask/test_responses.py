@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from .helpers import API_KEY, AUDIENCE, JWT_SECRET, OTHER_API_KEY, api_key, bearer, make_token
+from ..helpers import API_KEY, AUDIENCE, JWT_SECRET, OTHER_API_KEY, api_key, bearer, make_token
 
 
 def test_401_body_has_error_message_and_developer_message(client: FlaskClient) -> None:

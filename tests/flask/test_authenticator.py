@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from .helpers import AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
+from ..helpers import AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
 
 
 def test_valid_jwt_and_valid_key_take_identity_from_the_preferred_method(

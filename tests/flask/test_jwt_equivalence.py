@@ -12,8 +12,8 @@ from flask_otcauth import OTCAuthConfigError
 from flask_otcauth.core.methods.jwt import JwtScheme
 from flask_otcauth.core.refusals import AuthFailure
 
-from .conftest import build_app
-from .helpers import JWT_SECRET, OLD_JWT_SECRET
+from ..conftest import build_app
+from ..helpers import JWT_SECRET, OLD_JWT_SECRET
 
 ISSUER = "https://issuer.example"
 

@@ -18,10 +18,10 @@ import pytest
 
 from flask_otcauth.client import HttpxAuth, sign_request
 
-from . import rfc9421
-from .conftest import ServerFactory
-from .helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, api_key
-from .servers import free_port, start_redis, stop
+from .. import rfc9421
+from ..conftest import ServerFactory
+from ..helpers import API_KEY, HMAC_CLIENT, HMAC_SECRET, api_key
+from ..servers import free_port, start_redis, stop
 
 pytestmark = pytest.mark.e2e
 

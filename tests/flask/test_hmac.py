@@ -25,9 +25,9 @@ from flask_otcauth.core.refusals import AuthFailure
 from flask_otcauth.core.storage import MemoryStorage
 from flask_otcauth.testing import signed_headers
 
-from . import rfc9421
-from .conftest import base_config, identity_json
-from .helpers import (
+from .. import rfc9421
+from ..conftest import base_config, identity_json
+from ..helpers import (
     API_KEY,
     AUDIENCE,
     HMAC_CLIENT,

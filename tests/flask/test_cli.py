@@ -15,8 +15,8 @@ from flask.cli import FlaskGroup
 from flask_otcauth import hash_key
 from flask_otcauth.core.keys import key_environment
 
-from .conftest import build_app
-from .helpers import (
+from ..conftest import build_app
+from ..helpers import (
     API_KEY,
     AUDIENCE,
     HMAC_SECRET,
