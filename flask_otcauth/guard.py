@@ -32,7 +32,7 @@ from .core.refusals import AuthFailure
 from .core.scopes import scope_challenge
 from .headers import header_reader
 from .responses import AuthError
-from .state import NOT_INITIALIZED, AppState, app_state, holder_of
+from .state import EXTENSION_NAME, NOT_INITIALIZED, AppState, app_state
 from .target import target_uri
 from .transport import PROTECTED_KEY
 
@@ -54,7 +54,7 @@ def refusal(requirement: Requirement) -> Response | None:
     if current_request.method == "OPTIONS":
         return preflight()
     app = context.app
-    holder = holder_of(app)
+    holder = app.extensions.get(EXTENSION_NAME)  # app_state() inlined: a call per request
     state = holder.states.get(id(app)) if holder is not None else None
     if state is None:
         raise RuntimeError(NOT_INITIALIZED)
@@ -95,7 +95,8 @@ def verify(
     try:
         identity = gate.verify(auth_request, methods, optional=requirement.optional,
                                now=time.time())
-        gate.admit(identity, requirement, auth_request)
+        if gate.rate_limits is not None or requirement.scopes or requirement.any_scopes:
+            gate.admit(identity, requirement, auth_request)  # else it has nothing to do
     except AuthFailure as failure:
         if refusal_audited(failure):  # else nothing is built for the audit trail
             record_refusal(app, failure, functools.partial(_request_facts, current_request),

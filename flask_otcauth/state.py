@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from flask import Flask, current_app
 
@@ -57,13 +57,9 @@ class StateHolder(Protocol):
 def app_state(app: Flask | None = None) -> AppState:
     """The state of ``app`` (default: the current app), or :class:`RuntimeError` saying so."""
     target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
-    holder = target.extensions.get(EXTENSION_NAME)
+    holder: StateHolder | None = target.extensions.get(EXTENSION_NAME)
     state = holder.states.get(id(target)) if holder is not None else None
     if state is None:
         raise RuntimeError(NOT_INITIALIZED)
-    return cast(AppState, state)
+    return state
 
-
-def holder_of(app: Flask) -> StateHolder | None:
-    """The extension registered on ``app``, if any; for the request path's own lookup."""
-    return cast("StateHolder | None", app.extensions.get(EXTENSION_NAME))

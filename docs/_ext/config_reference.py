@@ -1,7 +1,7 @@
 """The ``otcauth-config-reference`` directive: the configuration page, written from CONFIG_KEYS.
 
 The page is generated rather than hand-kept so that it cannot drift from the code: a key added
-to :data:`flask_otcauth.config.CONFIG_KEYS` appears here on the next build, and a key that
+to :data:`flask_otcauth.CONFIG_KEYS` appears here on the next build, and a key that
 leaves its type, example, error text or refused example empty fails the build (and the tests).
 """
 
@@ -14,9 +14,11 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from flask_otcauth.core.settings import CONFIG_KEYS, ConfigKey
+from flask_otcauth.core.config_keys import ConfigKey
+from flask_otcauth.core.settings import CONFIG_KEYS
 
-MISSING_FIELDS_MESSAGE = "{name} lacks {fields} in flask_otcauth/config.py CONFIG_KEYS"
+MISSING_FIELDS_MESSAGE = ("{name} lacks {fields} in its ConfigKey (flask_otcauth/core/settings.py "
+                          "or its method's module)")
 
 
 def missing_fields(key: ConfigKey) -> list[str]:

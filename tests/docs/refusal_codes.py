@@ -1,25 +1,18 @@
-"""Every ``error`` code the extension can answer with, read from its source.
+"""Every ``error`` code the extension can answer with, read from the refusal table.
 
-A refusal is made in one of three ways: ``AuthFailure(status, code, ...)``,
-``invalid_credential(method, code, ...)`` or ``rate_limited(code, ...)``. The code is a
-string literal or a module constant (``_CODE = "invalid_token"``); a code that is a parameter
-is the factory's own, found at its callers. So a new code anywhere in ``flask_otcauth`` is
-found here, and the pages that list codes must list it too.
+The core raises every refusal from a row of ``flask_otcauth.core.refusals.REFUSALS`` or of a
+built-in method's ``refusals`` (``tests/core/test_refusals.py`` proves no refusal is made any
+other way), so the pages that list codes are checked against the rows, status included.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib
-from pathlib import Path
 from typing import Final
 
-import flask_otcauth
+from flask_otcauth.core.methods import BUILT_IN
+from flask_otcauth.core.refusals import REFUSALS, Refusal
 
-PACKAGE_DIR = Path(flask_otcauth.__file__).resolve().parent
-# Where the code is among each factory's positional arguments.
-CODE_POSITION: Final = {"AuthFailure": 1, "invalid_credential": 1, "rate_limited": 0}
-# What the brief for the pages names outright, so a scan that found nothing cannot pass.
+# What the brief for the pages names outright, so a table that lost a row cannot pass.
 EXPECTED: Final = frozenset({
     "missing_credentials", "invalid_token", "invalid_api_key", "invalid_signature",
     "https_required", "insufficient_scope", "rate_limited", "too_many_failed_attempts",
@@ -27,29 +20,14 @@ EXPECTED: Final = frozenset({
 })
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _codes_in(path: Path) -> set[str]:
-    module = importlib.import_module(_module_name(path))
-    codes = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-            continue
-        position = CODE_POSITION.get(node.func.id)
-        if position is None or len(node.args) <= position:
-            continue
-        argument = node.args[position]
-        if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-            codes.add(argument.value)
-        elif isinstance(argument, ast.Name) and isinstance(getattr(module, argument.id, None),
-                                                           str):
-            codes.add(getattr(module, argument.id))
-    return codes
+def refusals() -> dict[str, Refusal]:
+    """The rows by code: the core's table, then each built-in method's own."""
+    rows = {refusal.code: refusal for refusal in REFUSALS}
+    for method in BUILT_IN:
+        rows.update({refusal.code: refusal for refusal in method.refusals})
+    return rows
 
 
 def refusal_codes() -> set[str]:
     """Every code ``flask_otcauth`` refuses requests with."""
-    return set().union(*(_codes_in(path) for path in sorted(PACKAGE_DIR.rglob("*.py"))))
+    return set(refusals())

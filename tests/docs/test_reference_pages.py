@@ -17,7 +17,7 @@ from flask_otcauth.core.settings import METHODS
 from ..conftest import base_config
 from ..helpers import API_KEY
 from .conftest import DOCS
-from .refusal_codes import EXPECTED, refusal_codes
+from .refusal_codes import EXPECTED, refusal_codes, refusals
 
 PACKAGE_VERSION = version("flask-otcauth")
 REFUSAL_CODES = sorted(refusal_codes() | EXPECTED)
@@ -60,11 +60,12 @@ def test_methods_page_compares_every_method(method: str) -> None:
 
 
 @pytest.mark.parametrize("code", REFUSAL_CODES)
-def test_clients_page_explains_every_refusal_code(code: str) -> None:
-    rows = re.findall(r"^\| \d{3} \| `([a-z_]+)` \|", (DOCS / "clients.md").read_text(),
-                      re.MULTILINE)
+def test_clients_page_explains_every_refusal_code_with_its_status(code: str) -> None:
+    rows = dict((name, int(status)) for status, name in re.findall(
+        r"^\| (\d{3}) \| `([a-z_]+)` \|", (DOCS / "clients.md").read_text(), re.MULTILINE))
 
     assert code in rows, f"add {code!r} to the table of refusals in docs/clients.md"
+    assert rows[code] == refusals()[code].status, f"docs/clients.md gives {code} another status"
 
 
 def test_methods_page_shows_the_insufficient_scope_challenge_the_server_sends() -> None:
