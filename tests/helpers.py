@@ -1,9 +1,11 @@
-"""Credentials and clients the tests share; plain functions so tests can import them."""
+"""Credentials and clients the tests share, and what every test asserts of a refusal; plain
+functions so tests can import them."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -67,3 +69,101 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# Refusals ----------------------------------------------------------------------------------
+
+REFUSAL_KEYS = frozenset({"error", "message", "developer_message"})
+# Shorter strings are too likely to occur by chance in a JSON body to count as an echo.
+MIN_CREDENTIAL_LENGTH = 12
+
+
+def scope_challenge(scope: str) -> str:
+    """The one challenge of a 403 insufficient_scope naming ``scope``."""
+    return f'Bearer realm="otc", error="insufficient_scope", scope="{scope}"'
+
+
+def assert_refused(
+    response: Any, status: int, error: str, *,
+    hint: str | None = None,
+    body: dict[str, Any] | None = None,
+    challenges: Sequence[str] | None = None,
+    challenge_prefixes: Iterable[str] | None = None,
+    retry_after: tuple[int, int] | None = None,
+    presented: str | None = None,
+) -> dict[str, Any]:
+    """A refusal of ours, from a werkzeug ``TestResponse`` or an ``httpx.Response``; its body.
+
+    Always: the ``status``, a JSON body of exactly error, message and developer_message with
+    error ``error``, and ``Cache-Control: no-store``. As asked: ``hint`` is in the
+    developer_message; the body is exactly ``body``; the WWW-Authenticate values are exactly
+    ``challenges`` (``[]``: none at all); each of ``challenge_prefixes`` begins one of them;
+    Retry-After is an integer within ``retry_after`` (low, high); nothing of the credential
+    ``presented`` is in the headers or the body. WWW-Authenticate is checked only as asked.
+    """
+    assert response.status_code == status, _body_text(response)
+    sent = response.json() if callable(response.json) else response.json
+    assert isinstance(sent, dict), _body_text(response)
+    assert set(sent) == REFUSAL_KEYS, sent
+    assert sent["error"] == error, sent
+    assert response.headers.get("Cache-Control") == "no-store"
+    if hint is not None:
+        assert hint in sent["developer_message"], (hint, sent["developer_message"])
+    if body is not None:
+        assert sent == body
+    _assert_challenges(header_values(response, "WWW-Authenticate"), challenges,
+                       challenge_prefixes)
+    if retry_after is not None:
+        low, high = retry_after
+        value = response.headers.get("Retry-After", "")
+        assert value.isdigit(), value
+        assert low <= int(value) <= high, (value, retry_after)
+    if presented is not None:
+        assert not leaks([response_text(response)], credential_parts(presented))
+    return sent
+
+
+def _assert_challenges(sent: list[str], challenges: Sequence[str] | None,
+                       prefixes: Iterable[str] | None) -> None:
+    if challenges is not None:
+        assert sent == list(challenges)
+    for expected in prefixes or ():
+        assert any(challenge.startswith(expected) for challenge in sent), (expected, sent)
+
+
+def header_values(response: Any, name: str) -> list[str]:
+    """Every value of header ``name``, from werkzeug's headers or httpx's."""
+    headers = response.headers
+    values: list[str] = (headers.get_list(name) if hasattr(headers, "get_list")
+                         else headers.getlist(name))
+    return values
+
+
+def _body_text(response: Any) -> str:
+    text: str = response.get_data(as_text=True) if hasattr(response, "get_data") else response.text
+    return text
+
+
+def response_text(response: Any) -> str:
+    """The headers and the body of a response, as one text to search for a secret."""
+    headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
+    return headers + "\n\n" + str(_body_text(response))
+
+
+def credential_parts(value: str) -> set[str]:
+    """The secret pieces of a credential header: the value, its token, a JWT's signature."""
+    parts = {value}
+    for piece in value.split(","):
+        token = piece.strip().rpartition(" ")[2]
+        parts.update({token, token.rpartition(".")[2]})
+    return {part for part in parts if len(part) >= MIN_CREDENTIAL_LENGTH}
+
+
+def leaks(texts: Iterable[str], secrets: Iterable[str]) -> list[str]:
+    """Each secret that occurs in one of the texts, by its first characters only."""
+    found = []
+    materialized = list(texts)
+    for secret in secrets:
+        if any(secret in text for text in materialized):
+            found.append(secret[:6] + "...")
+    return found

@@ -13,8 +13,8 @@ from werkzeug.serving import make_server
 
 from flask_otcauth.client import HttpxAuth, RequestsAuth, sign_request
 
-from ..helpers import HMAC_CLIENT, HMAC_SECRET
 from ..flask.test_hmac import hmac_app
+from ..helpers import HMAC_CLIENT, HMAC_SECRET
 
 PAYLOAD = {"tool": "echo", "arguments": {"text": "héllo"}}
 

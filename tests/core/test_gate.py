@@ -40,7 +40,10 @@ def request(key: str | None = API_KEY, *, address: str = ADDRESS,
                        secure=secure)
 
 
-def attempt(checked: Gate, sent: AuthRequest, requirement: Requirement = Requirement()
+ANY_CALLER = Requirement()
+
+
+def attempt(checked: Gate, sent: AuthRequest, requirement: Requirement = ANY_CALLER
             ) -> Identity | AuthFailure | None:
     """What the path answers: the identity, or the refusal it raised."""
     try:

@@ -18,7 +18,7 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,26 +189,18 @@ def tool_ids(body: dict[str, Any]) -> list[str]:
     return [tool["id"] for tool in body["items"]]
 
 
-def test_requests_example_lists_tools_with_the_key(quickstart: Quickstart) -> None:
-    body = list_tools_with_requests_and_key(quickstart.base_url, quickstart.api_key)
+@pytest.mark.parametrize(("list_tools", "credential"), [
+    (list_tools_with_requests_and_key, "key"),
+    (list_tools_with_requests_and_token, "token"),
+    (list_tools_with_httpx_and_key, "key"),
+    (list_tools_with_httpx_and_token, "token"),
+], ids=["requests-key", "requests-token", "httpx-key", "httpx-token"])
+def test_requests_and_httpx_examples_list_tools(
+    quickstart: Quickstart, list_tools: Callable[[str, str], dict[str, Any]], credential: str
+) -> None:
+    secret = quickstart.api_key if credential == "key" else mint_token(quickstart)
 
-    assert tool_ids(body) == ["Hello.Greet@1.0.0"]
-
-
-def test_requests_example_lists_tools_with_a_token(quickstart: Quickstart) -> None:
-    body = list_tools_with_requests_and_token(quickstart.base_url, mint_token(quickstart))
-
-    assert tool_ids(body) == ["Hello.Greet@1.0.0"]
-
-
-def test_httpx_example_lists_tools_with_the_key(quickstart: Quickstart) -> None:
-    body = list_tools_with_httpx_and_key(quickstart.base_url, quickstart.api_key)
-
-    assert tool_ids(body) == ["Hello.Greet@1.0.0"]
-
-
-def test_httpx_example_lists_tools_with_a_token(quickstart: Quickstart) -> None:
-    body = list_tools_with_httpx_and_token(quickstart.base_url, mint_token(quickstart))
+    body = list_tools(quickstart.base_url, secret)
 
     assert tool_ids(body) == ["Hello.Greet@1.0.0"]
 

@@ -10,6 +10,7 @@ from werkzeug.test import TestResponse
 
 from flask_otcauth import hash_key
 
+from ..helpers import assert_refused, scope_challenge
 from .support import API_KEY, call_body, key_headers, mint
 
 
@@ -31,14 +32,6 @@ def call(app: Flask, tool_id: str, tool_input: dict[str, Any] | None = None,
                                   headers=headers or key_headers())
 
 
-def assert_forbidden(response: TestResponse, scope: str) -> None:
-    assert response.status_code == 403
-    assert response.json is not None
-    assert response.json["error"] == "insufficient_scope"
-    assert response.headers["WWW-Authenticate"] == (
-        f'Bearer realm="otc", error="insufficient_scope", scope="{scope}"')
-
-
 def test_listing_shows_only_the_tools_the_caller_may_call(make_app: Callable[..., Flask]) -> None:
     app = app_with_scopes(make_app, "tools:list", "tools:call:Math.*")
 
@@ -58,7 +51,8 @@ def test_the_call_wildcard_lists_every_tool(make_app: Callable[..., Flask]) -> N
 def test_listing_needs_the_list_scope(make_app: Callable[..., Flask]) -> None:
     app = app_with_scopes(make_app, "tools:call:*")
 
-    assert_forbidden(app.test_client().get("/tools", headers=key_headers()), "tools:list")
+    assert_refused(app.test_client().get("/tools", headers=key_headers()), 403,
+                   "insufficient_scope", challenges=[scope_challenge("tools:list")])
 
 
 def test_the_list_scope_alone_lists_nothing(make_app: Callable[..., Flask]) -> None:
@@ -78,14 +72,16 @@ def test_calling_a_tool_in_scope_works(make_app: Callable[..., Flask]) -> None:
 def test_calling_a_tool_out_of_scope_is_403(make_app: Callable[..., Flask]) -> None:
     app = app_with_scopes(make_app, "tools:list", "tools:call:Math.*")
 
-    assert_forbidden(call(app, "Text.Stats", {"text": "a"}), "tools:call:Text.Stats")
+    assert_refused(call(app, "Text.Stats", {"text": "a"}), 403, "insufficient_scope",
+                   challenges=[scope_challenge("tools:call:Text.Stats")])
 
 
 def test_a_missing_tool_out_of_scope_is_403_too(make_app: Callable[..., Flask]) -> None:
     """A caller cannot probe which tools exist beyond its scopes."""
     app = app_with_scopes(make_app, "tools:call:Math.*")
 
-    assert_forbidden(call(app, "Admin.Reset"), "tools:call:Admin.Reset")
+    assert_refused(call(app, "Admin.Reset"), 403, "insufficient_scope",
+                   challenges=[scope_challenge("tools:call:Admin.Reset")])
 
 
 def test_a_missing_tool_in_scope_is_the_protocols_400(make_app: Callable[..., Flask]) -> None:
@@ -103,7 +99,8 @@ def test_token_scopes_select_the_tools(make_app: Callable[..., Flask]) -> None:
     headers = {"Authorization": "Bearer " + mint(scope="tools:list tools:call:Time.UtcNow")}
 
     assert listed(app, headers) == ["Time.UtcNow@1.0.0"]
-    assert_forbidden(call(app, "Math.Add", {"a": 1, "b": 1}, headers), "tools:call:Math.Add")
+    assert_refused(call(app, "Math.Add", {"a": 1, "b": 1}, headers), 403, "insufficient_scope",
+                   challenges=[scope_challenge("tools:call:Math.Add")])
 
 
 def test_no_auth_mode_lists_and_calls_every_tool(make_app: Callable[..., Flask]) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 
-from ..helpers import AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
+from ..helpers import API_KEY, AUDIENCE, OTHER_API_KEY, api_key, bearer, make_token
 
 
 def test_valid_jwt_and_valid_key_take_identity_from_the_preferred_method(
@@ -25,20 +26,17 @@ def test_method_order_decides_which_identity_wins(make_app) -> None:  # type: ig
     assert response.json["method"] == "api_key"
 
 
-def test_invalid_key_is_not_rescued_by_a_valid_token(client: FlaskClient) -> None:
-    headers = {**bearer(make_token(sub="agent", aud=AUDIENCE)), **api_key(OTHER_API_KEY)}
+@pytest.mark.parametrize(("invalid", "error"), [("key", "invalid_api_key"),
+                                               ("token", "invalid_token")])
+def test_an_invalid_credential_is_not_rescued_by_a_valid_one(client: FlaskClient, invalid: str,
+                                                             error: str) -> None:
+    token = "not.a.token" if invalid == "token" else make_token(sub="agent", aud=AUDIENCE)
+    key = OTHER_API_KEY if invalid == "key" else API_KEY
+    headers = {**bearer(token), **api_key(key)}
     response = client.get("/tools", headers=headers)
     assert response.status_code == 401
     assert response.json is not None
-    assert response.json["error"] == "invalid_api_key"
-
-
-def test_invalid_token_is_not_rescued_by_a_valid_key(client: FlaskClient) -> None:
-    headers = {**bearer("not.a.token"), **api_key()}
-    response = client.get("/tools", headers=headers)
-    assert response.status_code == 401
-    assert response.json is not None
-    assert response.json["error"] == "invalid_token"
+    assert response.json["error"] == error
 
 
 def test_view_restricted_to_jwt_ignores_an_invalid_key(client: FlaskClient) -> None:

@@ -11,7 +11,15 @@ from flask_otcauth import AuthError, OTCAuth, current_identity, require_auth
 from flask_otcauth.state import app_state
 
 from ..conftest import base_config
-from ..helpers import API_KEY, JWT_SECRET, OLD_JWT_SECRET, OTHER_API_KEY, api_key, bearer, make_token
+from ..helpers import (
+    API_KEY,
+    JWT_SECRET,
+    OLD_JWT_SECRET,
+    OTHER_API_KEY,
+    api_key,
+    bearer,
+    make_token,
+)
 
 
 def new_app(**overrides: object) -> Flask:

@@ -35,6 +35,7 @@ from ..helpers import (
     OLD_HMAC_SECRET,
     OTHER_API_KEY,
     api_key,
+    assert_refused,
     bearer,
     make_token,
     signed,
@@ -101,15 +102,10 @@ def post(client: FlaskClient, path: str, headers: dict[str, str], body: bytes = 
     return client.open(path, method=method, data=body, headers=headers)
 
 
-def assert_refused(response: TestResponse, hint: str) -> None:
-    """A 401 of the hmac scheme, in the one JSON shape, with a hint naming the problem."""
-    assert response.status_code == 401
-    assert response.json is not None
-    assert set(response.json) == {"error", "message", "developer_message"}
-    assert response.json["error"] == "invalid_signature"
-    assert hint in response.json["developer_message"]
-    assert 'Signature realm="otc", alg="hmac-sha256"' in response.headers.getlist(
-        "WWW-Authenticate")
+SIGNATURE_CHALLENGE = 'Signature realm="otc", alg="hmac-sha256"'
+# Every WWW-Authenticate value of a 401 of hmac_app(), in the order of its methods.
+HMAC_APP_CHALLENGES = [SIGNATURE_CHALLENGE, 'Bearer realm="otc"',
+                       'APIKey realm="otc", header="OTC-API-Key"']
 
 
 # Accepted ----------------------------------------------------------------------------------
@@ -277,20 +273,23 @@ def test_replayed_request_is_refused(client: FlaskClient) -> None:
     headers = signed("POST", "/tools/echo", BODY)
     assert post(client, "/tools/echo", headers).status_code == 200
 
-    assert_refused(post(client, "/tools/echo", headers), "nonce was already used")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="nonce was already used", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_body_altered_after_signing_is_refused(client: FlaskClient) -> None:
     headers = signed("POST", "/tools/echo", BODY)
 
-    assert_refused(post(client, "/tools/echo", headers, body=BODY + b" "), "Content-Digest")
+    assert_refused(post(client, "/tools/echo", headers, body=BODY + b" "), 401, "invalid_signature",
+                   hint="Content-Digest", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_body_and_digest_replaced_after_signing_is_refused(client: FlaskClient) -> None:
     headers = {**signed("POST", "/tools/echo", BODY),
                "Content-Digest": rfc9421.content_digest(b"{}")}
 
-    assert_refused(post(client, "/tools/echo", headers, body=b"{}"), "does not verify")
+    assert_refused(post(client, "/tools/echo", headers, body=b"{}"), 401, "invalid_signature",
+                   hint="does not verify", challenges=HMAC_APP_CHALLENGES)
 
 
 @pytest.mark.parametrize(("method", "path"), [
@@ -303,52 +302,60 @@ def test_request_altered_after_signing_is_refused(
 ) -> None:
     headers = signed("POST", "/tools/echo?x=1", BODY)
 
-    assert_refused(post(client, path, headers, method=method), "does not verify")
+    assert_refused(post(client, path, headers, method=method), 401, "invalid_signature",
+                   hint="does not verify", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_request_signed_for_another_authority_is_refused(client: FlaskClient) -> None:
     headers = signed("POST", "/tools/echo", BODY, host="other.example")
 
-    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="does not verify", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_wrong_secret_is_refused(client: FlaskClient) -> None:
     headers = signed("POST", "/tools/echo", BODY, secret="forged-secret-" + "Lk8Ds" * 8)
 
-    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="does not verify", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_unknown_client_is_refused(client: FlaskClient) -> None:
     headers = signed("POST", "/tools/echo", BODY, key_id="stranger")
 
-    assert_refused(post(client, "/tools/echo", headers), "keyid names no client")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="keyid names no client", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_signature_301_seconds_old_is_refused(clock: ProcessClock) -> None:
     """The past window is max_age itself: the leeway is not added to it."""
     headers = signed("POST", "/tools/echo", BODY, created=clock.start - 301)
 
-    assert_refused(post(hmac_app().test_client(), "/tools/echo", headers), "older than 300 s")
+    assert_refused(post(hmac_app().test_client(), "/tools/echo", headers), 401, "invalid_signature",
+                   hint="older than 300 s", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_max_age_setting_shortens_the_window() -> None:
     client = hmac_app(OTC_AUTH_HMAC_MAX_AGE=30, OTC_AUTH_HMAC_LEEWAY=0).test_client()
     headers = signed("POST", "/tools/echo", BODY, created=int(time.time()) - 40)
 
-    assert_refused(post(client, "/tools/echo", headers), "older than 30 s")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="older than 30 s", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_signature_created_6_seconds_ahead_is_refused_by_default(clock: ProcessClock) -> None:
     headers = signed("POST", "/tools/echo", BODY, created=clock.start + 6)
 
-    assert_refused(post(hmac_app().test_client(), "/tools/echo", headers), "in the future")
+    assert_refused(post(hmac_app().test_client(), "/tools/echo", headers), 401, "invalid_signature",
+                   hint="in the future", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_signature_created_3_seconds_ahead_is_refused_without_leeway(clock: ProcessClock) -> None:
     client = hmac_app(OTC_AUTH_HMAC_LEEWAY=0).test_client()
     headers = signed("POST", "/tools/echo", BODY, created=clock.start + 3)
 
-    assert_refused(post(client, "/tools/echo", headers), "in the future")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="in the future", challenges=HMAC_APP_CHALLENGES)
 
 
 @pytest.mark.parametrize(("missing", "hint"), [
@@ -367,7 +374,8 @@ def test_signature_not_covering_a_required_component_is_refused(
                            secret=HMAC_SECRET, created=int(time.time()), nonce="n-" + missing,
                            components=components)
 
-    assert_refused(post(client, "/tools/echo", headers), hint)
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint=hint, challenges=HMAC_APP_CHALLENGES)
 
 
 def test_other_algorithm_is_refused(client: FlaskClient) -> None:
@@ -375,7 +383,8 @@ def test_other_algorithm_is_refused(client: FlaskClient) -> None:
                            secret=HMAC_SECRET, created=int(time.time()), nonce="n-alg",
                            alg="hmac-sha512")
 
-    assert_refused(post(client, "/tools/echo", headers), 'alg="hmac-sha256"')
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint='alg="hmac-sha256"', challenges=HMAC_APP_CHALLENGES)
 
 
 @pytest.mark.parametrize(("parameter", "hint"), [
@@ -390,7 +399,8 @@ def test_signature_without_a_required_parameter_is_refused(
     headers["Signature-Input"] = ";".join(
         part for part in headers["Signature-Input"].split(";") if not part.startswith(parameter))
 
-    assert_refused(post(client, "/tools/echo", headers), hint)
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint=hint, challenges=HMAC_APP_CHALLENGES)
 
 
 @pytest.mark.parametrize("drop", ["Signature", "Signature-Input"])
@@ -398,7 +408,8 @@ def test_half_a_signature_is_refused(client: FlaskClient, drop: str) -> None:
     headers = signed("POST", "/tools/echo", BODY)
     del headers[drop]
 
-    assert_refused(post(client, "/tools/echo", headers), f"{drop} is missing")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint=f"{drop} is missing", challenges=HMAC_APP_CHALLENGES)
 
 
 @pytest.mark.parametrize("value", ["otc=(", "not a dictionary", "otc=:é:"])
@@ -419,13 +430,15 @@ def test_two_signatures_are_refused(client: FlaskClient) -> None:
                "Signature-Input": f"{first['Signature-Input']}, {second['Signature-Input']}",
                "Signature": f"{first['Signature']}, {second['Signature']}"}
 
-    assert_refused(post(client, "/tools/echo", headers), "exactly one signature")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="exactly one signature", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_oversized_nonce_is_refused(client: FlaskClient) -> None:
     headers = signed("POST", "/tools/echo", BODY, nonce="n" * 200)
 
-    assert_refused(post(client, "/tools/echo", headers), "nonce of 1-128")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="nonce of 1-128", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_refusal_does_not_echo_the_signature(client: FlaskClient) -> None:
@@ -462,7 +475,8 @@ def test_replay_at_the_end_of_the_window_is_refused(clock: ProcessClock) -> None
     assert post(client, "/tools/echo", headers).status_code == 200
 
     clock.now = clock.start + 300
-    assert_refused(post(client, "/tools/echo", headers), "nonce was already used")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="nonce was already used", challenges=HMAC_APP_CHALLENGES)
 
 
 @pytest.mark.redis
@@ -480,7 +494,8 @@ def test_recorded_nonce_outlives_the_window_in_redis(redis_url: str) -> None:
     store.close()
     assert len(keys) == 1
     assert ttl >= 120 + 10
-    assert_refused(post(client, "/tools/echo", headers), "nonce was already used")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="nonce was already used", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_nonce_is_per_client() -> None:
@@ -516,7 +531,8 @@ def test_unreachable_nonce_store_still_refuses_a_bad_signature_with_401() -> Non
     client = hmac_app(OTC_AUTH_STORAGE_URI=DEAD_REDIS).test_client()
     headers = signed("POST", "/tools/echo", BODY, secret="forged-secret-" + "Lk8Ds" * 8)
 
-    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="does not verify", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_503_is_not_counted_as_a_failed_attempt() -> None:
@@ -559,7 +575,8 @@ def test_signature_and_api_key_take_identity_from_the_preferred_method() -> None
 def test_invalid_signature_is_not_rescued_by_a_valid_key(client: FlaskClient) -> None:
     headers = {**signed("POST", "/tools/other", BODY), **api_key()}
 
-    assert_refused(post(client, "/tools/echo", headers), "does not verify")
+    assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
+                   hint="does not verify", challenges=HMAC_APP_CHALLENGES)
 
 
 def test_signature_headers_are_ignored_when_hmac_is_not_enabled() -> None:
@@ -624,7 +641,8 @@ def test_without_proxy_fix_a_forwarded_authority_is_not_trusted() -> None:
     response = hmac_app().test_client().post("/tools/echo", data=BODY,
                                              headers={**headers, **forwarded})
 
-    assert_refused(response, "does not verify")
+    assert_refused(response, 401, "invalid_signature",
+                   hint="does not verify", challenges=HMAC_APP_CHALLENGES)
 
 
 # The pytest plugin's signer ---------------------------------------------------------------

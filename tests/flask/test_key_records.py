@@ -16,7 +16,15 @@ from flask_otcauth import require_auth as require_auth_
 from flask_otcauth.core.keys import KeyDirectory, checksum
 
 from ..conftest import base_config
-from ..helpers import API_KEY, OTHER_API_KEY, FakeClock, api_key, iso, key_record
+from ..helpers import (
+    API_KEY,
+    OTHER_API_KEY,
+    FakeClock,
+    api_key,
+    assert_refused,
+    iso,
+    key_record,
+)
 
 NEW_KEY = generate_key("live")
 HOUR = 3600
@@ -40,14 +48,12 @@ def get(app: Flask, key: str = API_KEY, **kwargs: Any) -> TestResponse:
     return app.test_client().get("/whoami", headers=api_key(key), **kwargs)
 
 
-def assert_refused(response: TestResponse) -> None:
-    """The one 401 of every refused key: no field says why."""
-    assert response.status_code == 401
-    assert response.json == {
-        "error": "invalid_api_key",
-        "message": "The API key is not valid.",
-        "developer_message": "Send a valid key in the OTC-API-Key header.",
-    }
+# The one 401 body of every refused key: no field says why.
+REFUSED_KEY_BODY = {
+    "error": "invalid_api_key",
+    "message": "The API key is not valid.",
+    "developer_message": "Send a valid key in the OTC-API-Key header.",
+}
 
 
 # Fields -----------------------------------------------------------------------------------
@@ -66,7 +72,8 @@ def test_record_scopes_and_tenant_reach_the_identity() -> None:
 
 
 def test_expired_key_is_refused() -> None:
-    assert_refused(get(records_app(key_record(expires_at=iso(-1)))))
+    assert_refused(get(records_app(key_record(expires_at=iso(-1)))), 401, "invalid_api_key",
+                   body=REFUSED_KEY_BODY)
 
 
 def test_key_before_its_expiry_is_accepted() -> None:
@@ -74,7 +81,8 @@ def test_key_before_its_expiry_is_accepted() -> None:
 
 
 def test_not_yet_valid_key_is_refused() -> None:
-    assert_refused(get(records_app(key_record(not_before=iso(HOUR)))))
+    assert_refused(get(records_app(key_record(not_before=iso(HOUR)))), 401, "invalid_api_key",
+                   body=REFUSED_KEY_BODY)
 
 
 def test_key_after_not_before_is_accepted() -> None:
@@ -82,17 +90,20 @@ def test_key_after_not_before_is_accepted() -> None:
 
 
 def test_disabled_key_is_refused() -> None:
-    assert_refused(get(records_app(key_record(disabled=True))))
+    assert_refused(get(records_app(key_record(disabled=True))), 401, "invalid_api_key",
+                   body=REFUSED_KEY_BODY)
 
 
 def test_unknown_key_gets_the_same_refusal() -> None:
-    assert_refused(get(records_app(key_record()), OTHER_API_KEY))
+    assert_refused(get(records_app(key_record()), OTHER_API_KEY), 401, "invalid_api_key",
+                   body=REFUSED_KEY_BODY)
 
 
 def test_mistyped_issued_key_gets_the_same_refusal() -> None:
     typo = NEW_KEY[:-1] + ("a" if NEW_KEY[-1] != "a" else "b")
 
-    assert_refused(get(records_app(key_record(NEW_KEY)), typo))
+    assert_refused(get(records_app(key_record(NEW_KEY)), typo), 401, "invalid_api_key",
+                   body=REFUSED_KEY_BODY)
 
 
 def test_issued_key_is_accepted() -> None:
@@ -123,7 +134,7 @@ def test_issued_key_with_a_31_character_random_part_is_malformed() -> None:
         calls.append(digest)
         return key_record(key)
 
-    assert_refused(get(loader_app(load), key))
+    assert_refused(get(loader_app(load), key), 401, "invalid_api_key", body=REFUSED_KEY_BODY)
     assert calls == []  # refused without a query, although the loader has a record for it
 
 
@@ -155,7 +166,7 @@ def test_rotation_keeps_the_old_key_working_until_it_expires() -> None:
 def test_rotation_ends_when_the_old_key_expires() -> None:
     app = records_app(key_record(API_KEY, expires_at=iso(-1)), key_record(NEW_KEY))
 
-    assert_refused(get(app, API_KEY))
+    assert_refused(get(app, API_KEY), 401, "invalid_api_key", body=REFUSED_KEY_BODY)
     assert get(app, NEW_KEY).status_code == 200
 
 
@@ -231,7 +242,8 @@ def test_loader_can_be_given_to_the_constructor() -> None:
 def test_loader_records_are_checked_for_validity() -> None:
     rows = {hash_key(NEW_KEY): key_record(NEW_KEY, disabled=True)}
 
-    assert_refused(get(loader_app(rows.get), NEW_KEY))
+    assert_refused(get(loader_app(rows.get), NEW_KEY), 401, "invalid_api_key",
+                   body=REFUSED_KEY_BODY)
 
 
 def test_loader_lookups_are_cached() -> None:
@@ -296,42 +308,36 @@ def test_a_found_record_is_asked_for_again_after_60_seconds(clock: FakeClock) ->
     clock.now += 59
     assert get(app, NEW_KEY).status_code == 200  # the cached record
     clock.now += 1
-    assert_refused(get(app, NEW_KEY))
+    assert_refused(get(app, NEW_KEY), 401, "invalid_api_key", body=REFUSED_KEY_BODY)
     assert len(table.asked) == 2
 
 
 def test_an_unknown_key_is_asked_for_again_after_5_seconds(clock: FakeClock) -> None:
     table = KeyTable()
     app = loader_app(table)
-    assert_refused(get(app, NEW_KEY))
+    assert_refused(get(app, NEW_KEY), 401, "invalid_api_key", body=REFUSED_KEY_BODY)
     table.rows[hash_key(NEW_KEY)] = key_record(NEW_KEY)
 
     clock.now += 4
-    assert_refused(get(app, NEW_KEY))  # the cached "no such key"
+    # the cached "no such key"
+    assert_refused(get(app, NEW_KEY), 401, "invalid_api_key", body=REFUSED_KEY_BODY)
     clock.now += 1
     assert get(app, NEW_KEY).status_code == 200
     assert len(table.asked) == 2
 
 
-def test_the_cache_ttl_setting_sets_how_long_a_record_is_cached(clock: FakeClock) -> None:
-    table = KeyTable(key_record(NEW_KEY))
-    app = loader_app(table, OTC_AUTH_API_KEY_CACHE_TTL=10)
+@pytest.mark.parametrize(("setting", "ttl", "records"), [
+    ("OTC_AUTH_API_KEY_CACHE_TTL", 10, [key_record(NEW_KEY)]),
+    ("OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL", 2, []),
+], ids=["record", "miss"])
+def test_a_cache_ttl_setting_sets_how_long_an_answer_is_cached(
+    clock: FakeClock, setting: str, ttl: int, records: list[dict[str, Any]]
+) -> None:
+    table = KeyTable(*records)
+    app = loader_app(table, **{setting: ttl})
     get(app, NEW_KEY)
 
-    clock.now += 9
-    get(app, NEW_KEY)
-    assert len(table.asked) == 1
-    clock.now += 1
-    get(app, NEW_KEY)
-    assert len(table.asked) == 2
-
-
-def test_the_negative_cache_ttl_setting_sets_how_long_a_miss_is_cached(clock: FakeClock) -> None:
-    table = KeyTable()
-    app = loader_app(table, OTC_AUTH_API_KEY_NEGATIVE_CACHE_TTL=2)
-    get(app, NEW_KEY)
-
-    clock.now += 1
+    clock.now += ttl - 1
     get(app, NEW_KEY)
     assert len(table.asked) == 1
     clock.now += 1

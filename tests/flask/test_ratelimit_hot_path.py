@@ -18,8 +18,8 @@ from flask_otcauth.core.identity import key_fingerprint, sha256
 from flask_otcauth.state import app_state
 
 from ..conftest import AppFactory
-from ..helpers import API_KEY, AUDIENCE, api_key, bearer, make_token
-from .test_ratelimit import BAD_KEY, assert_too_many, statuses
+from ..helpers import API_KEY, AUDIENCE, api_key, assert_refused, bearer, make_token
+from .test_ratelimit import BAD_KEY, WINDOW, statuses
 
 
 def scoped_app(make_app: AppFactory, **overrides: Any) -> Flask:
@@ -83,7 +83,8 @@ def test_locked_out_address_gets_429_not_403_for_a_valid_key_without_the_scope(
     client = scoped_app(make_app).test_client()
     assert client.get("/admin", headers=api_key()).status_code == 403  # valid key, no scope
     assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
-    assert_too_many(client.get("/admin", headers=api_key()), "too_many_failed_attempts")
+    assert_refused(client.get("/admin", headers=api_key()), 429, "too_many_failed_attempts",
+                   retry_after=WINDOW)
 
 
 def test_locked_out_address_gets_429_for_an_invalid_key_and_it_is_not_counted(
@@ -92,8 +93,8 @@ def test_locked_out_address_gets_429_for_an_invalid_key_and_it_is_not_counted(
     client = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute").test_client()
     assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
     for _ in range(3):
-        assert_too_many(client.get("/tools", headers=api_key(BAD_KEY)),
-                        "too_many_failed_attempts")
+        assert_refused(client.get("/tools", headers=api_key(BAD_KEY)), 429,
+                       "too_many_failed_attempts", retry_after=WINDOW)
 
 
 def redis_limited(make_app: AppFactory, redis_url: str) -> tuple[FlaskClient, dict[str, str]]:
@@ -153,8 +154,10 @@ def test_redis_lock_out_answers_429_for_valid_and_invalid_keys(
     client = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute",
                       OTC_AUTH_RATELIMIT_STORAGE_URI=redis_url).test_client()
     assert statuses(client, 2, headers=api_key(BAD_KEY)) == [401, 401]
-    assert_too_many(client.get("/tools", headers=api_key()), "too_many_failed_attempts")
-    assert_too_many(client.get("/tools", headers=api_key(BAD_KEY)), "too_many_failed_attempts")
+    assert_refused(client.get("/tools", headers=api_key()), 429, "too_many_failed_attempts",
+                   retry_after=WINDOW)
+    assert_refused(client.get("/tools", headers=api_key(BAD_KEY)), 429, "too_many_failed_attempts",
+                   retry_after=WINDOW)
 
 
 def test_refusing_many_bad_keys_retains_no_memory(make_app: AppFactory) -> None:

@@ -24,8 +24,10 @@ from ..helpers import (
     HMAC_CLIENT,
     HMAC_SECRET,
     api_key,
+    assert_refused,
     bearer,
     make_token,
+    scope_challenge,
     signed,
 )
 
@@ -71,33 +73,26 @@ def token_get(app: Flask, path: str, **claims: Any) -> TestResponse:
     return app.test_client().get(path, headers=bearer(make_token(aud=AUDIENCE, **claims)))
 
 
-def assert_insufficient_scope(response: TestResponse, scope: str) -> None:
-    assert response.status_code == 403
-    assert response.json is not None
-    assert response.json["error"] == "insufficient_scope"
-    assert scope in response.json["developer_message"]
-    assert response.headers.getlist("WWW-Authenticate") == [
-        f'Bearer realm="otc", error="insufficient_scope", scope="{scope}"']
-    assert response.headers["Cache-Control"] == "no-store"
-
-
 def test_a_granted_scope_lets_the_key_in() -> None:
     assert key_get(scoped_app("tools:list"), "/list").status_code == 200
 
 
 def test_a_missing_scope_is_403_never_401() -> None:
-    assert_insufficient_scope(key_get(scoped_app("tools:call"), "/list"), "tools:list")
+    assert_refused(key_get(scoped_app("tools:call"), "/list"), 403, "insufficient_scope",
+                   hint="tools:list", challenges=[scope_challenge("tools:list")])
 
 
 def test_every_required_scope_must_be_granted() -> None:
-    assert_insufficient_scope(key_get(scoped_app("tools:list"), "/both"), "tools:call")
+    assert_refused(key_get(scoped_app("tools:list"), "/both"), 403, "insufficient_scope",
+                   hint="tools:call", challenges=[scope_challenge("tools:call")])
     assert key_get(scoped_app("tools:list", "tools:call"), "/both").status_code == 200
 
 
 def test_one_of_any_scopes_is_enough() -> None:
     assert key_get(scoped_app("tools:call:Math.Add"), "/either").status_code == 200
-    assert_insufficient_scope(key_get(scoped_app("tools:list"), "/either"),
-                              "admin tools:call:Math.Add")
+    assert_refused(key_get(scoped_app("tools:list"), "/either"), 403, "insufficient_scope",
+                   hint="admin tools:call:Math.Add",
+                   challenges=[scope_challenge("admin tools:call:Math.Add")])
 
 
 def test_a_wildcard_grants_the_scopes_below_it() -> None:
@@ -106,8 +101,9 @@ def test_a_wildcard_grants_the_scopes_below_it() -> None:
 
 
 def test_check_scopes_refuses_from_inside_the_view() -> None:
-    assert_insufficient_scope(key_get(scoped_app("tools:call:Math.*"), "/tool/Text.Upper"),
-                              "tools:call:Text.Upper")
+    assert_refused(key_get(scoped_app("tools:call:Math.*"), "/tool/Text.Upper"), 403,
+                   "insufficient_scope", hint="tools:call:Text.Upper",
+                   challenges=[scope_challenge("tools:call:Text.Upper")])
 
 
 def test_check_scopes_in_an_open_view_authenticates_first() -> None:
@@ -121,14 +117,16 @@ def test_check_scopes_in_an_open_view_authenticates_first() -> None:
     client = app.test_client()
     assert client.get("/open/Math.Add").status_code == 401
     assert client.get("/open/Math.Add", headers=api_key()).json == {"caller": "bot"}
-    assert_insufficient_scope(client.get("/open/Text.Stats", headers=api_key()),
-                              "tools:call:Text.Stats")
+    assert_refused(client.get("/open/Text.Stats", headers=api_key()), 403, "insufficient_scope",
+                   hint="tools:call:Text.Stats",
+                   challenges=[scope_challenge("tools:call:Text.Stats")])
 
 
 def test_a_plain_string_key_holds_no_scopes() -> None:
     app = scoped_app(OTC_AUTH_API_KEYS=[API_KEY])
 
-    assert_insufficient_scope(key_get(app, "/list"), "tools:list")
+    assert_refused(key_get(app, "/list"), 403, "insufficient_scope", hint="tools:list",
+                   challenges=[scope_challenge("tools:list")])
 
 
 def test_missing_credentials_on_a_scoped_view_are_still_401() -> None:
@@ -139,7 +137,8 @@ def test_jwt_scope_claim_grants_scopes() -> None:
     app = scoped_app()
 
     assert token_get(app, "/both", scope="tools:list tools:call").status_code == 200
-    assert_insufficient_scope(token_get(app, "/both", scope="tools:list"), "tools:call")
+    assert_refused(token_get(app, "/both", scope="tools:list"), 403, "insufficient_scope",
+                   hint="tools:call", challenges=[scope_challenge("tools:call")])
 
 
 def test_jwt_scp_claim_grants_scopes() -> None:
@@ -149,7 +148,8 @@ def test_jwt_scp_claim_grants_scopes() -> None:
 def test_jwt_scope_wins_over_scp() -> None:
     response = token_get(scoped_app(), "/list", scope="tools:call", scp=["tools:list"])
 
-    assert_insufficient_scope(response, "tools:list")
+    assert_refused(response, 403, "insufficient_scope", hint="tools:list",
+                   challenges=[scope_challenge("tools:list")])
 
 
 def test_jwt_with_a_malformed_scope_claim_is_401() -> None:
@@ -192,7 +192,8 @@ def test_a_second_check_in_one_request_applies_its_own_scopes() -> None:
     app.before_request(lambda: app.extensions["otcauth"].verify_request() and None)
 
     assert key_get(app, "/list").status_code == 200
-    assert_insufficient_scope(key_get(app, "/both"), "tools:call")
+    assert_refused(key_get(app, "/both"), 403, "insufficient_scope", hint="tools:call",
+                   challenges=[scope_challenge("tools:call")])
 
 
 # Signing clients ---------------------------------------------------------------------------
@@ -207,15 +208,17 @@ def test_a_signing_client_record_grants_its_scopes() -> None:
     app = hmac_scoped_app({"secrets": [HMAC_SECRET], "scopes": ["tools:list"]})
 
     assert app.test_client().get("/list", headers=signed("GET", "/list")).status_code == 200
-    assert_insufficient_scope(app.test_client().get("/both", headers=signed("GET", "/both")),
-                              "tools:call")
+    assert_refused(app.test_client().get("/both", headers=signed("GET", "/both")), 403,
+                   "insufficient_scope", hint="tools:call",
+                   challenges=[scope_challenge("tools:call")])
 
 
 def test_a_signing_client_given_by_its_secret_holds_no_scopes() -> None:
     app = hmac_scoped_app(HMAC_SECRET)
 
-    assert_insufficient_scope(app.test_client().get("/list", headers=signed("GET", "/list")),
-                              "tools:list")
+    assert_refused(app.test_client().get("/list", headers=signed("GET", "/list")), 403,
+                   "insufficient_scope", hint="tools:list",
+                   challenges=[scope_challenge("tools:list")])
 
 
 @pytest.mark.parametrize(("entry", "expected"), [

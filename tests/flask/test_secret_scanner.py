@@ -7,8 +7,8 @@ import logging
 from flask import Flask, request
 
 from ..conftest import build_app
-from ..helpers import API_KEY, JWT_SECRET, bearer, make_token
-from ..security.support import credential_parts, leaks, scanning
+from ..helpers import API_KEY, JWT_SECRET, bearer, credential_parts, leaks, make_token
+from ..security.support import scanning
 
 FORM_TOKEN = "form-token-" + "Wd3Hk" * 6
 COOKIE_TOKEN = "cookie-token-" + "Yp8Qs" * 6

@@ -14,7 +14,7 @@ from flask_otcauth.core.settings import load_settings
 from flask_otcauth.transport import HSTS_VALUE
 
 from ..conftest import AppFactory, base_config
-from ..helpers import API_KEY, api_key, bearer, make_token
+from ..helpers import API_KEY, api_key, assert_refused, bearer, make_token
 
 HTTPS = {"base_url": "https://localhost"}
 
@@ -24,17 +24,13 @@ def client(make_app: AppFactory) -> FlaskClient:
     return make_app(OTC_AUTH_REQUIRE_HTTPS=True).test_client()
 
 
-def assert_https_required(response: Any) -> None:
-    assert response.status_code == 403
-    assert response.json["error"] == "https_required"
-    assert "ProxyFix" in response.json["developer_message"]
-    assert "WWW-Authenticate" not in response.headers  # no invitation to retry over HTTP
-
-
+# A refusal over plain HTTP names ProxyFix and carries no WWW-Authenticate (challenges=[]): no
+# invitation to retry over HTTP.
 @pytest.mark.parametrize("headers", [api_key(), bearer(make_token(sub="a"))])
 def test_valid_credential_over_plain_http_is_403(client: FlaskClient,
                                                  headers: dict[str, str]) -> None:
-    assert_https_required(client.get("/tools", headers=headers))
+    assert_refused(client.get("/tools", headers=headers), 403, "https_required", hint="ProxyFix",
+                   challenges=[])
 
 
 @pytest.mark.parametrize("headers", [api_key("wrong-" * 8), {"OTC-API-Key": "a, b"},
@@ -42,7 +38,8 @@ def test_valid_credential_over_plain_http_is_403(client: FlaskClient,
 def test_invalid_credential_over_plain_http_is_403_before_it_is_checked(
     client: FlaskClient, headers: dict[str, str]
 ) -> None:
-    assert_https_required(client.get("/tools", headers=headers))
+    assert_refused(client.get("/tools", headers=headers), 403, "https_required", hint="ProxyFix",
+                   challenges=[])
 
 
 def test_credential_over_https_is_accepted_with_hsts(client: FlaskClient) -> None:
@@ -77,7 +74,7 @@ def test_open_views_get_no_hsts(client: FlaskClient) -> None:
 
 def test_forwarded_proto_is_ignored_without_proxy_fix(client: FlaskClient) -> None:
     response = client.get("/tools", headers={**api_key(), "X-Forwarded-Proto": "https"})
-    assert_https_required(response)
+    assert_refused(response, 403, "https_required", hint="ProxyFix", challenges=[])
 
 
 def test_forwarded_proto_counts_through_proxy_fix(make_app: AppFactory) -> None:
@@ -143,5 +140,5 @@ def test_production_app_refuses_api_key_over_http_without_echoing_it() -> None:
         return "tools"
 
     response = app.test_client().get("/tools", headers=api_key())
-    assert_https_required(response)
-    assert API_KEY not in response.get_data(as_text=True)
+    assert_refused(response, 403, "https_required", hint="ProxyFix", challenges=[],
+                   presented=API_KEY)

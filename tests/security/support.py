@@ -1,15 +1,15 @@
-"""What every attack test asserts of a refusal, and the leak check the secret scanner runs."""
+"""The challenges the attack tests expect of a refusal, and the leak check the secret scanner
+runs (``assert_refused`` itself is in ``tests/helpers.py``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, request, request_finished, request_started
-from werkzeug.test import TestResponse
 
 from ..helpers import (
     API_KEY,
@@ -18,64 +18,17 @@ from ..helpers import (
     OLD_HMAC_SECRET,
     OLD_JWT_SECRET,
     OTHER_API_KEY,
+    credential_parts,
+    leaks,
+    response_text,
 )
 
 CONFIGURED_SECRETS = frozenset({JWT_SECRET, OLD_JWT_SECRET, API_KEY, OTHER_API_KEY, HMAC_SECRET,
                                 OLD_HMAC_SECRET})
-# Shorter strings are too likely to occur by chance in a JSON body to count as an echo.
-MIN_CREDENTIAL_LENGTH = 12
 BEARER_CHALLENGE = 'Bearer realm="otc"'
 API_KEY_CHALLENGE = 'APIKey realm="otc", header="OTC-API-Key"'
-
-
-def assert_refused(
-    response: TestResponse, status: int, error: str, *,
-    challenges: tuple[str, ...] = (BEARER_CHALLENGE, API_KEY_CHALLENGE),
-    presented: str | None = None,
-) -> dict[str, Any]:
-    """The status, the JSON body, a 401's challenges (each begins one of ``challenges``), and
-    nothing of ``presented`` in the response."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    body = response.get_json()
-    assert isinstance(body, dict)
-    assert set(body) == {"error", "message", "developer_message"}
-    assert body["error"] == error
-    assert response.headers["Cache-Control"] == "no-store"
-    sent = response.headers.getlist("WWW-Authenticate")
-    if status == 401:
-        for expected in challenges:
-            assert any(challenge.startswith(expected) for challenge in sent), (expected, sent)
-    else:
-        assert sent == []
-    if presented is not None:
-        assert not leaks([response_text(response)], credential_parts(presented))
-    return body
-
-
-def response_text(response: Any) -> str:
-    headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
-    return headers + "\n\n" + str(response.get_data(as_text=True))
-
-
-def credential_parts(value: str) -> set[str]:
-    """The secret pieces of a credential header: the value, its token, a JWT's signature."""
-    parts = {value}
-    for piece in value.split(","):
-        token = piece.strip().rpartition(" ")[2]
-        parts.update({token, token.rpartition(".")[2]})
-    return {part for part in parts if len(part) >= MIN_CREDENTIAL_LENGTH}
-
-
-def leaks(texts: Iterable[str], secrets: Iterable[str]) -> list[str]:
-    """Each secret that occurs in one of the texts, by its first characters only."""
-    found = []
-    materialized = list(texts)
-    for secret in secrets:
-        if any(secret in text for text in materialized):
-            found.append(secret[:6] + "...")
-    return found
-
-
+# What a 401 of the default app invites: each begins one WWW-Authenticate value.
+CREDENTIAL_CHALLENGES = (BEARER_CHALLENGE, API_KEY_CHALLENGE)
 CREDENTIAL_HEADERS = frozenset({"authorization", "otc-api-key", "oxp-api-key", "signature"})
 REFUSAL_STATUSES = frozenset({401, 403, 429})
 

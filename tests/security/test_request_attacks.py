@@ -13,8 +13,8 @@ from flask_otcauth import require_auth
 
 from ..conftest import AppFactory
 from ..forge import forge
-from ..helpers import API_KEY, bearer
-from .support import API_KEY_CHALLENGE, BEARER_CHALLENGE, assert_refused
+from ..helpers import API_KEY, assert_refused, bearer
+from .support import API_KEY_CHALLENGE, BEARER_CHALLENGE, CREDENTIAL_CHALLENGES
 
 FAILURES_ALLOWED = 3
 
@@ -51,7 +51,8 @@ def test_options_on_a_view_that_lists_options_itself(make_app: AppFactory,
     assert response.status_code == 200
     assert response.get_data() == b""
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
-    assert_refused(client.get("/listed"), 401, "missing_credentials")
+    assert_refused(client.get("/listed"), 401, "missing_credentials",
+                   challenge_prefixes=CREDENTIAL_CHALLENGES)
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])
@@ -75,7 +76,7 @@ def test_other_method_on_a_protected_view(make_app: AppFactory, method: str) -> 
 
 def test_method_override_header(client: FlaskClient) -> None:
     response = client.get("/tools", headers={"X-HTTP-Method-Override": "OPTIONS"})
-    assert_refused(response, 401, "missing_credentials")
+    assert_refused(response, 401, "missing_credentials", challenge_prefixes=CREDENTIAL_CHALLENGES)
 
 
 def served(client: FlaskClient, method: str, path: str) -> TestResponse:
@@ -107,7 +108,8 @@ def test_path_spelling_variants_under_protect_all(make_app: AppFactory, path: st
         assert response.get_data() == b""
         assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     else:
-        assert_refused(response, 401, "missing_credentials")
+        assert_refused(response, 401, "missing_credentials",
+                       challenge_prefixes=CREDENTIAL_CHALLENGES)
 
 
 @pytest.mark.parametrize("path", list(PATH_SPELLINGS))
@@ -117,9 +119,7 @@ def test_path_spelling_variants_never_reach_a_protected_view(client: FlaskClient
     response = served(client, "GET", path)
     if PATH_SPELLINGS[path] is not None:
         assert_refused(response, 401, "missing_credentials",
-                       challenges=(BEARER_CHALLENGE, API_KEY_CHALLENGE))
-        assert response.headers.getlist("WWW-Authenticate") == [BEARER_CHALLENGE,
-                                                                API_KEY_CHALLENGE]
+                       challenges=[BEARER_CHALLENGE, API_KEY_CHALLENGE])
     else:
         assert response.status_code == 404
         assert response.headers.getlist("WWW-Authenticate") == []
@@ -131,10 +131,10 @@ def test_spoofed_x_forwarded_for_does_not_reset_the_failure_limit(make_app: AppF
     for attempt in range(FAILURES_ALLOWED):
         response = client.get("/tools", headers={"OTC-API-Key": f"guess-{attempt}-" + "x" * 30,
                                                  "X-Forwarded-For": f"203.0.113.{attempt}"})
-        assert_refused(response, 401, "invalid_api_key")
+        assert_refused(response, 401, "invalid_api_key", challenge_prefixes=CREDENTIAL_CHALLENGES)
     response = client.get("/tools", headers={"OTC-API-Key": API_KEY,
                                              "X-Forwarded-For": "198.51.100.77"})
-    assert_refused(response, 429, "too_many_failed_attempts", presented=API_KEY)
+    assert_refused(response, 429, "too_many_failed_attempts", presented=API_KEY, challenges=[])
     assert int(response.headers["Retry-After"]) >= 1
 
 
@@ -149,7 +149,7 @@ def test_x_forwarded_for_is_trusted_only_through_proxy_fix(make_app: AppFactory)
                                       "X-Forwarded-For": "203.0.113.1"})
     blocked = client.get("/tools", headers={"OTC-API-Key": API_KEY,
                                             "X-Forwarded-For": "203.0.113.1"})
-    assert_refused(blocked, 429, "too_many_failed_attempts")
+    assert_refused(blocked, 429, "too_many_failed_attempts", challenges=[])
     other = client.get("/tools", headers={"OTC-API-Key": API_KEY,
                                           "X-Forwarded-For": "203.0.113.2"})
     assert other.status_code == 200
@@ -159,11 +159,11 @@ def test_credentials_over_plain_http(make_app: AppFactory) -> None:
     client = make_app(OTC_AUTH_REQUIRE_HTTPS=True).test_client()
     token = forge()
     body = assert_refused(client.get("/tools", headers=bearer(token)), 403, "https_required",
-                          presented=token)
+                          presented=token, challenges=[])
     assert "HTTPS" in body["message"]
 
 
 def test_spoofed_x_forwarded_proto_without_proxy_fix(make_app: AppFactory) -> None:
     client = make_app(OTC_AUTH_REQUIRE_HTTPS=True).test_client()
     response = client.get("/tools", headers={"OTC-API-Key": API_KEY, "X-Forwarded-Proto": "https"})
-    assert_refused(response, 403, "https_required", presented=API_KEY)
+    assert_refused(response, 403, "https_required", presented=API_KEY, challenges=[])

@@ -16,8 +16,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from ..forge import EC_PUBLIC_PEM, RSA_PUBLIC_PEM, b64url, forge, raw_claims, valid_claims
-from ..helpers import AUDIENCE, bearer
-from .support import API_KEY_CHALLENGE, assert_refused
+from ..helpers import AUDIENCE, assert_refused, bearer
+from .support import API_KEY_CHALLENGE
 
 INVALID_TOKEN = 'Bearer realm="otc", error="invalid_token"'
 
@@ -25,7 +25,7 @@ INVALID_TOKEN = 'Bearer realm="otc", error="invalid_token"'
 def refused(client: FlaskClient, token: str) -> dict[str, Any]:
     response = client.get("/tools", headers=bearer(token))
     return assert_refused(response, 401, "invalid_token", presented=token,
-                          challenges=(INVALID_TOKEN, API_KEY_CHALLENGE))
+                          challenge_prefixes=(INVALID_TOKEN, API_KEY_CHALLENGE))
 
 
 def accepted(client: FlaskClient, token: str) -> dict[str, Any]:
