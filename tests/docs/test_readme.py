@@ -8,6 +8,8 @@ from pathlib import Path
 from flask_otcauth import CONFIG_KEYS
 from flask_otcauth.core.settings import METHODS
 
+from .refusal_codes import refusals
+
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
@@ -24,3 +26,9 @@ def test_readme_documents_every_supported_method() -> None:
 def test_readme_names_both_commands() -> None:
     assert "`scripts/run-example`" in README
     assert "`scripts/test`" in README
+
+
+def test_readme_errors_table_lists_every_refusal_with_its_status() -> None:
+    rows = dict((code, int(status)) for status, code in re.findall(
+        r"^\| (\d{3}) \| `([a-z_]+)` \|", README, flags=re.MULTILINE))
+    assert rows == {code: refusal.status for code, refusal in refusals().items()}
