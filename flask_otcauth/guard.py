@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Iterable
+from logging import INFO
 from typing import TYPE_CHECKING, Any, Final
 
 from flask import current_app, request
@@ -20,11 +21,12 @@ from flask.globals import request_ctx
 from .context import VERIFIED_ATTR
 from .core.audit import (
     RequestFacts,
+    auth_succeeded,
     record_refusal,
     record_success,
     refusal_audited,
-    successes_audited,
 )
+from .core.audit import logger as audit_logger
 from .core.gate import Gate, Requirement
 from .core.identity import Identity
 from .core.methods.base import REALM, AuthRequest
@@ -102,7 +104,8 @@ def verify(
             record_refusal(app, failure, functools.partial(_request_facts, current_request),
                            identity)
         raise _error(gate, methods, failure) from None
-    if identity is not None and successes_audited():  # else not even the request is read
+    # successes_audited(), inlined: every accepted request asks it.
+    if identity is not None and (auth_succeeded.receivers or audit_logger.isEnabledFor(INFO)):
         record_success(app, identity, functools.partial(_request_facts, current_request))
     setattr(current_request, VERIFIED_ATTR, (methods, identity))
     return identity

@@ -38,8 +38,13 @@ class Authenticator:
             credential = scheme.extract(request)
             if credential is not None:
                 presented.append((scheme, credential))
-        if len(presented) == 1:  # the usual request: nothing to order
-            identity: Identity | None = _verified(presented[0][0], presented[0][1], now)
+        if len(presented) == 1:  # the usual request: nothing to order, and no call to spare
+            scheme, credential = presented[0]
+            try:
+                identity: Identity | None = scheme.verify(credential, now)
+            except AuthFailure as failure:
+                _name_the_credential(failure, credential)
+                raise
         else:
             verified = {
                 scheme.method: _verified(scheme, credential, now)
@@ -72,10 +77,15 @@ def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:
     try:
         return scheme.verify(credential, now)
     except AuthFailure as failure:
-        if not isinstance(credential, str):
-            raise  # a signed request: its keyid is no secret, its signature no name
-        if len(credential) <= _MAX_FINGERPRINTED and refusals_audited():
-            # Only when someone would read it, and never for junk longer than any credential
-            # (hashing a megabyte costs a millisecond): refusing junk stays cheap.
-            failure.fingerprint = credential_fingerprint(credential)
+        _name_the_credential(failure, credential)
         raise
+
+
+def _name_the_credential(failure: AuthFailure, credential: Any) -> None:
+    """Give a refused key or token its audit fingerprint; a signed request has none (its keyid
+    is no secret, its signature no name)."""
+    if (isinstance(credential, str) and len(credential) <= _MAX_FINGERPRINTED
+            and refusals_audited()):
+        # Only when someone would read it, and never for junk longer than any credential
+        # (hashing a megabyte costs a millisecond): refusing junk stays cheap.
+        failure.fingerprint = credential_fingerprint(credential)
