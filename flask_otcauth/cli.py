@@ -162,7 +162,24 @@ def _describe(settings: Settings, report: Report) -> Report:
         method.describe(own, report)
     _describe_limits(settings, report)
     report.lines.append(f"protect all views: {settings.protect_all}")
+    _describe_https(settings, report)
     return report
+
+
+def _describe_https(settings: Settings, report: Report) -> None:
+    if settings.auth_disabled:
+        return
+    if settings.require_https:
+        report.lines.append("require https: on (a credential sent over plain HTTP gets 403 "
+                            "https_required; behind a TLS-terminating proxy, let ProxyFix pass "
+                            "its X-Forwarded-Proto)")
+        return
+    report.lines.append("require https: OFF")
+    report.warnings.append("OTC_AUTH_REQUIRE_HTTPS is off (set false, or unset with DEBUG or "
+                           "TESTING on): keys, tokens and signatures are accepted over plain "
+                           "HTTP, where anyone on the way can read and replay them, and the OTC "
+                           "spec sends credentials over secure connections only; terminate TLS "
+                           "in front of the server and turn it on.")
 
 
 def _describe_limits(settings: Settings, report: Report) -> None:
