@@ -57,6 +57,7 @@ EVERY_TOOL = ["tools:list", "tools:call:*"]
 class Quickstart:
     base_url: str
     env: dict[str, str]
+    log: Path | None = None  # what the server wrote to stdout and stderr
 
     @property
     def api_key(self) -> str:
@@ -108,7 +109,7 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]
     )
     log = tmp_path_factory.mktemp("quickstart") / "server.log"
     with flask_run("quickstart", EXAMPLES, env, log) as base_url:
-        yield Quickstart(base_url, env)
+        yield Quickstart(base_url, env, log)
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +157,33 @@ def test_quickstart_refuses_curl_without_credentials(quickstart: Quickstart) -> 
     status, body = curl(quickstart, "/tools")
 
     assert (status, body["error"]) == (401, "missing_credentials")
+
+
+def test_quickstart_logs_each_refusal_through_its_three_logging_lines(
+    quickstart: Quickstart,
+) -> None:
+    assert quickstart.log is not None
+    curl(quickstart, "/tools?why=logged", "Authorization: Bearer not-a-token")
+
+    deadline = time.monotonic() + 5
+    while "reason=invalid_token" not in quickstart.log.read_text():
+        assert time.monotonic() < deadline, quickstart.log.read_text()
+        time.sleep(0.05)
+    [line] = [line for line in quickstart.log.read_text().splitlines()
+              if "reason=invalid_token" in line]
+    assert " INFO flask_otcauth: authentication failed: status=401 reason=invalid_token " in line
+    assert "request=GET /tools " in line
+    assert "not-a-token" not in line
+
+
+def test_the_deploying_pages_three_logging_lines_are_the_quickstarts() -> None:
+    page = (DOCS / "deploying.md").read_text()
+    block = page.split("```python\nimport logging\n", 1)[1].split("```", 1)[0]
+    lines = ["import logging", *block.strip().splitlines()]
+    source = (EXAMPLES / "quickstart.py").read_text().splitlines()
+
+    assert len(lines) == 3
+    assert all(line in source for line in lines)
 
 
 def test_quickstart_answers_curl_with_the_api_key(quickstart: Quickstart) -> None:
