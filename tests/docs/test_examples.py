@@ -3,9 +3,9 @@
 ``docs/examples/quickstart.py`` runs under ``flask run`` with secrets made the way the
 quickstart makes them; ``curl`` calls it with the key and with a token from ``mint_token.py``,
 and ``clients.py`` calls it with requests and httpx (each with the key and with a token) and the
-OXP client (a token). The OXP client with a key and the signing examples of ``clients.py`` call
-the example tool server under gunicorn, configured for ``api_key`` and ``hmac``: a server
-without ``jwt``, which ignores the bearer token the OXP client always sends.
+OXP client (a token, and a key with ``Authorization`` omitted: the quickstart enables ``jwt``
+too). The OXP client with a key and the signing examples of ``clients.py`` also call the
+example tool server under gunicorn, configured for ``api_key`` and ``hmac``.
 """
 
 from __future__ import annotations
@@ -246,11 +246,23 @@ def test_oxp_example_calls_a_tool_with_the_key(example_server: str) -> None:
     assert value == 3
 
 
-def test_oxp_key_example_is_refused_where_jwt_is_enabled(quickstart: Quickstart) -> None:
-    """What the page warns of: there the placeholder bearer token is verified, and refused."""
+def test_oxp_key_example_calls_a_server_that_enables_jwt_too(quickstart: Quickstart) -> None:
+    """The quickstart enables jwt and api_key: with Authorization omitted, the key is enough."""
+    value = call_tool_with_oxp_and_key(quickstart.base_url, quickstart.api_key,
+                                       "Hello.Greet", {"name": "Ada"})
+
+    assert value.startswith("Hello, Ada! (called by key:")
+
+
+def test_oxp_with_its_placeholder_bearer_is_refused_where_jwt_is_enabled(
+    quickstart: Quickstart,
+) -> None:
+    """What the page warns of: without oxp.Omit() the placeholder is verified, and refused."""
+    client = oxp.Oxp(bearer_token="unused", base_url=quickstart.base_url, max_retries=0,
+                     default_headers={"OTC-API-Key": quickstart.api_key})
+
     with pytest.raises(oxp.AuthenticationError) as refused:
-        call_tool_with_oxp_and_key(quickstart.base_url, quickstart.api_key,
-                                   "Hello.Greet", {"name": "Ada"})
+        client.tools.list()
 
     assert refused.value.response.json()["error"] == "invalid_token"
 
