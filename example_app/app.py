@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any, cast
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from flask_otcauth import OTCAuth, check_scopes, current_identity, require_auth
 
 from .config import DEFAULTS, as_flag, dev_banner, dev_credentials, from_environment
+from .logs import printable, route_to_stderr
 from .openapi import openapi_document
 from .protocol import (
     InputValidationError,
@@ -72,6 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # The development server speaks plain HTTP on localhost; production keeps the default.
         app.config.setdefault("OTC_AUTH_REQUIRE_HTTPS", False)
 
+    # Before init_app, so that a refusal of the configuration is not the first thing unlogged.
+    route_to_stderr(as_flag(app.config["EXAMPLE_LOG_REQUESTS"], "EXAMPLE_LOG_REQUESTS"))
     auth.init_app(app)  # validates every OTC_AUTH_* key; a bad or missing secret raises here
     if credentials is not None:
         # stderr, not logging: a log pipeline would keep the credentials after the run ends.
@@ -129,35 +133,51 @@ def openapi() -> Response:
                                     version=_VERSION))
 
 
+@api.before_request
+def _start_clock() -> None:
+    """The duration a request's log line reports includes authenticating it."""
+    g.example_started = time.perf_counter()
+
+
+def _log_request(what: str, status: int, **fields: object) -> None:
+    """The one line of an authenticated request (refusals have the extension's line)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    identity = current_identity
+    caller = f"{identity.method}:{printable(identity.subject or identity.client or '-')}"
+    elapsed = (time.perf_counter() - g.get("example_started", time.perf_counter())) * 1000
+    details = "".join(f" {name}={printable(value)}" for name, value in fields.items())
+    logger.info("%s: status=%d caller=%s%s duration=%.1fms", what, status, caller, details,
+                elapsed)
+
+
 @api.get("/tools")
 @require_auth(scopes=[LIST_SCOPE])
 def list_tools() -> Response:
     """Only the tools this caller may call: a listing is no use for tools it would be refused."""
-    logger.info("tools listed by %s:%s", current_identity.method, current_identity.subject)
     callable_tools = _registry().definitions(
         lambda qualified_name: current_identity.has_scope(tool_scope(qualified_name)))
+    _log_request("tools listed", 200, tools=len(callable_tools))
     return jsonify(list_response(callable_tools))
 
 
 @api.post("/tools/call")
 @require_auth
 def call_tool() -> tuple[Response, int]:
+    tool_id: str = "-"
     try:
         if not request.is_json:
             raise ProtocolError("The request is malformed.", "Send Content-Type: application/json.")
         # silent: an unparsable body must be the protocol's 400, not Werkzeug's HTML page.
         call = parse_call_request(request.get_json(silent=True))
-        _check_tool_scope(call.tool_id)
+        tool_id = call.tool_id
+        _check_tool_scope(call.tool_id)  # a 403 is the extension's refusal, and its line
         tool = resolve_tool(_registry(), call.tool_id)
+        tool_id = tool.id
         result = execute(tool, call)
     except (ProtocolError, InputValidationError) as error:
+        _log_request("tool call", error.status, tool=tool_id)
         return jsonify(error.body()), error.status
-    logger.info(
-        "call %s to %s by %s:%s: success=%s",
-        call.call_id,
-        tool.id,
-        current_identity.method,
-        current_identity.subject,
-        result["success"],
-    )
+    _log_request("tool call", 200, tool=tool.id, call_id=call.call_id,
+                 success=str(result["success"]).lower())
     return jsonify(call_response(call, result)), 200

@@ -24,6 +24,9 @@ from flask_otcauth import generate_key, hash_key
 ENV_PREFIXES: Final = ("OTC_AUTH_", "EXAMPLE_")
 DEFAULTS: Final[Mapping[str, Any]] = {
     "EXAMPLE_DEV_MODE": False,
+    # One line on stderr per refusal and per tool request (example_app/logs.py); false for an
+    # app that routes the flask_otcauth and example_app loggers itself.
+    "EXAMPLE_LOG_REQUESTS": True,
     # Only used to print working commands in dev mode; the server never trusts it for routing.
     "EXAMPLE_BASE_URL": "http://127.0.0.1:8000",
     # A tool call is a small JSON object; refusing big bodies early bounds parsing work.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -27,7 +28,32 @@ from .core.settings import Settings, load_settings
 from .core.storage import masked_uri
 from .state import app_state
 
-otcauth_cli = AppGroup("otcauth", help="flask-otcauth: API keys, test tokens, configuration check.")
+
+class OTCAuthGroup(AppGroup):
+    """``flask otcauth``: every command answers a configuration error with one line.
+
+    A command that needs the app (``mint-token``, ``check``, any added later) gets it from
+    Flask's ``ScriptInfo.load_app``, which calls the app factory, whose ``init_app`` raises
+    :class:`OTCAuthConfigError` before the command's own code runs: no ``try`` in a command can
+    catch it, and click would print the whole traceback (45 lines for ``mint-token``). Caught
+    here, around every command of the group, it is the line ``check`` prints, and exit code 1.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OTCAuthConfigError as error:
+            click.echo(config_error_line(error), err=True)
+            ctx.exit(1)
+
+
+def config_error_line(error: OTCAuthConfigError) -> str:
+    """The one line a configuration error is reported as (its message names key and fix)."""
+    return "error: " + " ".join(str(error).split())
+
+
+otcauth_cli = OTCAuthGroup("otcauth",
+                           help="flask-otcauth: API keys, test tokens, configuration check.")
 
 
 @otcauth_cli.command("generate-key", with_appcontext=False)
@@ -99,16 +125,13 @@ def mint_token_command(sub: str, aud: str | None, ttl: int, scopes: tuple[str, .
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
 def check_command(workers: int, strict: bool) -> None:
     """Print the authentication settings (secrets masked), warn on weak ones, fail on errors."""
-    try:  # init_app refuses a bad configuration: report it rather than a traceback
-        app = _load_app()
-        state = app_state(app)
-        # The app's config as it is now: it may have been edited since init_app.
-        settings = load_settings(app.config, methods=state.settings.registered,
-                                 has_key_loader=state.key_loader is not None,
-                                 has_limiter=state.limiter is not None)
-    except OTCAuthConfigError as error:
-        click.echo(f"error: {error}", err=True)
-        raise SystemExit(1) from None
+    # A configuration init_app refuses is reported by the group, as one line.
+    app = _load_app()
+    state = app_state(app)
+    # The app's config as it is now: it may have been edited since init_app.
+    settings = load_settings(app.config, methods=state.settings.registered,
+                             has_key_loader=state.key_loader is not None,
+                             has_limiter=state.limiter is not None)
     report = _describe(settings, Report(workers=workers, now=time.time(),
                                         has_key_loader=state.key_loader is not None,
                                         storage_uri=masked_uri(settings.storage_uri)))
@@ -139,7 +162,24 @@ def _describe(settings: Settings, report: Report) -> Report:
         method.describe(own, report)
     _describe_limits(settings, report)
     report.lines.append(f"protect all views: {settings.protect_all}")
+    _describe_https(settings, report)
     return report
+
+
+def _describe_https(settings: Settings, report: Report) -> None:
+    if settings.auth_disabled:
+        return
+    if settings.require_https:
+        report.lines.append("require https: on (a credential sent over plain HTTP gets 403 "
+                            "https_required; behind a TLS-terminating proxy, let ProxyFix pass "
+                            "its X-Forwarded-Proto)")
+        return
+    report.lines.append("require https: OFF")
+    report.warnings.append("OTC_AUTH_REQUIRE_HTTPS is off (set false, or unset with DEBUG or "
+                           "TESTING on): keys, tokens and signatures are accepted over plain "
+                           "HTTP, where anyone on the way can read and replay them, and the OTC "
+                           "spec sends credentials over secure connections only; terminate TLS "
+                           "in front of the server and turn it on.")
 
 
 def _describe_limits(settings: Settings, report: Report) -> None:

@@ -74,7 +74,8 @@ class OTCAuth:
                                  limiter_storage_uri=getattr(limiter, "_storage_uri", None))
         rate_limits = _rate_limits(app, settings, limiter)
         # Opened here, so a wrong URI fails init_app (a Redis client connects on first use).
-        storage = open_storage(settings.storage_uri, setting=settings.storage_uri_setting)
+        storage = open_storage(settings.storage_uri, setting=settings.storage_uri_setting,
+                               namespace=settings.storage_namespace + ":")
         previous = self.states.get(id(app))
         if previous is None:
             weakref.finalize(app, self.states.pop, id(app), None)

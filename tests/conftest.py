@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,15 +17,20 @@ from .helpers import API_KEY, AUDIENCE, JWT_SECRET
 # The pytest plugin (flask_otcauth.testing) is tested by running test files in a pytester.
 pytest_plugins = ["pytester"]
 
-# A database number of our own, flushed around each test; OTCAUTH_TEST_REDIS_URL lets parallel
-# runs on one machine use separate databases.
+# The Redis the tests use. It may be shared (with other runs, other people, other apps): the run
+# writes every key under a namespace of its own and deletes only those, never FLUSHDB.
 REDIS_URL = os.environ.get("OTCAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+RUN_NAMESPACE = f"otcauth-test-{secrets.token_hex(6)}"
+RUN_SETTINGS: dict[str, Any] = {"OTC_AUTH_STORAGE_NAMESPACE": RUN_NAMESPACE}
+"""Settings every app of the run carries, so its Redis keys (nonces, and rate-limit counters
+as limits' key_prefix) all start with ``RUN_NAMESPACE:``."""
 
 AppFactory = Callable[..., Flask]
 
 
 def base_config(**overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
+        **RUN_SETTINGS,
         "TESTING": True,
         "OTC_AUTH_METHODS": ["jwt", "api_key"],
         "OTC_AUTH_JWT_SECRET": JWT_SECRET,
@@ -87,8 +93,9 @@ def app() -> Flask:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """The local Redis, emptied before and after; skipped when redis-py is missing or no Redis
-    answers, except under CI=true, where the test fails instead."""
+    """``OTCAUTH_TEST_REDIS_URL``'s Redis, without this run's keys before and after (the
+    others are left alone); skipped when redis-py is missing or no Redis answers, except under
+    CI=true, where the test fails instead."""
     under_ci = os.environ.get("CI") == "true"
     try:
         import redis  # noqa: PLC0415 - optional: the redis extra
@@ -105,10 +112,25 @@ def redis_url() -> Iterator[str]:
         if under_ci:
             pytest.fail(f"{reason}; under CI=true a Redis test must run")
         pytest.skip(f"{reason}; start one with: redis-server --port 6379")
-    client.flushdb()
+    delete_run_keys(client)
     yield REDIS_URL
-    client.flushdb()
+    delete_run_keys(client)
     client.close()
+
+
+def delete_run_keys(client: Any) -> int:
+    """Delete the keys of this run's namespace (SCAN and DEL, so Redis is never blocked), and
+    nothing else; returns how many."""
+    deleted = 0
+    batch: list[bytes] = []
+    for key in client.scan_iter(match=f"{RUN_NAMESPACE}:*", count=500):
+        batch.append(key)
+        if len(batch) == 500:
+            deleted += client.delete(*batch)
+            batch.clear()
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted
 
 
 ServerFactory = Callable[..., str]
@@ -129,7 +151,8 @@ def gunicorn(tmp_path: Any) -> Iterator[ServerFactory]:
               env: dict[str, str] | None = None, app: str = "tests.served_app:create_app()"
               ) -> str:
         log = tmp_path / f"gunicorn-{len(processes)}.log"
-        process, base_url = start_gunicorn(app, settings, log, args=args, env=env)
+        process, base_url = start_gunicorn(app, {**RUN_SETTINGS, **settings}, log, args=args,
+                                           env=env)
         processes.append(process)
         return base_url
 

@@ -44,12 +44,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def spawn_gunicorn(
     app: str, settings: Mapping[str, object], log: Path, *, args: Sequence[str] = ("-w", "2"),
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None, error_log: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn serving ``app`` with ``settings`` as JSON variables, not yet waited for.
 
     The test's own environment loses its ``OTC_AUTH_*``, ``RATELIMIT_*`` and ``EXAMPLE_*``
-    settings and ``FLASK_DEBUG``, so only what the test passes configures the server.
+    settings and ``FLASK_DEBUG``, so only what the test passes configures the server. Its
+    stdout and stderr go to ``log``, or stderr to ``error_log`` when one is given.
     """
     environ = {name: value for name, value in os.environ.items()
                if not name.startswith(("OTC_AUTH_", "RATELIMIT_", "EXAMPLE_"))
@@ -60,29 +61,36 @@ def spawn_gunicorn(
     environ.update(env or {})
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", *args, "-b", f"127.0.0.1:{port}", app]
-    with log.open("wb") as output:
+    with contextlib.ExitStack() as files:
+        output = files.enter_context(log.open("wb"))
+        errors = files.enter_context(error_log.open("wb")) if error_log is not None else None
         process = subprocess.Popen(  # noqa: S603 - fixed command line, our own interpreter
-            command, cwd=REPO_ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT)
+            command, cwd=REPO_ROOT, env=environ, stdout=output,
+            stderr=subprocess.STDOUT if errors is None else errors)
     return process, f"http://127.0.0.1:{port}"
 
 
 def start_gunicorn(
     app: str, settings: Mapping[str, object], log: Path, *, args: Sequence[str] = ("-w", "2"),
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None, error_log: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """:func:`spawn_gunicorn`, returned once ``/health`` answers (stopped and failed if not)."""
-    process, base_url = spawn_gunicorn(app, settings, log, args=args, env=env)
+    process, base_url = spawn_gunicorn(app, settings, log, args=args, env=env,
+                                       error_log=error_log)
     deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+
+    def logged() -> str:
+        return log.read_text() + (error_log.read_text() if error_log is not None else "")
+
     while True:
         if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{logged()}")
         with contextlib.suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
                 return process, base_url
         if time.monotonic() > deadline:
             stop(process)
-            pytest.fail(f"/health did not answer within {BOOT_TIMEOUT_SECONDS} s:\n"
-                        f"{log.read_text()}")
+            pytest.fail(f"/health did not answer within {BOOT_TIMEOUT_SECONDS} s:\n{logged()}")
         time.sleep(0.05)
 
 

@@ -1,8 +1,9 @@
 """How a client sends each credential: requests, httpx and the OXP client.
 
 Each function calls an OTC server at ``base_url``; the tests run them over a real socket,
-against the quickstart server (keys and tokens) and the example server with ``api_key`` and
-``hmac`` enabled (the OXP client with a key, and signed requests).
+against the quickstart server (keys and tokens, ``jwt`` and ``api_key`` enabled) and the
+example server with ``api_key`` and ``hmac`` enabled (the OXP client with a key, and signed
+requests).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import requests
 
 from flask_otcauth.client import HttpxAuth, RequestsAuth
 
-# The OXP client will not start without a bearer token; where the credential is something else,
-# it sends this one, which a server without "jwt" ignores.
+# The OXP client will not start without a bearer token, and sends it with every request; where
+# the credential is something else, give it this one and leave the header out with oxp.Omit().
 PLACEHOLDER_BEARER = "unused"
+NO_BEARER = {"Authorization": oxp.Omit()}
 
 
 def list_tools_with_requests_and_key(base_url: str, api_key: str) -> dict[str, Any]:
@@ -70,14 +72,16 @@ def call_tool_with_oxp_and_token(base_url: str, token: str, name: str) -> Any:
 
 def call_tool_with_oxp_and_key(base_url: str, api_key: str,
                                tool_id: str, tool_input: dict[str, Any]) -> Any:
-    """An API key with the OXP client: the key as a default header, a placeholder bearer.
+    """An API key with the OXP client: the key as a default header, and no bearer token.
 
-    The client insists on a bearer token and always sends it. A server that does not enable
-    ``jwt`` ignores it; one that does verifies it as a JWT and refuses the request.
+    The client insists on a bearer token and sends it in ``Authorization`` with every
+    request; a server that enables ``jwt`` verifies it as a JWT and refuses the request,
+    however valid the key. ``oxp.Omit()`` in ``extra_headers`` leaves the header out.
     """
     client = oxp.Oxp(bearer_token=PLACEHOLDER_BEARER, base_url=base_url, max_retries=0,
                      default_headers={"OTC-API-Key": api_key})
-    response = client.tools.call(request={"tool_id": tool_id, "input": tool_input})
+    response = client.tools.call(request={"tool_id": tool_id, "input": tool_input},
+                                 extra_headers={"Authorization": oxp.Omit()})
     return response.result.value
 
 
@@ -103,10 +107,11 @@ def call_tool_signed_with_oxp(base_url: str, client_id: str, secret: str,
                               tool_id: str, tool_input: dict[str, Any]) -> Any:
     """HMAC signing with the OXP client: it accepts an httpx client, so give it one that signs.
 
-    The placeholder bearer token is ignored by a server that does not enable ``jwt``.
+    ``oxp.Omit()`` as a default header leaves the placeholder bearer token out of every
+    request, so a server that enables ``jwt`` too does not refuse it.
     """
     with httpx.Client(auth=HttpxAuth(client_id, secret), timeout=10) as signing:
         client = oxp.Oxp(bearer_token=PLACEHOLDER_BEARER, base_url=base_url, max_retries=0,
-                         http_client=signing)
+                         http_client=signing, default_headers=NO_BEARER)
         response = client.tools.call(request={"tool_id": tool_id, "input": tool_input})
         return response.result.value

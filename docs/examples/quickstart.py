@@ -8,6 +8,7 @@ with ``curl``.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -27,6 +28,10 @@ app.config.from_mapping(
     OTC_AUTH_REQUIRE_HTTPS=False,
 )
 auth = OTCAuth(app)  # refuses to start if a secret is missing or weak
+# Each refusal and each accepted request is an INFO record on the "flask_otcauth" logger:
+# without these two lines (and the import) the server's log shows none of them.
+logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("flask_otcauth").setLevel(logging.INFO)
 
 GREET = {
     "id": "Hello.Greet@1.0.0",

@@ -10,6 +10,7 @@ of every method it is given, then makes the checks that span several keys, in on
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -28,6 +29,7 @@ from .config_keys import (
 )
 from .methods import BUILT_IN, NO_AUTH, AuthMethod, checked_methods
 from .refusals import OTCAuthConfigError
+from .storage import NAMESPACE
 
 S = TypeVar("S")
 DEFAULT_STRATEGY: Final = "fixed-window"
@@ -84,9 +86,33 @@ REQUIRE_HTTPS_KEY: Final = ConfigKey(
     "on unless DEBUG or TESTING.",
     type="bool | None", example=True, wrong="Not true, false or None.", bad_example="false",
     parse=optional_boolean)
+# No glob character (a namespace is deleted with SCAN MATCH "<namespace>:*"), no trailing colon.
+_NAMESPACE: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.:-]{0,62}[A-Za-z0-9_.-])?")
+# limits' storages that take key_prefix: its Redis family (redis, rediss, redis+unix,
+# redis+cluster, redis+sentinel and their valkey spellings).
+_PREFIXED_SCHEMES: Final = ("redis", "valkey")
+
+
+def _namespace(value: Any, name: str) -> str:
+    if not isinstance(value, str) or _NAMESPACE.fullmatch(value) is None:
+        raise OTCAuthConfigError(f"{name} must be 1-64 letters, digits, '_', '.', '-' or ':' (not "
+                                 "last), such as \"otcauth-staging\".")
+    return value
+
+
+STORAGE_NAMESPACE_KEY: Final = ConfigKey(
+    "OTC_AUTH_STORAGE_NAMESPACE", NAMESPACE.removesuffix(":"),
+    "Every key flask-otcauth writes to Redis starts with this and a colon: the shared "
+    "storage's (hmac nonces), and the rate-limit counters on a Redis storage the extension "
+    "builds (limits' key_prefix, unless RATELIMIT_STORAGE_OPTIONS sets one). Give each app "
+    "that shares a Redis database with others a namespace of its own.",
+    type="str (letters, digits, _ . - :)", example="otcauth-staging",
+    wrong="Empty, longer than 64 characters, ending with ':', or with another character (a "
+          "space, or a glob character such as '*').", bad_example="otcauth:*",
+    parse=_namespace)
 GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
                        RATELIMIT_STORAGE_URI_KEY, PROTECT_ALL_KEY, STORAGE_URI_KEY,
-                       REQUIRE_HTTPS_KEY)
+                       STORAGE_NAMESPACE_KEY, REQUIRE_HTTPS_KEY)
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
@@ -113,6 +139,7 @@ class Settings:
     storage_uri: str
     storage_uri_setting: str  # which key the storage URI came from, for error messages
     require_https: bool
+    storage_namespace: str = NAMESPACE.removesuffix(":")
     # Flask-Limiter's keys, read here so that nothing reads app.config after init_app.
     ratelimit_enabled: bool = True
     ratelimit_strategy: str = DEFAULT_STRATEGY
@@ -177,14 +204,18 @@ def load_settings(
     require_https = REQUIRE_HTTPS_KEY.read(config)
     if require_https is None:  # on by default, off only where a developer works
         require_https = not (config.get("DEBUG") or config.get("TESTING"))
+    namespace = STORAGE_NAMESPACE_KEY.read(config)
+    storage_options = dict(config.get("RATELIMIT_STORAGE_OPTIONS") or {})
+    if (ratelimit_storage or "").lower().startswith(_PREFIXED_SCHEMES):
+        storage_options.setdefault("key_prefix", namespace)
     return Settings(
         methods=enabled, ratelimit=ratelimit, failure_ratelimit=failure_ratelimit,
         ratelimit_storage_uri=ratelimit_storage, protect_all=PROTECT_ALL_KEY.read(config),
         storage_uri=shared, storage_uri_setting=shared_setting, require_https=require_https,
+        storage_namespace=namespace,
         ratelimit_enabled=bool(config.get("RATELIMIT_ENABLED", True)),
         ratelimit_strategy=config.get("RATELIMIT_STRATEGY") or DEFAULT_STRATEGY,
-        ratelimit_storage_options=MappingProxyType(
-            dict(config.get("RATELIMIT_STORAGE_OPTIONS") or {})),
+        ratelimit_storage_options=MappingProxyType(storage_options),
         registered=registered, method_settings=MappingProxyType(method_settings),
     )
 

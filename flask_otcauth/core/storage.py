@@ -1,8 +1,9 @@
 """Shared state with an expiry: nonces now, revocation lists and caches later; Flask-free.
 
 One small interface, two backends. :class:`MemoryStorage` serves one process (the default);
-:class:`RedisStorage` gives every worker and host one view. Keys are namespaced (``otcauth:``)
-and always carry a TTL, so nothing outlives its use. A backend that cannot answer raises
+:class:`RedisStorage` gives every worker and host one view. Keys are namespaced (``otcauth:``,
+or ``OTC_AUTH_STORAGE_NAMESPACE`` and a colon) and always carry a TTL, so nothing outlives its
+use. A backend that cannot answer raises
 :class:`StorageUnavailable`: the caller decides whether to fail closed (nonces do).
 """
 
@@ -125,13 +126,14 @@ class RedisStorage:
         self._namespace = namespace
 
     @classmethod
-    def from_uri(cls, uri: str) -> RedisStorage:
+    def from_uri(cls, uri: str, *, namespace: str = NAMESPACE) -> RedisStorage:
         import redis  # noqa: PLC0415 - optional dependency
 
         if uri.startswith("redis+unix://"):
             uri = "unix://" + uri.removeprefix("redis+unix://")  # limits' spelling of it
         return cls(redis.Redis.from_url(uri, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                        socket_connect_timeout=REDIS_TIMEOUT_SECONDS))
+                                        socket_connect_timeout=REDIS_TIMEOUT_SECONDS),
+                   namespace=namespace)
 
     def set_if_absent(self, key: str, ttl: int) -> bool:
         try:
@@ -159,14 +161,16 @@ class RedisStorage:
             raise StorageUnavailable("the Redis storage did not answer") from None
 
 
-def open_storage(uri: str, *, setting: str = "OTC_AUTH_STORAGE_URI") -> Storage:
-    """The backend a URI names, or :class:`OTCAuthConfigError` naming ``setting``."""
+def open_storage(uri: str, *, setting: str = "OTC_AUTH_STORAGE_URI",
+                 namespace: str = NAMESPACE) -> Storage:
+    """The backend a URI names, its keys prefixed with ``namespace`` (``"otcauth:"``), or
+    :class:`OTCAuthConfigError` naming ``setting``."""
     scheme = urlsplit(uri).scheme.lower()
     if scheme in MEMORY_SCHEMES:
-        return MemoryStorage()
+        return MemoryStorage(namespace=namespace)
     if scheme in REDIS_SCHEMES:
         try:
-            return RedisStorage.from_uri(uri)
+            return RedisStorage.from_uri(uri, namespace=namespace)
         except ImportError:
             raise OTCAuthConfigError(f"{setting} names Redis, but redis-py is not installed: "
                                      "pip install 'flask-otcauth[redis]'.") from None

@@ -17,6 +17,8 @@ from flask_otcauth.core.storage import (
     open_storage,
 )
 
+from ..conftest import RUN_NAMESPACE
+
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 RACERS = 20
 ROUNDS = 200
@@ -35,7 +37,7 @@ def storage(request: pytest.FixtureRequest) -> Iterator[Storage]:
     if request.param == "memory":
         yield MemoryStorage()
     else:
-        yield open_storage(request.getfixturevalue("redis_url"))
+        yield open_storage(request.getfixturevalue("redis_url"), namespace=f"{RUN_NAMESPACE}:")
 
 
 def test_first_claim_wins_and_later_ones_lose(storage: Storage) -> None:
@@ -96,11 +98,12 @@ def test_deleted_key_can_be_claimed_again(storage: Storage) -> None:
 def test_redis_keys_are_namespaced_and_expire_on_their_own(redis_url: str) -> None:
     import redis  # noqa: PLC0415
 
-    open_storage(redis_url).set_if_absent("nonce:a", 42)
+    open_storage(redis_url, namespace=f"{RUN_NAMESPACE}:").set_if_absent("nonce:a", 42)
     client = redis.Redis.from_url(redis_url)
 
-    assert client.keys("*") == [b"otcauth:nonce:a"]
-    assert 0 < client.ttl("otcauth:nonce:a") <= 42
+    assert list(client.scan_iter(match=f"{RUN_NAMESPACE}:*")) == [
+        f"{RUN_NAMESPACE}:nonce:a".encode()]
+    assert 0 < client.ttl(f"{RUN_NAMESPACE}:nonce:a") <= 42
     client.close()
 
 

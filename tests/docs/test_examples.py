@@ -3,9 +3,9 @@
 ``docs/examples/quickstart.py`` runs under ``flask run`` with secrets made the way the
 quickstart makes them; ``curl`` calls it with the key and with a token from ``mint_token.py``,
 and ``clients.py`` calls it with requests and httpx (each with the key and with a token) and the
-OXP client (a token). The OXP client with a key and the signing examples of ``clients.py`` call
-the example tool server under gunicorn, configured for ``api_key`` and ``hmac``: a server
-without ``jwt``, which ignores the bearer token the OXP client always sends.
+OXP client (a token, and a key with ``Authorization`` omitted: the quickstart enables ``jwt``
+too). The OXP client with a key and the signing examples of ``clients.py`` also call the
+example tool server under gunicorn, configured for ``api_key`` and ``hmac``.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ EVERY_TOOL = ["tools:list", "tools:call:*"]
 class Quickstart:
     base_url: str
     env: dict[str, str]
+    log: Path | None = None  # what the server wrote to stdout and stderr
 
     @property
     def api_key(self) -> str:
@@ -108,7 +109,7 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quickstart]
     )
     log = tmp_path_factory.mktemp("quickstart") / "server.log"
     with flask_run("quickstart", EXAMPLES, env, log) as base_url:
-        yield Quickstart(base_url, env)
+        yield Quickstart(base_url, env, log)
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +157,33 @@ def test_quickstart_refuses_curl_without_credentials(quickstart: Quickstart) -> 
     status, body = curl(quickstart, "/tools")
 
     assert (status, body["error"]) == (401, "missing_credentials")
+
+
+def test_quickstart_logs_each_refusal_through_its_three_logging_lines(
+    quickstart: Quickstart,
+) -> None:
+    assert quickstart.log is not None
+    curl(quickstart, "/tools?why=logged", "Authorization: Bearer not-a-token")
+
+    deadline = time.monotonic() + 5
+    while "reason=invalid_token" not in quickstart.log.read_text():
+        assert time.monotonic() < deadline, quickstart.log.read_text()
+        time.sleep(0.05)
+    [line] = [line for line in quickstart.log.read_text().splitlines()
+              if "reason=invalid_token" in line]
+    assert " INFO flask_otcauth: authentication failed: status=401 reason=invalid_token " in line
+    assert "request=GET /tools " in line
+    assert "not-a-token" not in line
+
+
+def test_the_deploying_pages_three_logging_lines_are_the_quickstarts() -> None:
+    page = (DOCS / "deploying.md").read_text()
+    block = page.split("```python\nimport logging\n", 1)[1].split("```", 1)[0]
+    lines = ["import logging", *block.strip().splitlines()]
+    source = (EXAMPLES / "quickstart.py").read_text().splitlines()
+
+    assert len(lines) == 3
+    assert all(line in source for line in lines)
 
 
 def test_quickstart_answers_curl_with_the_api_key(quickstart: Quickstart) -> None:
@@ -218,11 +246,23 @@ def test_oxp_example_calls_a_tool_with_the_key(example_server: str) -> None:
     assert value == 3
 
 
-def test_oxp_key_example_is_refused_where_jwt_is_enabled(quickstart: Quickstart) -> None:
-    """What the page warns of: there the placeholder bearer token is verified, and refused."""
+def test_oxp_key_example_calls_a_server_that_enables_jwt_too(quickstart: Quickstart) -> None:
+    """The quickstart enables jwt and api_key: with Authorization omitted, the key is enough."""
+    value = call_tool_with_oxp_and_key(quickstart.base_url, quickstart.api_key,
+                                       "Hello.Greet", {"name": "Ada"})
+
+    assert value.startswith("Hello, Ada! (called by key:")
+
+
+def test_oxp_with_its_placeholder_bearer_is_refused_where_jwt_is_enabled(
+    quickstart: Quickstart,
+) -> None:
+    """What the page warns of: without oxp.Omit() the placeholder is verified, and refused."""
+    client = oxp.Oxp(bearer_token="unused", base_url=quickstart.base_url, max_retries=0,
+                     default_headers={"OTC-API-Key": quickstart.api_key})
+
     with pytest.raises(oxp.AuthenticationError) as refused:
-        call_tool_with_oxp_and_key(quickstart.base_url, quickstart.api_key,
-                                   "Hello.Greet", {"name": "Ada"})
+        client.tools.list()
 
     assert refused.value.response.json()["error"] == "invalid_token"
 

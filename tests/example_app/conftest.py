@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from example_app import create_app
+from example_app.logs import route_to_stderr
 
 from .support import call_body, key_headers, settings
 
@@ -24,6 +25,14 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("OTC_AUTH_", "EXAMPLE_")) or name == "FLASK_DEBUG":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _logs_routed_per_test() -> Iterator[None]:
+    """create_app routes two process-wide loggers to stderr (EXAMPLE_LOG_REQUESTS); undone
+    after each test, so no other test module finds ``flask_otcauth`` logging at INFO."""
+    yield
+    route_to_stderr(False)
 
 
 @pytest.fixture

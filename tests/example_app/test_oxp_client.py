@@ -14,7 +14,9 @@ import oxp
 import pytest
 from flask import Flask
 
-from .support import API_KEY, mint
+from flask_otcauth.client import HttpxAuth
+
+from .support import ALL_TOOLS, API_KEY, mint
 
 BASE_URL = "http://testserver"
 ClientFactory = Callable[..., oxp.Oxp]
@@ -26,10 +28,12 @@ def oxp_client(make_app: Callable[..., Flask]) -> Iterator[ClientFactory]:
     opened: list[httpx.Client] = []
 
     def build(
-        bearer_token: str, app_config: dict[str, Any] | None = None, **client_options: Any
+        bearer_token: str, app_config: dict[str, Any] | None = None,
+        auth: httpx.Auth | None = None, **client_options: Any
     ) -> oxp.Oxp:
         app = make_app(**(app_config or {}))
-        http_client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE_URL)
+        http_client = httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE_URL,
+                                   auth=auth)
         opened.append(http_client)
         return oxp.Oxp(
             bearer_token=bearer_token,
@@ -152,3 +156,59 @@ def test_the_client_lists_only_the_tools_in_scope(oxp_client: ClientFactory) -> 
     tools = oxp_client(mint(scope="tools:list tools:call:Math.Add")).tools.list()
 
     assert [item.id for item in tools.items] == ["Math.Add@1.0.0"]
+
+
+# An API key (or a signature) on a server that enables jwt too: leave Authorization out ------
+
+SIGNING_CLIENT, SIGNING_SECRET = "signing-platform", "oxp-signing-secret-" + "Tq8Lz" * 8
+WITH_KEY = {"OXP-API-Key": API_KEY}
+
+
+def test_the_placeholder_bearer_beside_a_key_is_refused_where_jwt_is_enabled(
+    oxp_client: ClientFactory,
+) -> None:
+    client = oxp_client("placeholder", default_headers=WITH_KEY)  # jwt and api_key enabled
+
+    with pytest.raises(oxp.AuthenticationError) as raised:
+        client.tools.list()
+
+    assert raised.value.response.json()["error"] == "invalid_token"
+
+
+def test_a_key_with_authorization_omitted_per_call_lists_and_calls_where_jwt_is_enabled(
+    oxp_client: ClientFactory,
+) -> None:
+    client = oxp_client("placeholder", default_headers=WITH_KEY)
+    omit = {"Authorization": oxp.Omit()}
+
+    tools = client.tools.list(extra_headers=omit)
+    response = client.tools.call(request={"tool_id": "Math.Add", "input": {"a": 2, "b": 3}},
+                                 extra_headers=omit)
+
+    assert len(tools.items) == 4
+    assert getattr(response.result, "value", None) == 5
+
+
+def test_a_key_with_authorization_omitted_by_default_works_where_jwt_is_enabled(
+    oxp_client: ClientFactory,
+) -> None:
+    client = oxp_client("placeholder",
+                        default_headers={**WITH_KEY, "Authorization": oxp.Omit()})
+
+    assert len(client.tools.list().items) == 4
+
+
+def test_a_signing_client_with_authorization_omitted_works_where_jwt_is_enabled(
+    oxp_client: ClientFactory,
+) -> None:
+    client = oxp_client(
+        "placeholder",
+        {"OTC_AUTH_METHODS": ["jwt", "hmac"], "OTC_AUTH_HMAC_CLIENTS": {
+            SIGNING_CLIENT: {"secrets": [SIGNING_SECRET], "scopes": ALL_TOOLS}}},
+        auth=HttpxAuth(SIGNING_CLIENT, SIGNING_SECRET),
+        default_headers={"Authorization": oxp.Omit()},
+    )
+
+    response = client.tools.call(request={"tool_id": "Math.Add", "input": {"a": 4, "b": 5}})
+
+    assert getattr(response.result, "value", None) == 9

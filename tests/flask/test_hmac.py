@@ -26,7 +26,7 @@ from flask_otcauth.core.storage import MemoryStorage
 from flask_otcauth.testing import signed_headers
 
 from .. import rfc9421
-from ..conftest import base_config, identity_json
+from ..conftest import RUN_NAMESPACE, base_config, identity_json
 from ..helpers import (
     API_KEY,
     AUDIENCE,
@@ -489,7 +489,7 @@ def test_recorded_nonce_outlives_the_window_in_redis(redis_url: str) -> None:
     assert post(client, "/tools/echo", headers).status_code == 200
 
     store = redis.Redis.from_url(redis_url)
-    keys = store.keys("otcauth:hmac-nonce:*")
+    keys = list(store.scan_iter(match=f"{RUN_NAMESPACE}:hmac-nonce:*"))
     ttl = store.ttl(keys[0])
     store.close()
     assert len(keys) == 1

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import tracemalloc
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +19,9 @@ from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.core.identity import key_fingerprint, sha256
 from flask_otcauth.state import app_state
 
-from ..conftest import AppFactory
+from ..conftest import RUN_NAMESPACE, AppFactory
 from ..helpers import API_KEY, AUDIENCE, api_key, assert_refused, bearer, make_token
+from ..servers import free_port, start_redis, stop
 from .test_ratelimit import BAD_KEY, WINDOW, statuses
 
 
@@ -118,20 +121,35 @@ def test_an_accepted_request_costs_one_redis_round_trip(
     assert redis_commands == Counter({"EVALSHA": 5})
 
 
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of this test's own: SCRIPT FLUSH empties a whole server's script cache,
+    which on a shared Redis would be everyone's."""
+    pytest.importorskip("redis", reason="redis-py is not installed")
+    port = free_port()
+    process = start_redis(port, tmp_path / "redis.log")
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop(process)
+
+
 @pytest.mark.redis
+@pytest.mark.e2e
 def test_a_flushed_script_cache_is_reloaded_without_a_refusal(
-    make_app: AppFactory, redis_url: str, redis_commands: Counter[str]
+    make_app: AppFactory, private_redis: str, redis_commands: Counter[str]
 ) -> None:
     import redis  # noqa: PLC0415 - the redis extra
 
-    client, token = redis_limited(make_app, redis_url)
-    server = redis.Redis.from_url(redis_url)
+    client, token = redis_limited(make_app, private_redis)
+    server = redis.Redis.from_url(private_redis)
     server.script_flush()  # as a restarted Redis would have it
     redis_commands.clear()
     assert statuses(client, 2, headers=token) == [200, 200]
     assert redis_commands == Counter({"EVALSHA": 2, "EVAL": 1})
-    [counter] = server.keys("*otcauth/caller*")
+    [counter] = server.keys(f"{RUN_NAMESPACE}:*otcauth/caller*")
     assert int(server.get(counter)) == 3  # all three counted in Redis, none in the process
+    server.close()
 
 
 @pytest.mark.redis

@@ -36,6 +36,7 @@ from ..keys import (
     plain_key_record,
 )
 from ..refusals import INVALID_API_KEY, KEY_LOOKUP_UNAVAILABLE, AuthFailure, OTCAuthConfigError
+from ..strength import Strength, strength
 from .base import (
     REALM,
     AuthMethod,
@@ -153,13 +154,27 @@ def _plain_key_digest(entry: str, where: str) -> bytes:
     return sha256(entry.encode("ascii"))
 
 
-def _records(value: Any, name: str) -> tuple[KeyRecord, ...]:
+@dataclass(frozen=True, slots=True)
+class ConfiguredKeys:
+    """``OTC_AUTH_API_KEYS`` as read: the records, and where a plaintext key looked guessable
+    (``("OTC_AUTH_API_KEYS[0]", its strength)``), for ``check``: the plaintext is forgotten."""
+
+    records: tuple[KeyRecord, ...]
+    weak: tuple[tuple[str, Strength], ...] = ()
+
+
+def _records(value: Any, name: str) -> ConfiguredKeys:
     """Strings and digests become scope-less records; the same key twice is refused if either
     occurrence is a record, since its scopes or validity would then be ambiguous."""
     records: dict[bytes, tuple[KeyRecord, str, bool]] = {}
+    weak: list[tuple[str, Strength]] = []
     for index, entry in enumerate(listed(value, name)):
         where = f"{name}[{index}]"
         is_record = not isinstance(entry, str)
+        if isinstance(entry, str) and not entry.startswith("sha256:"):
+            estimate = strength(entry.encode("utf-8"))
+            if estimate.weak:
+                weak.append((where, estimate))
         record = parse_record(entry, where) if is_record else plain_key_record(
             _plain_key_digest(entry, where))
         earlier = records.get(record.digest)
@@ -169,7 +184,7 @@ def _records(value: Any, name: str) -> tuple[KeyRecord, ...]:
                                          "key one entry.")
             continue
         records[record.digest] = (record, where, is_record)
-    return tuple(record for record, _, _ in records.values())
+    return ConfiguredKeys(tuple(record for record, _, _ in records.values()), tuple(weak))
 
 
 def _header_names(value: Any, name: str) -> tuple[str, ...]:
@@ -221,6 +236,7 @@ class ApiKeySettings:
     cache_ttl: int
     negative_cache_ttl: int
     headers: tuple[str, ...]
+    weak_plaintexts: tuple[tuple[str, Strength], ...] = ()  # where, and how weak, for check
 
 
 class ApiKeyMethod(AuthMethod[ApiKeySettings]):
@@ -232,8 +248,10 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
                       ) -> ApiKeySettings:
-        return ApiKeySettings(values(KEYS_KEY), values(CACHE_TTL_KEY),
-                              values(NEGATIVE_CACHE_TTL_KEY), values(HEADERS_KEY))
+        configured: ConfiguredKeys = values(KEYS_KEY)
+        return ApiKeySettings(configured.records, values(CACHE_TTL_KEY),
+                              values(NEGATIVE_CACHE_TTL_KEY), values(HEADERS_KEY),
+                              configured.weak)
 
     def check_enabled(self, settings: ApiKeySettings, context: Mapping[str, Any]) -> None:
         if not settings.records and not context.get("has_key_loader"):
@@ -284,6 +302,10 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
                 report.warnings.append(f'key "{record.id}" expires in {days:.1f} days: issue its '
                                        "successor (flask otcauth generate-key) and hand it out.")
             usable += reason is None or reason == "not yet valid"
+        for where, estimate in settings.weak_plaintexts:
+            report.warnings.append(f"{where} {estimate.describe()}: anyone who guesses it is "
+                                   "let in; issue a random key (flask otcauth generate-key) and "
+                                   "configure its digest instead.")
         if records and not usable and not report.has_key_loader:
             report.errors.append('"api_key" is enabled but every configured key is expired or '
                                  "disabled: no key can authenticate.")

@@ -32,6 +32,7 @@ from http_message_signatures import (
 from ...client.signing import sign_request
 from ..config_keys import (
     SECRET_EXAMPLE,
+    SECRET_HINT,
     ConfigKey,
     leeway,
     seconds,
@@ -41,6 +42,7 @@ from ..identity import Identity, sha256
 from ..refusals import INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes
 from ..storage import Storage, StorageUnavailable
+from ..strength import strength
 from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
 
 ALGORITHM: Final = "hmac-sha256"
@@ -406,6 +408,12 @@ class HmacMethod(AuthMethod[HmacSettings]):
             scopes = settings.client_scopes.get(client_id, frozenset())
             report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
                                 + (" ".join(sorted(scopes)) or "(none)"))
+        for _, labelled in settings.labelled.labelled:
+            for where, secret in labelled:
+                estimate = strength(secret)
+                if estimate.weak:
+                    report.warnings.append(f"{where} {estimate.describe()}: anyone who guesses "
+                                           f"it signs as that client; replace it ({SECRET_HINT}).")
         if settings.leeway > LARGE_LEEWAY_SECONDS:
             report.warnings.append(f"OTC_AUTH_HMAC_LEEWAY is {settings.leeway} s: signatures "
                                    "dated that far in the future are accepted; fix the clocks "

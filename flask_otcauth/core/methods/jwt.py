@@ -34,6 +34,7 @@ from ..identity import Identity, sha256
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..refusals import INVALID_TOKEN, AuthFailure, OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes, scopes_from_claims
+from ..strength import strength
 from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
 
 MAX_TOKEN_LENGTH: Final = 8192
@@ -294,8 +295,22 @@ class JwtMethod(AuthMethod[JwtSettings]):
             report.warnings.append(f"OTC_AUTH_JWT_MAX_LIFETIME is {settings.max_lifetime} s; "
                                    f"the OTC spec allows at most {SPEC_MAX_LIFETIME} s.")
         if not settings.audiences:
-            report.warnings.append("OTC_AUTH_JWT_AUDIENCES is empty: tokens are not tied to the "
-                                   "clients you allow.")
+            # Refused, and kept refused: the spec says a server MUST check aud against the
+            # allowed client list, and the spec's own tokens carry aud.
+            report.warnings.append(
+                "OTC_AUTH_JWT_AUDIENCES is empty: every token that carries aud is refused "
+                "(401 invalid_token, \"aud names no client this server allows\"), as the OTC "
+                "spec requires, and spec platforms (the oxp client, Node's jsonwebtoken with "
+                "audience) send aud: list the client ids your platforms put in it."
+                + (" With OTC_AUTH_JWT_REQUIRE_AUDIENCE on, no token at all can authenticate."
+                   if settings.require_audience else ""))
+        lone = len(settings.secrets) == 1
+        for index, secret in enumerate(settings.secrets):
+            estimate = strength(secret)
+            if estimate.weak:
+                where = "OTC_AUTH_JWT_SECRET" + ("" if lone else f"[{index}]")
+                report.warnings.append(f"{where} {estimate.describe()}: anyone who guesses it "
+                                       f"mints tokens; replace it ({SECRET_HINT}).")
 
     def test_headers(self, settings: JwtSettings, request: TestRequest) -> dict[str, str]:
         claims = dict(request.options)
