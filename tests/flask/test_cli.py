@@ -52,13 +52,15 @@ def test_generate_key_prints_a_key_and_its_key_record() -> None:
                  "--scope", "tools:call:*", "--tenant", "acme")
 
     assert result.exit_code == 0, result.output
-    first, _, record_line = result.output.strip().splitlines()
+    first, _, record_line, allowance = result.output.strip().splitlines()
     key = first.rsplit(" ", 1)[1]
     assert key_environment(key) == "live"
     assert json.loads(record_line) == {"id": "ci-bot", "hash": hash_key(key),
                                        "scopes": ["tools:call:*", "tools:list"],
                                        "tenant": "acme"}
     assert record_line.count(key) == 0
+    assert allowance == ("What the key may do: exactly its scopes, tools:call:* tools:list, "
+                         "whatever OTC_AUTH_SCOPELESS_GRANTS says.")
 
 
 def test_a_generated_record_authenticates_its_key() -> None:
