@@ -74,6 +74,48 @@ def test_a_generated_record_authenticates_its_key() -> None:
     assert app.test_client().get("/tools", headers=api_key(key)).status_code == 200
 
 
+def test_generate_key_without_scopes_says_the_key_is_left_to_the_scopeless_grants() -> None:
+    result = run(build_app(), "generate-key", "--id", "platform")
+
+    assert result.exit_code == 0, result.output
+    record_line, allowance = result.output.strip().splitlines()[2:]
+    assert "scopes" not in json.loads(record_line)
+    assert allowance.startswith('What the key may do: the record has no "scopes", so the key '
+                                "may do what the app's OTC_AUTH_SCOPELESS_GRANTS grants")
+    assert "--scope" in allowance
+
+
+def test_a_generated_record_without_scopes_is_granted_the_app_s_scopeless_grants() -> None:
+    result = run(build_app(), "generate-key")
+    key = result.output.splitlines()[0].rsplit(" ", 1)[1]
+    app = build_app(OTC_AUTH_API_KEYS=[json.loads(result.output.splitlines()[2])],
+                    OTC_AUTH_SCOPELESS_GRANTS=["tools:list"])
+
+    with app.test_request_context(headers=api_key(key)):
+        identity = app.extensions["otcauth"].verify_request()
+    assert identity is not None
+    assert (identity.scopes, identity.scope_source) == (frozenset({"tools:list"}),
+                                                        "OTC_AUTH_SCOPELESS_GRANTS")
+
+
+def test_generate_key_with_no_scopes_writes_an_empty_list_and_says_so() -> None:
+    result = run(build_app(), "generate-key", "--no-scopes")
+
+    assert result.exit_code == 0, result.output
+    record_line, allowance = result.output.strip().splitlines()[2:]
+    assert json.loads(record_line)["scopes"] == []
+    assert allowance == ('What the key may do: nothing that needs a scope ("scopes": []), '
+                         "whatever OTC_AUTH_SCOPELESS_GRANTS says: it passes only views that "
+                         "require no scope.")
+
+
+def test_generate_key_refuses_scopes_and_no_scopes_together() -> None:
+    result = run(build_app(), "generate-key", "--scope", "tools:list", "--no-scopes")
+
+    assert result.exit_code == 2
+    assert "contradict" in result.output
+
+
 def test_generate_key_refuses_a_malformed_scope() -> None:
     result = run(build_app(), "generate-key", "--scope", 'bad"scope')
 
