@@ -48,27 +48,30 @@ class TimeRules:
         compares them (``int(iat) > now + skew``, ``int(exp) <= now - leeway``), so a token
         is judged as ``jwt.decode`` would judge it with these allowances.
         """
-        exp = _clamped(claims["exp"])  # the scheme refuses a token without exp before
-        iat, nbf = (None if claims.get(name) is None else _clamped(claims[name])
-                    for name in ("iat", "nbf"))
-        for name, value in (("iat", iat), ("nbf", nbf)):
-            if value is not None and int(value) > now + self.skew:
-                return (f"The token's {name} is {_seconds(value - now)} s ahead of this "
-                        f"server's clock; at most {self.skew} s of clock skew is allowed "
-                        "(OTC_AUTH_JWT_CLOCK_SKEW): set the clock of the host that mints "
-                        "the tokens right (NTP)."), value - now
+        iat, nbf, exp = claims.get("iat"), claims.get("nbf"), claims["exp"]
+        if iat is not None and int(iat) > now + self.skew:
+            return self._ahead("iat", iat, now)
+        if nbf is not None and int(nbf) > now + self.skew:
+            return self._ahead("nbf", nbf, now)
         if int(exp) <= now - self.leeway:
-            return EXPIRED, exp - now
+            return EXPIRED, offset(exp, now)
         if iat is not None:
-            if exp - iat > self.max_lifetime:
-                return (f"The token's lifetime (exp - iat) is {_seconds(exp - iat)} s, more "
+            lifetime = _clamped(exp) - _clamped(iat)
+            if lifetime > self.max_lifetime:
+                return (f"The token's lifetime (exp - iat) is {_seconds(lifetime)} s, more "
                         f"than the {self.max_lifetime} s this server allows: mint "
-                        "shorter-lived tokens."), iat - now
+                        "shorter-lived tokens."), offset(iat, now)
         elif exp > now + self.max_lifetime + self.skew:
             return (f"The token's exp is more than {self.max_lifetime} s ahead (plus "
                     f"{self.skew} s of clock skew): mint shorter-lived tokens, or give them "
-                    "iat."), exp - now
+                    "iat."), offset(exp, now)
         return None
+
+    def _ahead(self, name: str, value: float, now: float) -> tuple[str, float]:
+        ahead = offset(value, now)
+        return (f"The token's {name} is {_seconds(ahead)} s ahead of this server's clock; at "
+                f"most {self.skew} s of clock skew is allowed (OTC_AUTH_JWT_CLOCK_SKEW): set "
+                "the clock of the host that mints the tokens right (NTP)."), ahead
 
 
 class SkewWatch:

@@ -124,7 +124,8 @@ class JwtScheme:
         # From here on the token is the secret holder's: a refusal is charged to its caller's
         # budget, never counted as a guess against the address (Gate).
         claims = parsed.claims
-        self._check_required_claims(claims)
+        if "exp" not in claims or (self._issuer is not None and "iss" not in claims):
+            raise self._missing_claim(claims)
         issued = claims.get("iat", claims.get("nbf"))
         if issued is not None and issued > now + self._skew_threshold:
             self._skew_watch.observe(self._client_name(claims), offset(issued, now))
@@ -166,14 +167,13 @@ class JwtScheme:
                 return
         raise _refusal("The signature does not verify with the server's secret.")
 
-    def _check_required_claims(self, claims: dict[str, Any]) -> None:
-        """``exp`` always (the spec: MUST), ``iss`` when an issuer is configured; named."""
+    def _missing_claim(self, claims: dict[str, Any]) -> AuthFailure:
+        """``exp`` is required always (the spec: MUST), ``iss`` when an issuer is set; named."""
         if "exp" not in claims:
-            raise self._verified_refusal(claims, "The token lacks the exp claim, which this "
-                                         "server requires (the OTC spec: MUST).")
-        if self._issuer is not None and "iss" not in claims:
-            raise self._verified_refusal(claims, "The token lacks the iss claim, which this "
-                                         "server requires (OTC_AUTH_JWT_ISSUER is set).")
+            return self._verified_refusal(claims, "The token lacks the exp claim, which this "
+                                          "server requires (the OTC spec: MUST).")
+        return self._verified_refusal(claims, "The token lacks the iss claim, which this "
+                                      "server requires (OTC_AUTH_JWT_ISSUER is set).")
 
     def _verified_refusal(self, claims: dict[str, Any], hint: str, *,
                           skew: float | None = None) -> AuthFailure:
