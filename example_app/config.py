@@ -31,6 +31,11 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "EXAMPLE_BASE_URL": "http://127.0.0.1:8000",
     # A tool call is a small JSON object; refusing big bodies early bounds parsing work.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # The OTC spec has no scopes, so a spec client's token ({"aud": ..., "exp": ...}) or plain
+    # key carries none: this server lets such a credential list and call every tool, as the
+    # spec expects. Credentials that do carry scopes are held to them; set it to [] for least
+    # privilege (docs/security-model.md).
+    "OTC_AUTH_SCOPELESS_GRANTS": ["tools:list", "tools:call:*"],
 }
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})

@@ -23,7 +23,7 @@ from .core.keys import ENVIRONMENTS, generate_key, hash_key, is_plausible
 from .core.methods.base import Report
 from .core.methods.jwt import JWT, MintError, mint_token
 from .core.refusals import OTCAuthConfigError
-from .core.scopes import ScopeError, checked_scopes
+from .core.scopes import SCOPELESS_GRANTS, ScopeError, checked_scopes
 from .core.settings import Settings, load_settings
 from .core.storage import masked_uri
 from .state import app_state
@@ -61,10 +61,19 @@ otcauth_cli = OTCAuthGroup("otcauth",
               help="live for production keys, test for everything else.")
 @click.option("--id", "record_id", help="Whose key it is (the identity's subject).")
 @click.option("--scope", "scopes", multiple=True, help="A scope the key grants; repeatable.")
+@click.option("--no-scopes", is_flag=True,
+              help='Write "scopes": [] (the key may pass only views that require no scope), '
+                   "rather than leaving the key to OTC_AUTH_SCOPELESS_GRANTS.")
 @click.option("--tenant", help="The tenant the key belongs to.")
 def generate_key_command(env: str, record_id: str | None, scopes: tuple[str, ...],
-                         tenant: str | None) -> None:
-    """Print a new API key once, and its record (hash only) for OTC_AUTH_API_KEYS."""
+                         no_scopes: bool, tenant: str | None) -> None:
+    """Print a new API key once, and its record (hash only) for OTC_AUTH_API_KEYS.
+
+    Without --scope (or --no-scopes) the record has no "scopes": the key then carries no
+    scope information and may do what the app's OTC_AUTH_SCOPELESS_GRANTS grants.
+    """
+    if scopes and no_scopes:
+        raise click.UsageError("--scope and --no-scopes contradict each other: give one.")
     try:
         granted = checked_scopes(scopes)
     except ScopeError as error:
@@ -73,13 +82,29 @@ def generate_key_command(env: str, record_id: str | None, scopes: tuple[str, ...
     record: dict[str, object] = {
         "id": record_id or key_fingerprint(sha256(key.encode("ascii"))),
         "hash": hash_key(key),
-        "scopes": sorted(granted),
     }
+    if scopes or no_scopes:
+        record["scopes"] = sorted(granted)
     if tenant is not None:
         record["tenant"] = tenant
     click.echo(f"API key (shown once; give it to its holder, it is not stored): {key}")
     click.echo("Record for OTC_AUTH_API_KEYS or your key table:")
     click.echo(json.dumps(record))
+    click.echo("What the key may do: " + _key_allowance(granted, no_scopes))
+
+
+def _key_allowance(granted: frozenset[str], no_scopes: bool) -> str:
+    """Said with the record: a key without scopes is held to a setting of the app's."""
+    if granted:
+        return ("exactly its scopes, " + " ".join(sorted(granted))
+                + f", whatever {SCOPELESS_GRANTS} says.")
+    if no_scopes:
+        return (f'nothing that needs a scope ("scopes": []), whatever {SCOPELESS_GRANTS} '
+                "says: it passes only views that require no scope.")
+    return (f'the record has no "scopes", so the key may do what the app\'s {SCOPELESS_GRANTS} '
+            "grants; that is nothing beyond views that require no scope while it is [] (the "
+            "library's default). To hold the key to scopes of its own, generate it with "
+            "--scope (repeatable).")
 
 
 @otcauth_cli.command("hash-key", with_appcontext=False)

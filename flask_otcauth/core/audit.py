@@ -46,7 +46,16 @@ class RequestFacts:
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     """One decision. ``reason`` is the refusal's stable error code; ``fingerprint`` names a
-    refused credential; ``subject`` and ``client`` are the verified identity's."""
+    refused credential; ``subject`` and ``client`` are the verified identity's.
+
+    Set only where they apply: ``caller``, the rate-limit key of a credential that verified and
+    was refused all the same (an expired token, say: charged to that caller, not counted as a
+    failed attempt); ``skew``, for a refusal by time, the seconds between the deciding claim
+    and the server's clock (``iat - now``, ``nbf - now``, ``exp - now``; positive: ahead);
+    ``required_scopes`` and ``scope_source`` for a 403 ``insufficient_scope``: what the view
+    asked for, and the setting or record the caller's scopes come from, so the operator knows
+    what to change.
+    """
 
     outcome: str
     status: int | None  # of a refusal; a success is decided before the view sets its own
@@ -58,6 +67,10 @@ class AuditEvent:
     subject: str | None
     client: str | None
     fingerprint: str | None
+    caller: str | None = None
+    skew: float | None = None
+    required_scopes: tuple[str, ...] | None = None
+    scope_source: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,11 +122,16 @@ def record_refusal(
         return
     limited = signal is rate_limited
     facts = request()
+    scoped = failure.required_scopes and identity is not None
     event = AuditEvent(
         RATE_LIMITED if limited else FAILED, failure.status, failure.code,
         identity.method if identity is not None else failure.method, facts.http_method,
         facts.path, facts.client_address, identity.subject if identity is not None else None,
-        identity.client if identity is not None else None, failure.fingerprint)
+        identity.client if identity is not None else None, failure.fingerprint,
+        failure.caller if failure.verified else None,
+        None if failure.skew is None else round(failure.skew, 3),
+        failure.required_scopes if scoped else None,
+        identity.scope_source if scoped and identity is not None else None)
     _log(level, event)
     if signal.receivers:
         signal.send(sender, failure=failure, reason=failure.code, event=event)
@@ -126,6 +144,11 @@ def _log(level: int, event: AuditEvent) -> None:
         ("status", event.status), ("reason", event.reason), ("method", event.method),
         ("request", f"{event.http_method} {event.path}"), ("client_address", event.client_address),
         ("subject", event.subject), ("client", event.client), ("fingerprint", event.fingerprint),
+        ("caller", event.caller),
+        ("skew", None if event.skew is None else f"{event.skew:+.1f}s"),
+        ("required_scopes", None if event.required_scopes is None
+         else " ".join(event.required_scopes)),
+        ("scopes_from", event.scope_source),
     ) if value is not None)
     logger.log(level, "authentication %s: %s", event.outcome, fields,
                extra={"otcauth": event.as_dict()})

@@ -9,7 +9,7 @@ is locked out and when a caller's budget is spent is decided here, and nowhere e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from .authenticator import Authenticator
@@ -38,8 +38,13 @@ class Requirement:
 
 
 def build_schemes(settings: Settings, setup: Setup | None = None) -> dict[str, Scheme]:
-    """The enabled methods' schemes by name, in the order of ``OTC_AUTH_METHODS``."""
+    """The enabled methods' schemes by name, in the order of ``OTC_AUTH_METHODS``.
+
+    A ``setup`` without ``scopeless_grants`` gets the settings' ``OTC_AUTH_SCOPELESS_GRANTS``.
+    """
     setup = setup if setup is not None else Setup()
+    if setup.scopeless_grants is None:
+        setup = replace(setup, scopeless_grants=settings.scopeless_grants)
     return {method.name: method.build(own, setup) for method, own in settings.enabled}
 
 
@@ -82,7 +87,9 @@ class Gate:
             limits = self.rate_limits
             if limits is not None:
                 address = request.client_address or UNKNOWN_ADDRESS
-                if failure.counts_as_failure:
+                if failure.verified:
+                    self._charge(limits, address, failure.caller)
+                elif failure.counts_as_failure:
                     limits.record_failure(address)  # 429 if locked out already
                 else:
                     # A failing key or nonce store is the server's trouble, not an attempt to
@@ -111,13 +118,26 @@ class Gate:
         """The 403 unless ``identity`` holds the scopes ``requirement`` asks for.
 
         With ``address`` (the first check of a request), a 403 is only answered to an address
-        that is not locked out by failures: to a locked-out one it would tell that the
-        credential was valid.
+        that is not locked out by failures (to a locked-out one it would tell that the
+        credential was valid), and it spends one request of the caller's budget; a later check
+        of the same request (``check_scopes`` in the view) was paid for by the first.
         """
         if identity is None or self.auth_disabled:
             return  # anonymous callers only reach views without scopes (require_auth ensures it)
         failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
         if failure is not None:
             if address is not None and self.rate_limits is not None:
-                self.rate_limits.refuse_if_failing(address)
+                self._charge(self.rate_limits, address, identity.rate_limit_key)
             raise failure
+
+    @staticmethod
+    def _charge(limits: RateLimits, address: str, caller: str | None) -> None:
+        """A verified credential refused all the same (expired, not yet valid, a foreign aud,
+        a missing scope): its holder has the secret, so this is no guess to count against the
+        address, which a platform with a wrong clock would otherwise lock out with refusals it
+        is told the reason of. It is a request of the caller's own budget instead, so the
+        refusals cannot flood either. A locked-out address still learns nothing but 429: an
+        answer that a credential verified would confirm a guessed secret.
+        """
+        limits.refuse_if_failing(address)
+        limits.count_request(caller if caller is not None else f"address:{address}")

@@ -70,16 +70,14 @@ def parse_compact_jws(
     # Checked at C speed: junk is as long as a header may be, and a regular expression reads
     # it character by character.
     if token.find(".", 0, MAX_HEADER_LENGTH + 1) < 0:  # read no further than a header may be
-        raise refusal(f"The token's header is longer than {MAX_HEADER_LENGTH} characters, or "
-                      "the token is no JWS in compact serialization.")
+        raise refusal(not_a_jwt(token))
     encoded = token.encode("ascii") if token.isascii() else b""
     segments = encoded.split(b".")
     if (len(segments) != 3 or not all(segments)
             or encoded.translate(None, _BASE64URL_ALPHABET) != b".."):
         if "," in token:  # WSGI servers join repeated header lines with ", "
             raise refusal("The Authorization header was sent more than once.")
-        raise refusal("The token must be a JWS in compact serialization: three base64url "
-                      "segments (no padding) separated by dots.")
+        raise refusal(not_a_jwt(token))
     encoded_header, encoded_claims, encoded_signature = segments
     header = _json_object(_segment(encoded_header, "header"), "header")
     signature = _segment(encoded_signature, "signature")
@@ -88,6 +86,23 @@ def parse_compact_jws(
     check_claim_types(claims)
     return ParsedJws(header, claims, encoded[:len(encoded_header) + 1 + len(encoded_claims)],
                      signature)
+
+
+def not_a_jwt(token: str) -> str:
+    """What was received instead of a JWT, by its shape only: never one of its characters, as
+    it may be a key sent in the wrong header (an OXP client's placeholder bearer, say)."""
+    count = token.count(".") + 1
+    first = token.find(".")
+    shape = f"{len(token)} characters in {count} dot-separated segment"
+    shape += "" if count == 1 else "s"
+    if (first if first >= 0 else len(token)) > MAX_HEADER_LENGTH:
+        shape += f", the first longer than the {MAX_HEADER_LENGTH} a JWS header may be"
+    elif count == 3 and (first == 0 or ".." in token or token.endswith(".")):
+        shape += ", one of them empty (an unsigned token has an empty signature)"
+    elif count == 3:
+        shape += ", with characters outside base64url (or = padding)"
+    return (f"Not a JWT: received {shape}. A JWT is three base64url segments (no padding) "
+            "separated by dots: header.payload.signature; an API key goes in its own header.")
 
 
 def check_claim_types(claims: dict[str, Any]) -> None:

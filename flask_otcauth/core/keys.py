@@ -96,12 +96,15 @@ class KeyRecord:
     """One API key as the server knows it: whose it is, what it may do, when it is valid.
 
     Several records may share an ``id``: that is how a key is rotated with overlap, the old
-    record keeping ``expires_at`` until its holders have switched.
+    record keeping ``expires_at`` until its holders have switched. ``scopes`` is ``None`` for a
+    record written without them (a plain key, a record without a ``scopes`` field): such a key
+    carries no scope information and is granted ``OTC_AUTH_SCOPELESS_GRANTS``; a record with
+    ``scopes`` (even ``[]``) is held to exactly them.
     """
 
     id: str
     digest: bytes = field(repr=False)
-    scopes: frozenset[str] = frozenset()
+    scopes: frozenset[str] | None = None
     tenant: str | None = None
     expires_at: float | None = None
     not_before: float | None = None
@@ -144,7 +147,8 @@ def parse_record(data: object, where: str) -> KeyRecord:
         raise OTCAuthConfigError(f'{where}.hash must be "sha256:<64 hex>": records hold the key\'s '
                                  "digest, never the key (flask otcauth hash-key prints it).")
     try:
-        scopes = checked_scopes(_scope_list(data.get("scopes", ()), where))
+        scopes = (checked_scopes(_scope_list(data["scopes"], where)) if "scopes" in data
+                  else None)
     except ScopeError as error:
         raise OTCAuthConfigError(f"{where}.scopes: {error}.") from None
     tenant = data.get("tenant")

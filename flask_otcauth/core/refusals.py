@@ -32,6 +32,14 @@ class AuthFailure(Exception):  # noqa: N818 - a refusal, not a programming error
     ``method`` names the scheme whose credential failed (``None`` when none was presented), so
     the Bearer challenge can say ``error="invalid_token"`` only when a token was actually sent.
     ``counts_as_failure`` and ``log_level`` come from the :class:`Refusal` it was raised from.
+
+    ``verified`` is set when the credential itself verified (its signature or digest matched)
+    and was refused all the same (expired, not yet valid, a foreign ``aud``...): the caller
+    holds the secret, so the refusal is charged to its own request budget, under ``caller``
+    (its rate-limit key; ``None`` for a caller without a name, counted by address), and never
+    counted as a guess against its address. ``skew``, for a refusal by time, is how many
+    seconds the deciding claim lies from the server's clock (``iat - now``, ``nbf - now`` or
+    ``exp - now``), for the audit trail.
     """
 
     status: int
@@ -45,6 +53,9 @@ class AuthFailure(Exception):  # noqa: N818 - a refusal, not a programming error
     fingerprint: str | None = None
     counts_as_failure: bool = False
     log_level: int = logging.INFO
+    verified: bool = False
+    caller: str | None = None
+    skew: float | None = None
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.developer_message}"
@@ -65,13 +76,19 @@ class Refusal:
     def failure(
         self, hint: str | None = None, *, method: str | None = None,
         retry_after: int | None = None, required_scopes: tuple[str, ...] = (),
+        verified: bool = False, caller: str | None = None, skew: float | None = None,
     ) -> AuthFailure:
         """A new exception each time: raising one shared instance again and again would chain
-        every traceback (and its frames) onto it, a leak a flood of bad credentials could grow."""
+        every traceback (and its frames) onto it, a leak a flood of bad credentials could grow.
+
+        ``verified`` (with the ``caller``'s rate-limit key): the credential verified and is
+        refused all the same, so this refusal is no failed attempt (see :class:`AuthFailure`).
+        """
         return AuthFailure(self.status, self.code, self.message,
                            self.hint if hint is None else hint, method,
                            self.retry_after if retry_after is None else retry_after,
-                           required_scopes, None, self.counts_as_failure, self.log_level)
+                           required_scopes, None, self.counts_as_failure and not verified,
+                           self.log_level, verified, caller, skew)
 
 
 MISSING_CREDENTIALS: Final = Refusal(

@@ -20,6 +20,9 @@ from .refusals import INSUFFICIENT_SCOPE, AuthFailure
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 _WILDCARD_ENDINGS: Final = (":*", ".*")
+SCOPELESS_GRANTS: Final = "OTC_AUTH_SCOPELESS_GRANTS"
+"""The setting that grants scopes to a credential carrying none: its name is also the
+``scope_source`` of an identity whose scopes it granted."""
 
 
 class ScopeError(ValueError):
@@ -50,12 +53,14 @@ def required_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
     return checked
 
 
-def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
-    """The scopes a JWT grants.
+def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str] | None:
+    """The scopes a JWT grants, or ``None`` when it has neither ``scope`` nor ``scp``.
 
     ``scope`` (a space-separated string: RFC 8693 section 4.2, RFC 9068) wins when a token has
     both: it is the registered claim. ``scp`` (a list, or a space-separated string as some
-    identity providers send it) is read only when ``scope`` is absent.
+    identity providers send it) is read only when ``scope`` is absent. A token with neither
+    carries no scope information (the OTC spec has no scopes), which is not the same as an
+    empty ``scope``: the scheme grants it ``OTC_AUTH_SCOPELESS_GRANTS`` instead.
     """
     if "scope" in claims:
         value = claims["scope"]
@@ -69,7 +74,7 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
         if isinstance(value, list):
             return checked_scopes(value)
         raise ScopeError("the token's scp claim must be a list of strings")
-    return frozenset()
+    return None
 
 
 def grants(granted: frozenset[str], required: str) -> bool:

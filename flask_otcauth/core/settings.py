@@ -10,6 +10,7 @@ of every method it is given, then makes the checks that span several keys, in on
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from limits import RateLimitItem
 from .config_keys import (
     ConfigKey,
     boolean,
+    listed,
     optional_boolean,
     rate_limit,
     refuse_unknown_keys,
@@ -29,6 +31,7 @@ from .config_keys import (
 )
 from .methods import BUILT_IN, NO_AUTH, AuthMethod, checked_methods
 from .refusals import OTCAuthConfigError
+from .scopes import SCOPELESS_GRANTS, ScopeError, checked_scope
 from .storage import NAMESPACE
 
 S = TypeVar("S")
@@ -110,9 +113,41 @@ STORAGE_NAMESPACE_KEY: Final = ConfigKey(
     wrong="Empty, longer than 64 characters, ending with ':', or with another character (a "
           "space, or a glob character such as '*').", bad_example="otcauth:*",
     parse=_namespace)
+
+def _comma_list_hint(value: str) -> str:
+    """The JSON list a comma-separated string (how an env var arrives) was meant to be."""
+    return json.dumps([part for part in re.split(r"[,\s]+", value) if part])
+
+
+def scope_grants(value: Any, name: str) -> frozenset[str]:
+    """Granted scopes (wildcards allowed), as a list; a lone scope may stand alone."""
+    if isinstance(value, str) and re.search(r"[,\s]", value.strip()):
+        raise OTCAuthConfigError(f"{name} is one string with several scopes in it: write a "
+                                 f"list, {_comma_list_hint(value)} (JSON in an environment "
+                                 "variable).")
+    granted = []
+    for index, scope in enumerate(listed(value, name)):
+        try:
+            granted.append(checked_scope(scope))
+        except ScopeError as error:
+            raise OTCAuthConfigError(f"{name}[{index}]: {error}.") from None
+    return frozenset(granted)
+
+
+SCOPELESS_GRANTS_KEY: Final = ConfigKey(
+    SCOPELESS_GRANTS, [],
+    "What a credential that carries no scope information may do: a plain key or digest, a key "
+    "record without scopes, a JWT with neither scope nor scp, an hmac client without scopes. "
+    "A credential that carries scopes (even none) is held to exactly them. [] (the default): "
+    "such a credential passes only views that require no scope.",
+    type="list[str]: scopes, granted wildcards (tools:call:*) allowed",
+    example=["tools:list", "tools:call:*"],
+    wrong='Not a list of RFC 6749 scope tokens (visible ASCII without spaces, quotes or '
+          'backslashes), or one string holding several ("tools:list,tools:call:*").',
+    bad_example="tools:list,tools:call:*", parse=scope_grants)
 GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
                        RATELIMIT_STORAGE_URI_KEY, PROTECT_ALL_KEY, STORAGE_URI_KEY,
-                       STORAGE_NAMESPACE_KEY, REQUIRE_HTTPS_KEY)
+                       STORAGE_NAMESPACE_KEY, REQUIRE_HTTPS_KEY, SCOPELESS_GRANTS_KEY)
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
@@ -147,6 +182,7 @@ class Settings:
         default_factory=lambda: MappingProxyType({}))
     registered: tuple[AuthMethod[Any], ...] = BUILT_IN
     method_settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    scopeless_grants: frozenset[str] = frozenset()
 
     @property
     def auth_disabled(self) -> bool:
@@ -217,12 +253,17 @@ def load_settings(
         ratelimit_strategy=config.get("RATELIMIT_STRATEGY") or DEFAULT_STRATEGY,
         ratelimit_storage_options=MappingProxyType(storage_options),
         registered=registered, method_settings=MappingProxyType(method_settings),
+        scopeless_grants=SCOPELESS_GRANTS_KEY.read(config),
     )
 
 
 def _methods(methods: tuple[str, ...], registered: tuple[AuthMethod[Any], ...]
              ) -> tuple[str, ...]:
     known = (NO_AUTH, *(method.name for method in registered))
+    if len(methods) == 1 and re.search(r"[,\s]", methods[0].strip()):
+        raise OTCAuthConfigError(
+            f'OTC_AUTH_METHODS is the one string "{methods[0]}": write a list, '
+            f"{_comma_list_hint(methods[0])} (JSON in an environment variable).")
     if not methods:
         raise OTCAuthConfigError('OTC_AUTH_METHODS is empty: name at least one method, or ["none"]'
                                  " to turn authentication off.")

@@ -22,6 +22,7 @@ from flask_otcauth.core.keys import (
     is_plausible,
     key_environment,
     parse_record,
+    plain_key_record,
 )
 
 from ..helpers import API_KEY, FakeClock
@@ -107,11 +108,19 @@ def test_a_full_record_is_parsed() -> None:
     assert record.disabled is False
 
 
-def test_a_minimal_record_has_no_scopes_and_no_limits() -> None:
+def test_a_minimal_record_carries_no_scope_information_and_no_limits() -> None:
     record = parse_record(record_data(), "here")
 
-    assert record.scopes == frozenset()
+    assert record.scopes is None  # granted OTC_AUTH_SCOPELESS_GRANTS, not held to "none"
     assert (record.tenant, record.expires_at, record.not_before) == (None, None, None)
+
+
+def test_a_record_written_with_empty_scopes_holds_no_scope() -> None:
+    assert parse_record(record_data(scopes=[]), "here").scopes == frozenset()
+
+
+def test_a_plain_key_carries_no_scope_information() -> None:
+    assert plain_key_record(sha256(API_KEY.encode())).scopes is None
 
 
 def test_times_may_be_aware_datetimes_or_epoch_seconds() -> None:

@@ -76,3 +76,12 @@ def test_a_failure_without_a_hint_gets_the_row_s_default() -> None:
 def test_each_failure_is_a_new_exception() -> None:
     row = REFUSALS[0]
     assert row.failure() is not row.failure()
+
+
+def test_a_verified_failure_is_never_a_failed_attempt() -> None:
+    """A credential that verified was sent by its holder: charged to it, never a guess."""
+    failure = REFUSALS[1].failure("expired", method="jwt", verified=True, caller="jwt:agent",
+                                  skew=-12.5)
+    assert (failure.counts_as_failure, failure.verified, failure.caller, failure.skew) == (
+        False, True, "jwt:agent", -12.5)
+    assert REFUSALS[1].failure("bad signature").counts_as_failure is True

@@ -33,8 +33,13 @@ def test_scope_wins_over_scp() -> None:
     assert scopes_from_claims({"scope": "tools:list", "scp": ["admin"]}) == {"tools:list"}
 
 
-def test_no_scope_claims_grant_nothing() -> None:
-    assert scopes_from_claims({"sub": "a"}) == frozenset()
+def test_a_token_without_scope_claims_carries_no_scope_information() -> None:
+    assert scopes_from_claims({"sub": "a"}) is None  # OTC_AUTH_SCOPELESS_GRANTS decides
+
+
+@pytest.mark.parametrize("claims", [{"scope": ""}, {"scp": []}, {"scp": ""}])
+def test_an_empty_scope_claim_grants_nothing(claims: dict[str, object]) -> None:
+    assert scopes_from_claims(claims) == frozenset()
 
 
 @pytest.mark.parametrize("claims", [

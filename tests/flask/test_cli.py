@@ -52,13 +52,15 @@ def test_generate_key_prints_a_key_and_its_key_record() -> None:
                  "--scope", "tools:call:*", "--tenant", "acme")
 
     assert result.exit_code == 0, result.output
-    first, _, record_line = result.output.strip().splitlines()
+    first, _, record_line, allowance = result.output.strip().splitlines()
     key = first.rsplit(" ", 1)[1]
     assert key_environment(key) == "live"
     assert json.loads(record_line) == {"id": "ci-bot", "hash": hash_key(key),
                                        "scopes": ["tools:call:*", "tools:list"],
                                        "tenant": "acme"}
     assert record_line.count(key) == 0
+    assert allowance == ("What the key may do: exactly its scopes, tools:call:* tools:list, "
+                         "whatever OTC_AUTH_SCOPELESS_GRANTS says.")
 
 
 def test_a_generated_record_authenticates_its_key() -> None:
@@ -70,6 +72,48 @@ def test_a_generated_record_authenticates_its_key() -> None:
 
     assert key.startswith("otc_test_")
     assert app.test_client().get("/tools", headers=api_key(key)).status_code == 200
+
+
+def test_generate_key_without_scopes_says_the_key_is_left_to_the_scopeless_grants() -> None:
+    result = run(build_app(), "generate-key", "--id", "platform")
+
+    assert result.exit_code == 0, result.output
+    record_line, allowance = result.output.strip().splitlines()[2:]
+    assert "scopes" not in json.loads(record_line)
+    assert allowance.startswith('What the key may do: the record has no "scopes", so the key '
+                                "may do what the app's OTC_AUTH_SCOPELESS_GRANTS grants")
+    assert "--scope" in allowance
+
+
+def test_a_generated_record_without_scopes_is_granted_the_app_s_scopeless_grants() -> None:
+    result = run(build_app(), "generate-key")
+    key = result.output.splitlines()[0].rsplit(" ", 1)[1]
+    app = build_app(OTC_AUTH_API_KEYS=[json.loads(result.output.splitlines()[2])],
+                    OTC_AUTH_SCOPELESS_GRANTS=["tools:list"])
+
+    with app.test_request_context(headers=api_key(key)):
+        identity = app.extensions["otcauth"].verify_request()
+    assert identity is not None
+    assert (identity.scopes, identity.scope_source) == (frozenset({"tools:list"}),
+                                                        "OTC_AUTH_SCOPELESS_GRANTS")
+
+
+def test_generate_key_with_no_scopes_writes_an_empty_list_and_says_so() -> None:
+    result = run(build_app(), "generate-key", "--no-scopes")
+
+    assert result.exit_code == 0, result.output
+    record_line, allowance = result.output.strip().splitlines()[2:]
+    assert json.loads(record_line)["scopes"] == []
+    assert allowance == ('What the key may do: nothing that needs a scope ("scopes": []), '
+                         "whatever OTC_AUTH_SCOPELESS_GRANTS says: it passes only views that "
+                         "require no scope.")
+
+
+def test_generate_key_refuses_scopes_and_no_scopes_together() -> None:
+    result = run(build_app(), "generate-key", "--scope", "tools:list", "--no-scopes")
+
+    assert result.exit_code == 2
+    assert "contradict" in result.output
 
 
 def test_generate_key_refuses_a_malformed_scope() -> None:

@@ -97,8 +97,18 @@ def test_digit_string_iat_is_401(client: FlaskClient) -> None:
     assert status(client, make_token(iat=str(int(time.time())), aud=AUDIENCE)) == 401
 
 
-def test_exp_further_ahead_than_max_lifetime_is_401(client: FlaskClient) -> None:
-    assert status(client, make_token(ttl=901, aud=AUDIENCE)) == 401
+def test_exp_further_ahead_than_max_lifetime_plus_the_clock_skew_is_401(
+    client: FlaskClient,
+) -> None:
+    # Without iat the lifetime is measured from the server's clock, with the skew allowed.
+    assert status(client, make_token(ttl=961, aud=AUDIENCE)) == 401
+    assert status(client, make_token(ttl=955, aud=AUDIENCE)) == 200
+
+
+def test_a_lifetime_from_iat_over_max_lifetime_is_401(client: FlaskClient) -> None:
+    issued = int(time.time())
+    assert status(client, make_token(iat=issued, exp=issued + 901, aud=AUDIENCE)) == 401
+    assert status(client, make_token(iat=issued, exp=issued + 900, aud=AUDIENCE)) == 200
 
 
 def test_exp_within_max_lifetime_is_accepted(client: FlaskClient) -> None:
@@ -107,16 +117,26 @@ def test_exp_within_max_lifetime_is_accepted(client: FlaskClient) -> None:
 
 def test_max_lifetime_is_configurable(make_app) -> None:  # type: ignore[no-untyped-def]
     client = make_app(OTC_AUTH_JWT_MAX_LIFETIME=60).test_client()
-    assert status(client, make_token(ttl=120)) == 401
+    assert status(client, make_token(ttl=130)) == 401  # 60 s, plus 60 s of clock skew
     assert status(client, make_token(ttl=30)) == 200
+    issued = int(time.time())
+    assert status(client, make_token(iat=issued, exp=issued + 61)) == 401
 
 
-def test_future_nbf_is_401(client: FlaskClient) -> None:
-    assert status(client, make_token(nbf=time.time() + 60, aud=AUDIENCE)) == 401
+def test_nbf_further_ahead_than_the_clock_skew_is_401(client: FlaskClient) -> None:
+    assert status(client, make_token(nbf=time.time() + 65, aud=AUDIENCE)) == 401
 
 
-def test_future_iat_is_401(client: FlaskClient) -> None:
-    assert status(client, make_token(iat=int(time.time()) + 60, aud=AUDIENCE)) == 401
+def test_nbf_within_the_clock_skew_is_accepted(client: FlaskClient) -> None:
+    assert status(client, make_token(nbf=time.time() + 55, aud=AUDIENCE)) == 200
+
+
+def test_iat_further_ahead_than_the_clock_skew_is_401(client: FlaskClient) -> None:
+    assert status(client, make_token(iat=int(time.time()) + 65, aud=AUDIENCE)) == 401
+
+
+def test_iat_within_the_clock_skew_is_accepted(client: FlaskClient) -> None:
+    assert status(client, make_token(iat=int(time.time()) + 55, aud=AUDIENCE)) == 200
 
 
 def test_leeway_accepts_a_token_expired_within_it(make_app) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,10 @@
-"""The one-parse JWT path accepts and refuses exactly what ``jwt.decode`` does, claim by claim."""
+"""The one-parse JWT path accepts and refuses exactly what ``jwt.decode`` does, claim by claim.
+
+Our time rules are PyJWT's with two allowances instead of one: ``iat`` and ``nbf`` may be
+``OTC_AUTH_JWT_CLOCK_SKEW`` ahead, ``exp`` only ``OTC_AUTH_JWT_LEEWAY`` behind; so a token is
+compared with ``jwt.decode`` run once with each (the lifetime cap is ours alone, and no token
+here comes near it).
+"""
 
 from __future__ import annotations
 
@@ -18,9 +24,10 @@ from ..helpers import JWT_SECRET, OLD_JWT_SECRET
 ISSUER = "https://issuer.example"
 
 
-def scheme(*, leeway: int = 0, issuer: str | None = None) -> JwtScheme:
+def scheme(*, leeway: int = 0, skew: int = 60, issuer: str | None = None) -> JwtScheme:
     return JwtScheme([JWT_SECRET.encode(), OLD_JWT_SECRET.encode()], audiences=[],
-                     require_audience=False, issuer=issuer, max_lifetime=900, leeway=leeway)
+                     require_audience=False, issuer=issuer, max_lifetime=900, leeway=leeway,
+                     clock_skew=skew)
 
 
 def ours(token: str, **settings: Any) -> bool:
@@ -31,12 +38,21 @@ def ours(token: str, **settings: Any) -> bool:
     return True
 
 
-def pyjwt(token: str, *, leeway: int = 0, issuer: str | None = None) -> bool:
+def pyjwt(token: str, *, leeway: int = 0, skew: int = 60, issuer: str | None = None) -> bool:
+    """``jwt.decode``'s verdict with ``skew`` on iat and nbf and ``leeway`` on exp."""
+    return (_pyjwt(token, leeway=skew, issuer=issuer, checks=("nbf", "iat"))
+            and _pyjwt(token, leeway=leeway, issuer=issuer, checks=("exp",)))
+
+
+def _pyjwt(token: str, *, leeway: int, issuer: str | None, checks: tuple[str, ...]) -> bool:
     require = ["exp"] + (["iss"] if issuer is not None else [])
+    options: dict[str, Any] = {"require": require, "verify_aud": False,
+                               **{f"verify_{name}": name in checks
+                                  for name in ("exp", "nbf", "iat")}}
     for secret in (JWT_SECRET, OLD_JWT_SECRET):
         try:
             jwt.decode(token, secret, algorithms=["HS256"], leeway=leeway, issuer=issuer,
-                       options={"require": require, "verify_aud": False})
+                       options=options)
         except jwt.InvalidSignatureError:
             continue
         except jwt.PyJWTError:
@@ -59,6 +75,10 @@ CLAIMS = [
     {"exp": 300, "iat": 5.5, "nbf": -5},
     {"exp": -20, "nbf": 10},
     {"nbf": -5},
+    {"exp": 300, "iat": 65},
+    {"exp": 300, "nbf": 65.5},
+    {"exp": 300, "iat": 55, "nbf": 55},
+    {"exp": -5, "iat": -400},
 ]
 
 
@@ -70,11 +90,12 @@ def token_for(offsets: dict[str, float], secret: str = JWT_SECRET, **extra: Any)
 
 @pytest.mark.parametrize("offsets", CLAIMS)
 @pytest.mark.parametrize("leeway", [0, 10])
+@pytest.mark.parametrize("skew", [0, 60])
 def test_time_claims_are_judged_as_pyjwt_judges_them(
-    offsets: dict[str, float], leeway: int
+    offsets: dict[str, float], leeway: int, skew: int
 ) -> None:
     token = token_for(offsets)
-    assert ours(token, leeway=leeway) == pyjwt(token, leeway=leeway)
+    assert ours(token, leeway=leeway, skew=skew) == pyjwt(token, leeway=leeway, skew=skew)
 
 
 @pytest.mark.parametrize("extra", [{"iss": ISSUER}, {"iss": "https://other.example"}, {}])

@@ -216,16 +216,30 @@ def test_expiring_in_one_second_is_still_accepted(client: FlaskClient, now: int)
     accepted(client, forge(claims=valid_claims(exp=now + 1)))
 
 
-def test_not_valid_for_one_more_second(client: FlaskClient, now: int) -> None:
-    refused(client, forge(claims=valid_claims(nbf=now + 1)))
+def test_not_valid_for_one_second_beyond_the_clock_skew(client: FlaskClient, now: int) -> None:
+    """OTC_AUTH_JWT_CLOCK_SKEW (60 s) is how far ahead nbf may be: a second more is refused."""
+    body = refused(client, forge(claims=valid_claims(nbf=now + 61)))
+    assert "nbf is 61 s ahead" in body["developer_message"]
+
+
+def test_not_valid_until_the_edge_of_the_clock_skew_is_accepted(
+    client: FlaskClient, now: int
+) -> None:
+    accepted(client, forge(claims=valid_claims(nbf=now + 60)))
 
 
 def test_valid_since_one_second_is_accepted(client: FlaskClient, now: int) -> None:
     accepted(client, forge(claims=valid_claims(nbf=now - 1)))
 
 
-def test_issued_one_second_in_the_future(client: FlaskClient, now: int) -> None:
-    refused(client, forge(claims=valid_claims(iat=now + 1)))
+def test_issued_one_second_beyond_the_clock_skew(client: FlaskClient, now: int) -> None:
+    body = refused(client, forge(claims=valid_claims(iat=now + 61, exp=now + 961)))
+    assert "iat is 61 s ahead" in body["developer_message"]
+
+
+def test_issued_at_the_edge_of_the_clock_skew_is_accepted(client: FlaskClient, now: int) -> None:
+    """A platform clock 60 s fast: iat = its now, exp = its now + 900, both ahead of ours."""
+    accepted(client, forge(claims=valid_claims(iat=now + 60, exp=now + 960)))
 
 
 def test_issued_one_second_ago_is_accepted(client: FlaskClient, now: int) -> None:
@@ -233,12 +247,27 @@ def test_issued_one_second_ago_is_accepted(client: FlaskClient, now: int) -> Non
 
 
 def test_lifetime_one_second_over_the_maximum(client: FlaskClient, now: int) -> None:
-    body = refused(client, forge(claims=valid_claims(exp=now + 901)))
-    assert "900" in body["developer_message"]
+    """With iat, the lifetime is exp - iat, whatever the clocks say."""
+    body = refused(client, forge(claims=valid_claims(iat=now, exp=now + 901)))
+    assert "(exp - iat) is 901 s" in body["developer_message"]
 
 
 def test_lifetime_at_the_maximum_is_accepted(client: FlaskClient, now: int) -> None:
-    accepted(client, forge(claims=valid_claims(exp=now + 900)))
+    accepted(client, forge(claims=valid_claims(iat=now, exp=now + 900)))
+
+
+def test_exp_without_iat_one_second_over_the_maximum_and_the_skew(
+    client: FlaskClient, now: int
+) -> None:
+    """Without iat, exp may be 900 s (the cap) plus 60 s (the stated skew) ahead: no more."""
+    body = refused(client, forge(claims=valid_claims(exp=now + 961)))
+    assert "more than 900 s ahead (plus 60 s of clock skew)" in body["developer_message"]
+
+
+def test_exp_without_iat_at_the_maximum_and_the_skew_is_accepted(
+    client: FlaskClient, now: int
+) -> None:
+    accepted(client, forge(claims=valid_claims(exp=now + 960)))
 
 
 def test_foreign_audience(client: FlaskClient) -> None:

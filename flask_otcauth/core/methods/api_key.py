@@ -36,6 +36,7 @@ from ..keys import (
     plain_key_record,
 )
 from ..refusals import INVALID_API_KEY, KEY_LOOKUP_UNAVAILABLE, AuthFailure, OTCAuthConfigError
+from ..scopes import SCOPELESS_GRANTS
 from ..strength import Strength, strength
 from .base import (
     REALM,
@@ -65,8 +66,10 @@ class ApiKeyScheme:
 
     method: Final = "api_key"
 
-    def __init__(self, keys: KeyDirectory, headers: Iterable[str]) -> None:
+    def __init__(self, keys: KeyDirectory, headers: Iterable[str],
+                 scopeless_grants: frozenset[str] = frozenset()) -> None:
         self._keys = keys
+        self._scopeless_grants = frozenset(scopeless_grants)
         self._headers = tuple(headers)
         self.credential_hint = f"an API key in the {self._headers[0]} header"
         self._challenge = f'APIKey realm="{REALM}", header="{self._headers[0]}"'
@@ -111,7 +114,10 @@ class ApiKeyScheme:
             self._refuse("unknown", None)
         reason = record.refusal(now)
         if reason is not None:
-            self._refuse(reason, record.id)
+            # The digest matched a record: an expired or not-yet-valid key is its holder's, to
+            # be charged to its budget rather than counted as a guess. A disabled key is a
+            # revoked one, whoever presents it: that counts.
+            self._refuse(reason, record.id, None if reason == "disabled" else record)
         return self._identity(record)
 
     def challenge(self, failure: AuthFailure | None) -> str:
@@ -122,19 +128,30 @@ class ApiKeyScheme:
         known = self._identities.get(record.digest)
         if known is not None and known[0] is record:
             return known[1]
-        identity = Identity(method=self.method, subject=record.id, scopes=record.scopes,
-                            tenant=record.tenant)
+        if record.scopes is None:
+            scopes, source = self._scopeless_grants, SCOPELESS_GRANTS
+        else:
+            scopes, source = record.scopes, f'key record "{record.id}"'
+        identity = Identity(method=self.method, subject=record.id, scopes=scopes,
+                            tenant=record.tenant, scope_source=source)
         if len(self._identities) >= _MAX_IDENTITIES:
             self._identities.clear()
         self._identities[record.digest] = (record, identity)
         return identity
 
-    def _refuse(self, reason: str, record_id: str | None) -> NoReturn:
+    def _refuse(self, reason: str, record_id: str | None,
+                verified: KeyRecord | None = None) -> NoReturn:
         """Every refusal of a key has one body, so a client cannot learn which check failed;
-        the reason goes to the server's log only."""
+        the reason goes to the server's log only. ``verified``: the record the key matched,
+        when the refusal is charged to its holder's budget instead of counted as a guess."""
         logger.info("API key refused: %s%s", reason,
                     f' (record "{record_id}")' if record_id is not None else "")
-        raise INVALID_API_KEY.failure(self._refusal_hint, method=self.method)
+        if verified is None:
+            raise INVALID_API_KEY.failure(self._refusal_hint, method=self.method)
+        caller = Identity(method=self.method, subject=verified.id,
+                          tenant=verified.tenant).rate_limit_key
+        raise INVALID_API_KEY.failure(self._refusal_hint, method=self.method, verified=True,
+                                      caller=caller)
 
 
 def _plain_key_digest(entry: str, where: str) -> bytes:
@@ -268,7 +285,7 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
     def build(self, settings: ApiKeySettings, setup: Setup) -> ApiKeyScheme:
         keys = KeyDirectory(settings.records, setup.key_loader, cache_ttl=settings.cache_ttl,
                             negative_cache_ttl=settings.negative_cache_ttl)
-        return ApiKeyScheme(keys, settings.headers)
+        return ApiKeyScheme(keys, settings.headers, setup.scopeless_grants or frozenset())
 
     def security_scheme(self, settings: ApiKeySettings) -> SchemeObject:
         header, *aliases = settings.headers
@@ -319,7 +336,8 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
 
 def _describe_record(record: KeyRecord) -> str:
     parts = [f'"{record.id}"', "sha256:" + record.digest.hex()[:8] + "...",
-             "scopes: " + (" ".join(sorted(record.scopes)) or "(none)")]
+             "scopes: " + (f"none given ({SCOPELESS_GRANTS})" if record.scopes is None
+                           else " ".join(sorted(record.scopes)) or "(none)")]
     if record.tenant is not None:
         parts.append(f"tenant: {record.tenant}")
     if record.not_before is not None:

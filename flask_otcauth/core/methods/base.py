@@ -84,11 +84,15 @@ class Scheme(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Setup:
-    """What ``init_app`` hands a method besides its settings: the app's shared storage, and
-    the loader registered with ``@auth.api_key_loader`` (``None`` when there is none)."""
+    """What ``init_app`` hands a method besides its settings: the app's shared storage, the
+    loader registered with ``@auth.api_key_loader`` (``None`` when there is none), and
+    ``scopeless_grants``, the scopes of a credential that carries no scope information
+    (``OTC_AUTH_SCOPELESS_GRANTS``; ``None`` until the gate fills in the settings' value, so a
+    method reads it as ``setup.scopeless_grants or frozenset()``)."""
 
     storage: Storage = field(default_factory=MemoryStorage)
     key_loader: Callable[[str], Any] | None = None
+    scopeless_grants: frozenset[str] | None = None
 
 
 @dataclass

@@ -40,7 +40,7 @@ from ..config_keys import (
 )
 from ..identity import Identity, sha256
 from ..refusals import INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
-from ..scopes import ScopeError, checked_scopes
+from ..scopes import SCOPELESS_GRANTS, ScopeError, checked_scopes
 from ..storage import Storage, StorageUnavailable
 from ..strength import strength
 from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
@@ -104,8 +104,12 @@ class HmacScheme:
         leeway: int,
         nonces: Storage,
         scopes: Mapping[str, frozenset[str]] | None = None,
+        scopeless_grants: frozenset[str] = frozenset(),
     ) -> None:
-        self._scopes = dict(scopes or {})
+        # A client written with "scopes" holds exactly them; any other, the scope-less grants.
+        self._scopes = {client_id: (granted, f'OTC_AUTH_HMAC_CLIENTS["{client_id}"]')
+                        for client_id, granted in (scopes or {}).items()}
+        self._scopeless = (frozenset(scopeless_grants), SCOPELESS_GRANTS)
         self._verifiers = {
             client_id: tuple(_verifier(client_id, secret, leeway) for secret in secrets)
             for client_id, secrets in clients
@@ -140,13 +144,15 @@ class HmacScheme:
         result = self.verify_signature(credential, signed.client_id, signed.components)
         self._check_digest(result, credential.request.body())
         self._spend_nonce(signed.client_id, signed.nonce)
+        scopes, source = self._scopes.get(signed.client_id, self._scopeless)
         return Identity(
             method=self.method,
             subject=signed.client_id,
             client=signed.client_id,
             claims=MappingProxyType({"label": signed.label, "created": signed.created,
                                      "nonce": signed.nonce}),
-            scopes=self._scopes.get(signed.client_id, frozenset()),
+            scopes=scopes,
+            scope_source=source,
         )
 
     def challenge(self, failure: AuthFailure | None) -> str:
@@ -262,7 +268,8 @@ def _verifier(client_id: str, secret: bytes, leeway: int) -> HTTPMessageVerifier
 
 
 def _client_scopes(value: Any) -> Mapping[str, frozenset[str]]:
-    """The scopes of clients written as records; a client given by its secrets holds none."""
+    """The scopes of clients written as records with ``scopes``; any other client carries no
+    scope information, so it gets ``OTC_AUTH_SCOPELESS_GRANTS``."""
     scopes: dict[str, frozenset[str]] = {}
     for client_id, entry in value.items():
         if not isinstance(entry, Mapping):
@@ -272,7 +279,9 @@ def _client_scopes(value: Any) -> Mapping[str, frozenset[str]]:
         if unknown:
             raise OTCAuthConfigError(f"{where} has unknown fields {sorted(map(str, unknown))}: a "
                                      'client record holds "secrets" and "scopes".')
-        listed = entry.get("scopes", [])
+        if "scopes" not in entry:
+            continue
+        listed = entry["scopes"]
         if not isinstance(listed, list):
             raise OTCAuthConfigError(f"{where}.scopes must be a list of scopes.")
         try:
@@ -382,7 +391,8 @@ class HmacMethod(AuthMethod[HmacSettings]):
 
     def build(self, settings: HmacSettings, setup: Setup) -> HmacScheme:
         return HmacScheme(settings.clients, max_age=settings.max_age, leeway=settings.leeway,
-                          nonces=setup.storage, scopes=settings.client_scopes)
+                          nonces=setup.storage, scopes=settings.client_scopes,
+                          scopeless_grants=setup.scopeless_grants or frozenset())
 
     def security_scheme(self, settings: HmacSettings) -> SchemeObject:
         # OpenAPI has no type for RFC 9421 signatures; apiKey-in-header names its header.
@@ -405,9 +415,10 @@ class HmacMethod(AuthMethod[HmacSettings]):
                             f"{settings.max_age} s, leeway {settings.leeway} s, nonces in "
                             f"{report.storage_uri}")
         for client_id, secrets in settings.clients:
-            scopes = settings.client_scopes.get(client_id, frozenset())
+            scopes = settings.client_scopes.get(client_id)
             report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
-                                + (" ".join(sorted(scopes)) or "(none)"))
+                                + (f"none given ({SCOPELESS_GRANTS})" if scopes is None
+                                   else " ".join(sorted(scopes)) or "(none)"))
         for _, labelled in settings.labelled.labelled:
             for where, secret in labelled:
                 estimate = strength(secret)

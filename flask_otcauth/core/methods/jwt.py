@@ -1,10 +1,12 @@
 """JWT bearer tokens signed with HS256 (OTC 1.0, "JWT Bearer Token Authentication").
 
-:mod:`..jose` parses the token strictly, once; PyJWT's HS256 algorithm checks the signature; the
-time claims follow ``jwt.decode``'s rules (whole seconds, leeway) without a second parse. This
-module adds what the spec and our decisions ask beyond it: ``exp`` required, a ceiling on how
-far ahead it may be, and ``aud`` matched against the allowed clients only when present. It also
-mints the tokens the server would accept, for ``flask otcauth mint-token`` and the tests.
+:mod:`..jose` parses the token strictly, once; PyJWT's HS256 algorithm checks the signature;
+:mod:`..clock` judges the time claims (``jwt.decode``'s whole seconds, with a clock skew allowed
+on ``iat``/``nbf``) without a second parse. This module adds what the spec and our decisions ask
+beyond it: ``exp`` required, a cap on the lifetime, ``aud`` matched against the allowed clients
+only when present, and the scopes of a token without ``scope`` or ``scp`` from
+``OTC_AUTH_SCOPELESS_GRANTS``. It also mints the tokens the server would accept, for
+``flask otcauth mint-token`` and the tests (:mod:`.jwt_mint`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Final
 import jwt
 
 from ..cache import VerifiedTokenCache
+from ..clock import SkewWatch, TimeRules, offset
 from ..config_keys import (
     SECRET_EXAMPLE,
     SECRET_HINT,
@@ -33,19 +36,16 @@ from ..config_keys import (
 from ..identity import Identity, sha256
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..refusals import INVALID_TOKEN, AuthFailure, OTCAuthConfigError
-from ..scopes import ScopeError, checked_scopes, scopes_from_claims
+from ..scopes import SCOPELESS_GRANTS, ScopeError, scopes_from_claims
 from ..strength import strength
 from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
+from .jwt_mint import ALGORITHMS, MintError, mint_token
 
 MAX_TOKEN_LENGTH: Final = 8192
-ALGORITHMS: Final = ["HS256"]
 _ALGORITHMS: Final = frozenset(ALGORITHMS)
-_EXPIRED: Final = "The token has expired: mint a new one."
-_IMMATURE: Final = "The token is not valid yet (nbf or iat is in the future)."
-_MISSING_CLAIM: Final = ("The token lacks a required claim (exp, and iss or aud where the server "
-                         "requires them).")
 LARGE_LEEWAY_SECONDS: Final = 60
 SPEC_MAX_LIFETIME: Final = 900
+DEFAULT_CLOCK_SKEW: Final = 60
 
 
 def _refusal(hint: str) -> AuthFailure:
@@ -67,13 +67,18 @@ class JwtScheme:
         issuer: str | None,
         max_lifetime: int,
         leeway: int,
+        clock_skew: int = DEFAULT_CLOCK_SKEW,
+        scopeless_grants: frozenset[str] = frozenset(),
     ) -> None:
         self._secrets = tuple(secrets)
         self._audiences = frozenset(audiences)
         self._require_audience = require_audience
         self._issuer = issuer
-        self._max_lifetime = max_lifetime
+        self._time = TimeRules(max_lifetime=max_lifetime, leeway=leeway, skew=clock_skew)
         self._leeway = leeway
+        self._scopeless_grants = frozenset(scopeless_grants)
+        self._skew_watch = SkewWatch()
+        self._skew_threshold = self._skew_watch.threshold
         # PyJWT's HS256 implementation, its keys prepared once: preparing (PyJWT refuses PEM,
         # SSH, DER and JWK-shaped secrets) costs more per call than the HMAC itself.
         self._algorithm = jwt.get_algorithm_by_name(ALGORITHMS[0])
@@ -117,22 +122,37 @@ class JwtScheme:
         # One spelling, one meaning, or 401; the claims parsed there are the ones used here.
         parsed = parse_compact_jws(credential, algorithms=_ALGORITHMS)
         self._check_signature(parsed.signing_input, parsed.signature)
+        # From here on the token is the secret holder's: a refusal is charged to its caller's
+        # budget, never counted as a guess against the address (Gate).
         claims = parsed.claims
-        self._check_time_and_issuer(claims, now)
-        if claims["exp"] > now + self._max_lifetime + self._leeway:
-            raise _refusal(f"The token's exp is more than {self._max_lifetime} s ahead: mint "
-                           "shorter-lived tokens.")
+        if "exp" not in claims or (self._issuer is not None and "iss" not in claims):
+            raise self._missing_claim(claims)
+        issued = claims.get("iat", claims.get("nbf"))
+        if issued is not None and issued > now + self._skew_threshold:
+            self._skew_watch.observe(self._client_name(claims), offset(issued, now))
+        problem = self._time.problem(claims, now)
+        if problem is not None:
+            raise self._verified_refusal(claims, problem[0], skew=problem[1])
+        if self._issuer is not None and claims["iss"] != self._issuer:
+            raise self._verified_refusal(claims, "The token's iss is not the issuer this "
+                                         "server trusts.")
         try:
             scopes = scopes_from_claims(claims)
         except ScopeError:
-            raise _refusal("The token's scope must be a space-separated string (or scp a list) "
-                           "of RFC 6749 scope tokens.") from None
+            raise self._verified_refusal(
+                claims, "The token's scope must be a space-separated string (or scp a list) of "
+                "RFC 6749 scope tokens.") from None
+        if scopes is None:
+            scopes, source = self._scopeless_grants, SCOPELESS_GRANTS
+        else:
+            source = "the token's scope claim" if "scope" in claims else "the token's scp claim"
         return Identity(
             method=self.method,
             subject=claims.get("sub"),
             client=self._matched_audience(claims),
             claims=MappingProxyType(claims),
             scopes=scopes,
+            scope_source=source,
         )
 
     def challenge(self, failure: AuthFailure | None) -> str:
@@ -148,38 +168,49 @@ class JwtScheme:
                 return
         raise _refusal("The signature does not verify with the server's secret.")
 
-    def _check_time_and_issuer(self, claims: dict[str, Any], now: float) -> None:
-        """The registered-claim rules of ``jwt.decode``, on claims whose types are checked.
+    def _missing_claim(self, claims: dict[str, Any]) -> AuthFailure:
+        """``exp`` is required always (the spec: MUST), ``iss`` when an issuer is set; named."""
+        if "exp" not in claims:
+            return self._verified_refusal(claims, "The token lacks the exp claim, which this "
+                                          "server requires (the OTC spec: MUST).")
+        return self._verified_refusal(claims, "The token lacks the iss claim, which this "
+                                      "server requires (OTC_AUTH_JWT_ISSUER is set).")
 
-        As PyJWT does them (whole seconds, the same leeway), so a token is accepted or refused
-        exactly as before, without parsing it a second time.
-        """
-        if claims.get("exp") is None or (self._issuer is not None and claims.get("iss") is None):
-            raise _refusal(_MISSING_CLAIM)
-        if "iat" in claims and int(claims["iat"]) > now + self._leeway:
-            raise _refusal(_IMMATURE)
-        if "nbf" in claims and int(claims["nbf"]) > now + self._leeway:
-            raise _refusal(_IMMATURE)
-        if int(claims["exp"]) <= now - self._leeway:
-            raise _refusal(_EXPIRED)
-        if self._issuer is not None and claims["iss"] != self._issuer:
-            raise _refusal("The token's iss is not the issuer this server trusts.")
+    def _verified_refusal(self, claims: dict[str, Any], hint: str, *,
+                          skew: float | None = None) -> AuthFailure:
+        """The refusal of a token whose signature verified: named by its caller."""
+        caller = Identity(method=self.method, subject=claims.get("sub"),
+                          client=self._allowed_audience(claims)).rate_limit_key
+        return INVALID_TOKEN.failure(hint, method=self.method, verified=True, caller=caller,
+                                     skew=skew)
 
-    def _matched_audience(self, claims: dict[str, Any]) -> str | None:
-        """The allowed client the token names; RFC 7519: one match among its values suffices."""
-        if "aud" not in claims:
-            if self._require_audience:
-                raise _refusal("The token must carry aud naming an allowed client.")
-            return None
-        audience: object = claims["aud"]
-        values: list[object] = [audience] if isinstance(audience, str) else (
-            audience if isinstance(audience, list) else [None])
-        if not all(isinstance(value, str) for value in values):
-            raise _refusal("The token's aud must be a string or a list of strings.")
-        for value in values:
+    def _client_name(self, claims: dict[str, Any]) -> str | None:
+        """Who mints a token, for the operator's log: its allowed aud, else its sub."""
+        audience = self._allowed_audience(claims)
+        return audience if audience is not None else claims.get("sub")
+
+    def _allowed_audience(self, claims: dict[str, Any]) -> str | None:
+        """The first allowed client ``aud`` names (RFC 7519: one match among its values
+        suffices), or ``None``; :mod:`..jose` has checked it is a string or a list of them."""
+        audience = claims.get("aud")
+        for value in [audience] if isinstance(audience, str) else audience or ():
             if value in self._audiences:
                 return str(value)
-        raise _refusal("The token's aud names no client this server allows.")
+        return None
+
+    def _matched_audience(self, claims: dict[str, Any]) -> str | None:
+        """The allowed client the token names, ``None`` without aud, or the refusal."""
+        if "aud" not in claims:
+            if self._require_audience:
+                raise self._verified_refusal(claims, "The token lacks the aud claim, which "
+                                             "this server requires "
+                                             "(OTC_AUTH_JWT_REQUIRE_AUDIENCE is on).")
+            return None
+        audience = self._allowed_audience(claims)
+        if audience is None:
+            raise self._verified_refusal(claims, "The token's aud names no client this "
+                                         "server allows.")
+        return audience
 
 
 def _secrets(value: Any, name: str) -> tuple[bytes, ...]:
@@ -216,14 +247,23 @@ ISSUER_KEY: Final = ConfigKey(
     wrong="An empty string or not a string.", bad_example="", parse=optional_string)
 MAX_LIFETIME_KEY: Final = ConfigKey(
     "OTC_AUTH_JWT_MAX_LIFETIME", 900,
-    "Seconds: a token whose exp is further ahead than this (plus leeway) is rejected.",
+    "Seconds a token may live: exp - iat at most this; a token without iat may have exp at "
+    "most this (plus OTC_AUTH_JWT_CLOCK_SKEW) ahead of the server's clock.",
     type="int (seconds, >= 1)", example=300, wrong="Not a whole number >= 1.", bad_example=0,
     parse=seconds(1))
 LEEWAY_KEY: Final = ConfigKey(
-    "OTC_AUTH_JWT_LEEWAY", 0, "Seconds of clock skew allowed on exp/nbf/iat (0-300).",
+    "OTC_AUTH_JWT_LEEWAY", 0,
+    "Seconds a token is still accepted after its exp (0-300); 0: refused from exp on.",
     type="int (seconds, 0-300)", example=5,
     wrong="Not a whole number, negative, or over 300 (fix the clocks instead).",
     bad_example=600, parse=leeway)
+CLOCK_SKEW_KEY: Final = ConfigKey(
+    "OTC_AUTH_JWT_CLOCK_SKEW", DEFAULT_CLOCK_SKEW,
+    "Seconds a token's iat and nbf may be ahead of the server's clock (0-300), so a "
+    "platform whose clock runs fast is not refused; exp stays strict.",
+    type="int (seconds, 0-300)", example=30,
+    wrong="Not a whole number, negative, or over 300 (fix the clocks instead).",
+    bad_example=301, parse=leeway)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +274,7 @@ class JwtSettings:
     issuer: str | None
     max_lifetime: int
     leeway: int
+    clock_skew: int = DEFAULT_CLOCK_SKEW
 
 
 class JwtMethod(AuthMethod[JwtSettings]):
@@ -241,14 +282,15 @@ class JwtMethod(AuthMethod[JwtSettings]):
 
     name = "jwt"
     keys = (SECRET_KEY, AUDIENCES_KEY, REQUIRE_AUDIENCE_KEY, ISSUER_KEY, MAX_LIFETIME_KEY,
-            LEEWAY_KEY)
+            LEEWAY_KEY, CLOCK_SKEW_KEY)
     refusals = (INVALID_TOKEN,)
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
                       ) -> JwtSettings:
         return JwtSettings(values(SECRET_KEY), values(AUDIENCES_KEY),
                            values(REQUIRE_AUDIENCE_KEY), values(ISSUER_KEY),
-                           values(MAX_LIFETIME_KEY), values(LEEWAY_KEY))
+                           values(MAX_LIFETIME_KEY), values(LEEWAY_KEY),
+                           values(CLOCK_SKEW_KEY))
 
     def check_enabled(self, settings: JwtSettings, context: Mapping[str, Any]) -> None:
         if not settings.secrets:
@@ -262,7 +304,9 @@ class JwtMethod(AuthMethod[JwtSettings]):
     def build(self, settings: JwtSettings, setup: Setup) -> JwtScheme:
         return JwtScheme(settings.secrets, audiences=settings.audiences,
                          require_audience=settings.require_audience, issuer=settings.issuer,
-                         max_lifetime=settings.max_lifetime, leeway=settings.leeway)
+                         max_lifetime=settings.max_lifetime, leeway=settings.leeway,
+                         clock_skew=settings.clock_skew,
+                         scopeless_grants=setup.scopeless_grants or frozenset())
 
     def security_scheme(self, settings: JwtSettings) -> SchemeObject:
         audience = ("`aud` is required and must name one of the allowed clients."
@@ -274,8 +318,10 @@ class JwtMethod(AuthMethod[JwtSettings]):
             "bearerFormat": "JWT",
             "description": (
                 "OTC JWT bearer token authentication: `Authorization: Bearer <JWT>`, signed "
-                "with the shared secret using HS256. The `exp` claim is required and may be at "
-                f"most {settings.max_lifetime} seconds in the future. {audience} Missing, "
+                "with the shared secret using HS256. The `exp` claim is required; a token may "
+                f"live at most {settings.max_lifetime} seconds (exp - iat), and `iat`/`nbf` may "
+                f"be up to {settings.clock_skew} seconds ahead of the server's clock. "
+                f"{audience} Missing, "
                 "invalid or expired tokens are rejected with 401 Unauthorized."
             ),
         }
@@ -287,7 +333,8 @@ class JwtMethod(AuthMethod[JwtSettings]):
             "signs), audiences: " + (", ".join(settings.audiences) or "(none)")
             + f", aud required: {settings.require_audience}, issuer: "
             + (settings.issuer or "(any)")
-            + f", max lifetime {settings.max_lifetime} s, leeway {settings.leeway} s")
+            + f", max lifetime {settings.max_lifetime} s, leeway {settings.leeway} s, clock "
+            f"skew {settings.clock_skew} s")
         if settings.leeway > LARGE_LEEWAY_SECONDS:
             report.warnings.append(f"OTC_AUTH_JWT_LEEWAY is {settings.leeway} s: expired tokens "
                                    "stay usable that long; fix the clocks (NTP) and lower it.")
@@ -319,58 +366,7 @@ class JwtMethod(AuthMethod[JwtSettings]):
                                                         **claims)}
 
 
-class MintError(ValueError):
-    """The token asked for would be refused by the server (or cannot be signed at all)."""
-
-
-def mint_token(
-    settings: JwtSettings,
-    *,
-    now: float,
-    ttl: int = 300,
-    scopes: Iterable[str] | None = None,
-    **claims: Any,
-) -> str:
-    """An HS256 token signed with the first (current) ``OTC_AUTH_JWT_SECRET``.
-
-    Refuses anything the server itself would refuse rather than produce a token that only
-    fails later. ``exp`` is ``now + ttl``; ``aud`` defaults to the first allowed client and
-    ``iss`` to the configured issuer; ``scopes`` become the space-separated ``scope`` claim.
-    Other ``claims`` are added as given (``sub``, ``jti``, ...).
-    """
-    if not settings.secrets:
-        raise MintError("OTC_AUTH_JWT_SECRET is not set: there is no secret to sign with.")
-    if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 1:
-        raise MintError(f"ttl must be a whole number of seconds >= 1, got {ttl!r}.")
-    if ttl > settings.max_lifetime:
-        raise MintError(f"ttl {ttl} s is above OTC_AUTH_JWT_MAX_LIFETIME "
-                        f"({settings.max_lifetime} s): the server would refuse the token.")
-    payload: dict[str, Any] = {"iat": int(now), "exp": int(now) + ttl}
-    if settings.audiences:
-        payload["aud"] = settings.audiences[0]
-    if settings.issuer is not None:
-        payload["iss"] = settings.issuer
-    if scopes is not None:
-        try:
-            payload["scope"] = " ".join(sorted(checked_scopes(scopes)))
-        except ValueError as error:
-            raise MintError(str(error)) from None
-    payload.update(claims)
-    _refuse_foreign_audience(settings, payload)
-    return jwt.encode(payload, settings.secrets[0], algorithm=ALGORITHMS[0])
-
-
-def _refuse_foreign_audience(settings: JwtSettings, payload: Mapping[str, Any]) -> None:
-    audience = payload.get("aud")
-    if audience is None:
-        if settings.require_audience:
-            raise MintError("OTC_AUTH_JWT_REQUIRE_AUDIENCE is on: give an aud.")
-        return
-    values = [audience] if isinstance(audience, str) else list(audience)
-    if not any(value in settings.audiences for value in values):
-        allowed = ", ".join(settings.audiences) or "none configured"
-        raise MintError(f"aud {audience!r} is not an allowed client ({allowed}): the server "
-                        "would refuse the token.")
-
+__all__ = ["ALGORITHMS", "JWT", "JwtMethod", "JwtScheme", "JwtSettings", "MintError",
+           "mint_token"]
 
 JWT: Final = JwtMethod()
