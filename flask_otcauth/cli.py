@@ -188,7 +188,24 @@ def _describe(settings: Settings, report: Report) -> Report:
     _describe_limits(settings, report)
     report.lines.append(f"protect all views: {settings.protect_all}")
     _describe_https(settings, report)
+    _describe_scopeless_grants(settings, report)
     return report
+
+
+def _describe_scopeless_grants(settings: Settings, report: Report) -> None:
+    """The OTC spec knows no scopes: its tokens and plain keys carry none, so what they may do
+    on a scoped view is what OTC_AUTH_SCOPELESS_GRANTS grants them."""
+    if settings.auth_disabled:
+        return
+    granted = " ".join(sorted(settings.scopeless_grants))
+    report.lines.append("credentials without scopes are granted: " + (granted or "nothing"))
+    if not granted:
+        report.warnings.append(
+            "OTC_AUTH_SCOPELESS_GRANTS is empty: a credential that carries no scope information "
+            "(a spec token without scope or scp, a plain key, a record or client without "
+            "scopes) gets 403 insufficient_scope on every view that requires a scope; grant "
+            'what such callers may do (e.g. ["tools:list", "tools:call:*"]), or give every '
+            "credential its scopes.")
 
 
 def _describe_https(settings: Settings, report: Report) -> None:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
-from flask_otcauth import generate_key, hash_key
+from flask_otcauth import generate_key, hash_key, require_auth
 
 from ..conftest import build_app
 from ..helpers import (
@@ -71,6 +71,43 @@ def test_check_says_nothing_of_aud_when_audiences_are_listed() -> None:
     result = check(build_app(OTC_AUTH_JWT_AUDIENCES=[AUDIENCE]))
 
     assert "OTC_AUTH_JWT_AUDIENCES" not in result.output
+
+
+# Scope-less credentials -------------------------------------------------------------------
+
+
+def scoped_app(**overrides: object) -> Flask:
+    app = build_app(**overrides)
+
+    @app.get("/scoped")
+    @require_auth(scopes=["tools:list"])
+    def scoped() -> str:
+        return "listed"
+
+    return app
+
+
+def test_check_warns_that_scope_less_credentials_are_granted_nothing() -> None:
+    app = scoped_app()
+    result = check(app)
+
+    assert "credentials without scopes are granted: nothing" in result.output
+    assert any(line.startswith("warning: OTC_AUTH_SCOPELESS_GRANTS is empty") for line in
+               warnings(result))
+    # What it announces: the spec's minimal token and a plain key are refused on a scoped view.
+    client = app.test_client()
+    assert_refused(client.get("/scoped", headers=bearer(make_token(aud=AUDIENCE))), 403,
+                   "insufficient_scope", hint="tools:list")
+    assert_refused(client.get("/scoped", headers=api_key()), 403, "insufficient_scope")
+
+
+def test_check_names_the_scopes_scope_less_credentials_are_granted() -> None:
+    app = scoped_app(OTC_AUTH_SCOPELESS_GRANTS=["tools:list", "tools:call:*"])
+    result = check(app)
+
+    assert "credentials without scopes are granted: tools:call:* tools:list" in result.output
+    assert "OTC_AUTH_SCOPELESS_GRANTS" not in "\n".join(warnings(result))
+    assert app.test_client().get("/scoped", headers=api_key()).status_code == 200
 
 
 # OTC_AUTH_REQUIRE_HTTPS -------------------------------------------------------------------
