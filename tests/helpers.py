@@ -49,6 +49,16 @@ def signed(method: str, path: str, body: bytes = b"", *, key_id: str = HMAC_CLIE
                         **params)
 
 
+def settle_nonce_store(redis_url: str) -> None:
+    """The nonce store of a Redis that has served for a while: it remembers every use since long
+    ago. A new or flushed one refuses signatures created before its first use (+ leeway), so
+    a test that flushes Redis and expects its first signed request to pass settles it first.
+    Through the library's own claim, at time 0: no key layout is repeated here."""
+    from flask_otcauth.core.storage import open_storage  # noqa: PLC0415 - the redis extra
+
+    open_storage(redis_url).spend_nonce("settled", 1, valid_from=0.0, now=0.0)
+
+
 def key_record(key: str = API_KEY, **fields: Any) -> dict[str, Any]:
     """An OTC_AUTH_API_KEYS record for ``key``, id ``ci-bot``, plus ``fields``."""
     return {"id": "ci-bot", "hash": "sha256:" + hashlib.sha256(key.encode()).hexdigest(),

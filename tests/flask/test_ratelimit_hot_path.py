@@ -15,6 +15,7 @@ from flask_limiter import Limiter
 
 from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.core.identity import key_fingerprint, sha256
+from flask_otcauth.core.ratelimit_scripts import tagged
 from flask_otcauth.state import app_state
 
 from ..conftest import AppFactory
@@ -140,7 +141,8 @@ def test_redis_counts_are_the_limits_library_counts(make_app: AppFactory, redis_
     client = app.test_client()
     assert statuses(client, 2, headers=api_key()) == [200, 200]
     limits = app_state(app).gate.rate_limits
-    caller = "api_key:" + key_fingerprint(sha256(API_KEY.encode()))
+    # The caller's name is a hash tag in every key (one cluster slot per caller).
+    caller = tagged("api_key:" + key_fingerprint(sha256(API_KEY.encode())))
     stats = limits._strategy.get_window_stats(limits._per_identity[0], "otcauth", "caller",
                                               caller)
     assert stats.remaining == 1
