@@ -25,6 +25,7 @@ from .core.refusals import OTCAuthConfigError
 from .core.scopes import ScopeError, checked_scopes
 from .core.settings import Settings, load_settings
 from .core.storage import masked_uri
+from .core.storage_report import describe_storage
 from .state import app_state
 
 otcauth_cli = AppGroup("otcauth", help="flask-otcauth: API keys, test tokens, configuration check.")
@@ -138,6 +139,7 @@ def _describe(settings: Settings, report: Report) -> Report:
     for method, own in settings.enabled:
         method.describe(own, report)
     _describe_limits(settings, report)
+    describe_storage(settings, report)  # connects: each Redis's latency, policy, persistence
     report.lines.append(f"protect all views: {settings.protect_all}")
     return report
 

@@ -147,7 +147,7 @@ def _printable(value: object) -> str:
 def record_storage_unavailable(sender: Any, storage: str, error: str, probe_every: float
                                ) -> None:
     """One WARNING and one signal per outage (the circuit calls this once, as it opens)."""
-    logger.warning("shared storage %s did not answer (%s): requests no longer wait for it; "
+    logger.warning("shared storage %s is unavailable (%s): requests no longer wait for it; "
                    "probing it every %g s", storage, error, probe_every,
                    extra={"otcauth": {"outcome": "storage_unavailable", "storage": storage,
                                       "error": error}})

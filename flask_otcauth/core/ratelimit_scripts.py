@@ -92,6 +92,9 @@ class ConnectionScript:
             if self._timeout is not None:
                 connection.socket_timeout = self._timeout
                 connection.socket_connect_timeout = self._timeout
+            # As the pool does: a Sentinel's connection asks for the master here, and only
+            # here (sending on an unconnected one would go to redis-py's default address).
+            connection.connect()
             self._local.connection = (os.getpid(), connection)
         try:
             try:

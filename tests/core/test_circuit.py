@@ -58,7 +58,7 @@ def test_a_failure_opens_the_circuit_with_one_warning(
 
     assert circuit.open is True
     [warning] = storage_warnings(caplog)
-    assert "redis://10.0.0.5:6379 did not answer (TimeoutError)" in warning.getMessage()
+    assert "redis://10.0.0.5:6379 is unavailable (TimeoutError)" in warning.getMessage()
     assert warning.__dict__["otcauth"]["outcome"] == "storage_unavailable"
 
 

@@ -234,8 +234,9 @@ class HmacScheme:
             first_use = self._nonces.spend_nonce(key, self._nonce_ttl,
                                                  valid_from=created - self._leeway, now=now)
         except StorageForgot as forgot:
-            # A signature created from remembers_since + leeway on can only be used after it.
-            wait = math.ceil(forgot.remembers_since + self._leeway - now)
+            # A signature created (whole seconds) from remembers_since + leeway on can only be
+            # used after the store began anew.
+            wait = math.ceil(math.ceil(forgot.remembers_since + self._leeway) - now)
             raise TEMPORARILY_UNAVAILABLE.failure(
                 "The nonce store lost its memory (a restart, flush, eviction or failover) "
                 "after this signature was created, so it cannot tell whether it was used "
