@@ -218,11 +218,16 @@ def _writable(client: Any) -> bool:
     ("volatile-ttl", "  volatile-ttl evicts rate-limit counters when full (their limits start "
                      "over); the nonce set has no expiry and is never evicted"),
     ("noeviction", "maxmemory 4194304 bytes, maxmemory-policy noeviction, persistence none"),
+    ("no-config", "eviction policy unknown (it must not be allkeys-*)\n"
+                  "  CONFIG GET is not allowed, so its eviction policy is unknown"),
 ])
 def test_check_warns_when_the_eviction_policy_can_evict_nonces(
     tmp_path: Path, policy: str, said: str
 ) -> None:
-    with redis_server(tmp_path, "--maxmemory", "4mb", "--maxmemory-policy", policy) as redis:
+    """A managed Redis often renames CONFIG: then the check says it cannot tell."""
+    options = (["--rename-command", "CONFIG", ""] if policy == "no-config"
+               else ["--maxmemory-policy", policy])
+    with redis_server(tmp_path, "--maxmemory", "4mb", *options) as redis:
         app = build_app(OTC_AUTH_METHODS=["hmac"], OTC_AUTH_HMAC_CLIENTS={"p": HMAC_SECRET},
                         OTC_AUTH_STORAGE_URI=redis.url)
         output = app.test_cli_runner().invoke(args=["otcauth", "check"]).output

@@ -18,6 +18,7 @@ from limits import parse_many
 
 from flask_otcauth.client import HttpxAuth
 from flask_otcauth.core.ratelimit import RateLimits, build_strategy
+from flask_otcauth.core.redis_clients import redis_client
 from flask_otcauth.core.storage import NAMESPACE, NONCE_SET
 
 from ..conftest import ServerFactory
@@ -130,9 +131,14 @@ def test_a_three_node_cluster_holds_nonces_and_exact_limits(
         accepted = statuses(base_url, api_key(), 7)
         failed = statuses(base_url, api_key(BAD_KEY), 5)
         keys = sum(node.client().dbsize() for node in nodes)
+        client = redis_client(uri, 0.25)  # as the app makes it
+        node_options = client.nodes_manager.connection_kwargs
+        retries = client.retry.get_retries()
 
     assert [first.status_code, replay.status_code] == [200, 401]
     assert accepted == Counter({200: 5, "429 rate_limited": 2})
     # The replay was the first failed attempt of three: two bad keys more, then locked out.
     assert failed == Counter({"401 invalid_api_key": 2, "429 too_many_failed_attempts": 3})
     assert keys >= 3  # nonce set, caller counter, failure counter, on the cluster's nodes
+    assert node_options["socket_timeout"] == node_options["socket_connect_timeout"] == 0.25
+    assert retries == 0  # the cluster client would retry timeouts: the circuit takes over
