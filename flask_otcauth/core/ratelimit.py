@@ -164,8 +164,8 @@ class RateLimits:
                         self._admit_by_script(address, caller)
                     else:
                         self._admit_in_fixed_windows(address, caller)
-                except AuthFailure:
-                    if circuit.open:
+                except AuthFailure as refusal:
+                    if circuit.open and refusal.status == 429:  # the storage's own answer
                         circuit.answered()
                     raise
                 except Exception as error:  # any storage driver error: redis, memcached, ...

@@ -109,6 +109,7 @@ class Probe:
 def probe(uri: str, timeout: float) -> Probe:
     """Connect to ``uri`` as the app would, time a few PINGs, read the eviction policy."""
     result = Probe()
+    client = None
     try:
         client = redis_client(uri, timeout)
         node = _one_node(client)
@@ -123,8 +124,12 @@ def probe(uri: str, timeout: float) -> Probe:
     except Exception as error:  # any driver error: it did not answer as it must
         result.error = type(error).__name__
         return result
-    _read_config(node, result)
-    return result
+    else:
+        _read_config(node, result)
+        return result
+    finally:
+        if client is not None:
+            client.close()
 
 
 def _one_node(client: Any) -> Any:
