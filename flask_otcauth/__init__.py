@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from .context import current_identity, get_identity
-    from .core.audit import AuditEvent, auth_failed, auth_succeeded, rate_limited
+    from .core.audit import (
+        AuditEvent,
+        auth_failed,
+        auth_succeeded,
+        rate_limited,
+        storage_recovered,
+        storage_unavailable,
+    )
     from .core.config_keys import ConfigKey
     from .core.gate import Requirement
     from .core.identity import Identity
@@ -55,6 +62,8 @@ _HOMES: Final = {
     "hash_key": ".core.keys",
     "rate_limited": ".core.audit",
     "require_auth": ".view_decorators",
+    "storage_recovered": ".core.audit",
+    "storage_unavailable": ".core.audit",
 }
 
 __all__ = [
@@ -86,6 +95,8 @@ __all__ = [
     "hash_key",
     "rate_limited",
     "require_auth",
+    "storage_recovered",
+    "storage_unavailable",
 ]
 
 

@@ -26,6 +26,7 @@ from .core.refusals import OTCAuthConfigError
 from .core.scopes import SCOPELESS_GRANTS, ScopeError, checked_scopes
 from .core.settings import Settings, load_settings
 from .core.storage import masked_uri
+from .core.storage_report import describe_storage
 from .state import app_state
 
 
@@ -186,6 +187,7 @@ def _describe(settings: Settings, report: Report) -> Report:
     for method, own in settings.enabled:
         method.describe(own, report)
     _describe_limits(settings, report)
+    describe_storage(settings, report)  # connects: each Redis's latency, policy, persistence
     report.lines.append(f"protect all views: {settings.protect_all}")
     _describe_https(settings, report)
     _describe_scopeless_grants(settings, report)

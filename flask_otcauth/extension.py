@@ -18,6 +18,7 @@ from flask_limiter.util import get_remote_address
 
 from . import guard
 from .cli import otcauth_cli
+from .core.circuit import Circuits
 from .core.config_keys import ConfigKey
 from .core.gate import Gate, Requirement
 from .core.identity import Identity
@@ -26,7 +27,7 @@ from .core.methods import default_methods
 from .core.methods.base import AuthMethod, Setup
 from .core.openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
 from .core.ratelimit import RateLimits, own_rate_limits
-from .core.settings import Settings, config_keys, load_settings
+from .core.settings import REFUSE, Settings, config_keys, load_settings
 from .core.storage import Storage, open_storage
 from .state import EXTENSION_NAME, AppState, app_state
 from .transport import install_hsts
@@ -72,9 +73,14 @@ class OTCAuth:
                                  has_key_loader=self._key_loader is not None,
                                  has_limiter=limiter is not None,
                                  limiter_storage_uri=getattr(limiter, "_storage_uri", None))
-        rate_limits = _rate_limits(app, settings, limiter)
+        # One circuit per server for this app: its nonces and counters on one Redis open and
+        # close together, so a request never waits for a hung Redis twice.
+        circuits = Circuits(sender=app)
+        rate_limits = _rate_limits(app, settings, limiter, circuits)
         # Opened here, so a wrong URI fails init_app (a Redis client connects on first use).
         storage = open_storage(settings.storage_uri, setting=settings.storage_uri_setting,
+                               timeout=settings.storage_timeout,
+                               circuit=circuits.for_uri(settings.storage_uri),
                                namespace=settings.storage_namespace + ":")
         previous = self.states.get(id(app))
         if previous is None:
@@ -195,7 +201,8 @@ def _install_hooks(app: Flask, state: AppState, previous: AppState | None) -> No
     hooks[:0] = installed  # first of all hooks, so the app's own see a checked request
 
 
-def _rate_limits(app: Flask, settings: Settings, limiter: Limiter | None) -> RateLimits | None:
+def _rate_limits(app: Flask, settings: Settings, limiter: Limiter | None, circuits: Circuits
+                 ) -> RateLimits | None:
     """Count with the given Flask-Limiter's strategy, or one built from the settings.
 
     Without a given Limiter none is installed (unless :meth:`OTCAuth.limiter` asks for one):
@@ -204,12 +211,19 @@ def _rate_limits(app: Flask, settings: Settings, limiter: Limiter | None) -> Rat
     ``RATELIMIT_STORAGE_OPTIONS``, read into the settings at ``init_app``.
     """
     if limiter is None:
-        return own_rate_limits(settings)
+        return own_rate_limits(settings, circuits.for_uri(
+            settings.ratelimit_storage_uri or "memory://"))
     if not settings.ratelimit and not settings.failure_ratelimit:
         return None
     if not limiter.initialized:
         limiter.init_app(app)
     if not limiter.enabled:
         return None  # RATELIMIT_ENABLED = False turns every limit off, ours too
+    # The Limiter's storage keeps the client options it was made with; the admit script's own
+    # connections get the app's timeout.
+    uri = getattr(limiter, "_storage_uri", None) or app.config.get("RATELIMIT_STORAGE_URI")
     return RateLimits(limiter.limiter, per_identity=settings.ratelimit,
-                      per_failure=settings.failure_ratelimit)
+                      per_failure=settings.failure_ratelimit,
+                      circuit=circuits.for_uri(uri if isinstance(uri, str) else "limiter://"),
+                      refuse_on_outage=settings.ratelimit_fallback == REFUSE,
+                      timeout=settings.storage_timeout)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ from flask import Flask, g
 
 from flask_otcauth import OTCAuth, current_identity, get_identity, require_auth
 
-from .helpers import API_KEY, AUDIENCE, JWT_SECRET
+from .helpers import API_KEY, AUDIENCE, JWT_SECRET, RUN_NAMESPACE
 
 # The pytest plugin (flask_otcauth.testing) is tested by running test files in a pytester.
 pytest_plugins = ["pytester"]
@@ -20,7 +19,6 @@ pytest_plugins = ["pytester"]
 # The Redis the tests use. It may be shared (with other runs, other people, other apps): the run
 # writes every key under a namespace of its own and deletes only those, never FLUSHDB.
 REDIS_URL = os.environ.get("OTCAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-RUN_NAMESPACE = f"otcauth-test-{secrets.token_hex(6)}"
 RUN_SETTINGS: dict[str, Any] = {"OTC_AUTH_STORAGE_NAMESPACE": RUN_NAMESPACE}
 """Settings every app of the run carries, so its Redis keys (nonces, and rate-limit counters
 as limits' key_prefix) all start with ``RUN_NAMESPACE:``."""

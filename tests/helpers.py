@@ -4,6 +4,7 @@ functions so tests can import them."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -47,6 +48,21 @@ def signed(method: str, path: str, body: bytes = b"", *, key_id: str = HMAC_CLIE
 
     return sign_request(method, f"http://{host}{path}", key_id=key_id, secret=secret, body=body,
                         **params)
+
+
+RUN_NAMESPACE = f"otcauth-test-{secrets.token_hex(6)}"
+"""This run's OTC_AUTH_STORAGE_NAMESPACE: every app of the run writes its Redis keys under it."""
+
+
+def settle_nonce_store(redis_url: str, namespace: str = RUN_NAMESPACE) -> None:
+    """The nonce store of a Redis that has served for a while: it remembers every use since long
+    ago. A new or flushed one refuses signatures created before its first use (+ leeway), so
+    a test that flushes Redis and expects its first signed request to pass settles it first.
+    Through the library's own claim, at time 0: no key layout is repeated here."""
+    from flask_otcauth.core.storage import open_storage  # noqa: PLC0415 - the redis extra
+
+    open_storage(redis_url, namespace=namespace + ":").spend_nonce("settled", 1, valid_from=0.0,
+                                                                    now=0.0)
 
 
 def key_record(key: str = API_KEY, **fields: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Real server processes for end-to-end tests: gunicorn (and redis-server) on free ports.
+"""Real server processes for end-to-end tests: gunicorn on free ports (Redis servers of a test's
+own: tests/redis_servers.py).
 
 Five people run the suite on one small machine at once, so every server binds a port the
 kernel picked as free, and every process is stopped by the test that started it.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -92,27 +92,3 @@ def start_gunicorn(
             stop(process)
             pytest.fail(f"/health did not answer within {BOOT_TIMEOUT_SECONDS} s:\n{logged()}")
         time.sleep(0.05)
-
-
-def start_redis(port: int, log: Path) -> subprocess.Popen[bytes]:
-    """A private, diskless redis-server on ``port``, answering PING; for outage tests."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        reason = "redis-server is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; under CI=true the outage test must run")
-        pytest.skip(reason)
-    with log.open("ab") as output:
-        process = subprocess.Popen(  # noqa: S603 - fixed command line
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(log.parent)],
-            stdout=output, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
-            s.sendall(b"PING\r\n")
-            if s.recv(16).startswith(b"+PONG"):
-                return process
-        time.sleep(0.05)
-    stop(process)
-    pytest.fail(f"redis-server did not answer on port {port}:\n{log.read_text()}")

@@ -8,7 +8,14 @@ events, storage, caches and JOSE parsing live here. A framework adapter builds a
 
 from __future__ import annotations
 
-from .audit import AuditEvent, auth_failed, auth_succeeded, rate_limited
+from .audit import (
+    AuditEvent,
+    auth_failed,
+    auth_succeeded,
+    rate_limited,
+    storage_recovered,
+    storage_unavailable,
+)
 from .authenticator import Authenticator
 from .config_keys import ConfigKey
 from .gate import Gate, Requirement
@@ -18,7 +25,14 @@ from .methods import BUILT_IN, AuthMethod, AuthRequest, Report, Scheme, Setup, T
 from .ratelimit import RateLimits, own_rate_limits
 from .refusals import REFUSALS, AuthFailure, OTCAuthConfigError, Refusal
 from .settings import CONFIG_KEYS, Settings, config_keys, load_settings
-from .storage import MemoryStorage, RedisStorage, Storage, StorageUnavailable, open_storage
+from .storage import (
+    MemoryStorage,
+    RedisStorage,
+    Storage,
+    StorageForgot,
+    StorageUnavailable,
+    open_storage,
+)
 
 __all__ = [
     "BUILT_IN",
@@ -45,6 +59,7 @@ __all__ = [
     "Settings",
     "Setup",
     "Storage",
+    "StorageForgot",
     "StorageUnavailable",
     "TestRequest",
     "auth_failed",
@@ -56,4 +71,6 @@ __all__ = [
     "open_storage",
     "own_rate_limits",
     "rate_limited",
+    "storage_recovered",
+    "storage_unavailable",
 ]

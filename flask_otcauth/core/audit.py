@@ -29,6 +29,13 @@ auth_failed: Final = _signals.signal("otcauth-auth-failed")
 rate_limited: Final = _signals.signal("otcauth-rate-limited")
 """Sent with ``failure``, ``reason`` and ``event`` when a request gets 429."""
 
+storage_unavailable: Final = _signals.signal("otcauth-storage-unavailable")
+"""Sent with ``storage`` (its address, never a password) and ``error`` (the exception's class
+name) when shared state (Redis) stops answering: its circuit opens, requests stop waiting."""
+storage_recovered: Final = _signals.signal("otcauth-storage-recovered")
+"""Sent with ``storage`` and ``outage`` (seconds since it stopped answering) when it answers
+again: its circuit closes."""
+
 SUCCEEDED: Final = "succeeded"
 FAILED: Final = "failed"
 RATE_LIMITED: Final = "rate_limited"
@@ -158,3 +165,23 @@ def _printable(value: object) -> str:
     """Client-chosen text (a path, a token's sub) cannot forge a log line: escape controls."""
     text = str(value)
     return text if text.isprintable() else repr(text)[1:-1]
+
+
+def record_storage_unavailable(sender: Any, storage: str, error: str, probe_every: float
+                               ) -> None:
+    """One WARNING and one signal per outage (the circuit calls this once, as it opens)."""
+    logger.warning("shared storage %s is unavailable (%s): requests no longer wait for it; "
+                   "probing it every %g s", storage, error, probe_every,
+                   extra={"otcauth": {"outcome": "storage_unavailable", "storage": storage,
+                                      "error": error}})
+    if storage_unavailable.receivers:
+        storage_unavailable.send(sender, storage=storage, error=error)
+
+
+def record_storage_recovered(sender: Any, storage: str, outage: float) -> None:
+    """One WARNING and one signal when the storage answers again (the circuit closes)."""
+    logger.warning("shared storage %s answers again, after %.1f s", storage, outage,
+                   extra={"otcauth": {"outcome": "storage_recovered", "storage": storage,
+                                      "outage": round(outage, 3)}})
+    if storage_recovered.receivers:
+        storage_recovered.send(sender, storage=storage, outage=outage)

@@ -113,6 +113,31 @@ def seconds(minimum: int, maximum: int | None = None) -> Callable[[Any, str], in
     return parse
 
 
+def timeout_seconds(minimum: float, maximum: float) -> Callable[[Any, str], float]:
+    """A parser for seconds, whole or decimal, in ``minimum``..``maximum``."""
+
+    def parse(value: Any, name: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                minimum <= value <= maximum):
+            raise OTCAuthConfigError(f"{name} must be a number of seconds from {minimum} to "
+                                     f"{maximum} (such as 0.25), got {value!r}.")
+        return float(value)
+
+    return parse
+
+
+def choice(*allowed: str) -> Callable[[Any, str], str]:
+    """A parser for one of a few fixed words."""
+
+    def parse(value: Any, name: str) -> str:
+        if value not in allowed:
+            words = " or ".join(f'"{word}"' for word in allowed)
+            raise OTCAuthConfigError(f"{name} must be {words}, got {value!r}.")
+        return str(value)
+
+    return parse
+
+
 def leeway(value: Any, name: str) -> int:
     allowed = seconds(0)(value, name)
     if allowed > MAX_LEEWAY_SECONDS:
@@ -144,7 +169,9 @@ def storage_uri(value: Any, name: str) -> str | None:
     if not isinstance(value, str) or "://" not in value:
         raise OTCAuthConfigError(f"{name} must be a limits storage URI such as {example}.")
     try:
-        urlsplit(value).port  # noqa: B018 - parsing is the check
+        # Sentinel and Cluster URIs list several servers: host:port,host:port
+        for location in urlsplit(value).netloc.rpartition("@")[2].split(","):
+            urlsplit("//" + location).port  # noqa: B018 - parsing is the check
     except ValueError:
         raise OTCAuthConfigError(f"{name} has a port that is not a number (0-65535).") from None
     return value

@@ -22,20 +22,25 @@ from limits import RateLimitItem
 from .config_keys import (
     ConfigKey,
     boolean,
+    choice,
     listed,
     optional_boolean,
     rate_limit,
     refuse_unknown_keys,
     storage_uri,
     strings,
+    timeout_seconds,
 )
 from .methods import BUILT_IN, NO_AUTH, AuthMethod, checked_methods
+from .redis_clients import DEFAULT_TIMEOUT_SECONDS
 from .refusals import OTCAuthConfigError
 from .scopes import SCOPELESS_GRANTS, ScopeError, checked_scope
 from .storage import NAMESPACE
 
 S = TypeVar("S")
 DEFAULT_STRATEGY: Final = "fixed-window"
+PER_PROCESS: Final = "per-process"
+REFUSE: Final = "refuse"
 METHODS: Final = (NO_AUTH, *(method.name for method in BUILT_IN))
 """The names ``OTC_AUTH_METHODS`` accepts out of the box."""
 
@@ -76,9 +81,11 @@ STORAGE_URI_KEY: Final = ConfigKey(
     "OTC_AUTH_STORAGE_URI", None,
     "Shared state (hmac nonces, and state of your own): memory:// or redis://...; None "
     "(unset): OTC_AUTH_RATELIMIT_STORAGE_URI's URI, else memory://.",
-    type="str | None (memory:// or redis://)", example="redis://127.0.0.1:6379/0",
+    type="str | None (memory://, redis://, redis+sentinel:// or redis+cluster://)",
+    example="redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster",
     wrong="Not a URI, a port that is not a number, a kind other than memory or redis "
-          "(memory://, redis://, rediss://, redis+unix://), or a redis URI while redis-py is "
+          "(memory://, redis://, rediss://, redis+unix://, redis+sentinel://, "
+          "redis+cluster://), or a redis URI while redis-py is "
           "not installed (pip install 'flask-otcauth[redis]'). Checked at init_app in every "
           'configuration, whether or not "hmac" is enabled; unset, the checks apply to the '
           "OTC_AUTH_RATELIMIT_STORAGE_URI it falls back to, and the error names both keys.",
@@ -114,6 +121,7 @@ STORAGE_NAMESPACE_KEY: Final = ConfigKey(
           "space, or a glob character such as '*').", bad_example="otcauth:*",
     parse=_namespace)
 
+
 def _comma_list_hint(value: str) -> str:
     """The JSON list a comma-separated string (how an env var arrives) was meant to be."""
     return json.dumps([part for part in re.split(r"[,\s]+", value) if part])
@@ -145,9 +153,31 @@ SCOPELESS_GRANTS_KEY: Final = ConfigKey(
     wrong='Not a list of RFC 6749 scope tokens (visible ASCII without spaces, quotes or '
           'backslashes), or one string holding several ("tools:list,tools:call:*").',
     bad_example="tools:list,tools:call:*", parse=scope_grants)
+
+
+STORAGE_TIMEOUT_KEY: Final = ConfigKey(
+    "OTC_AUTH_STORAGE_TIMEOUT", DEFAULT_TIMEOUT_SECONDS,
+    "Seconds a request waits for shared state (Redis): the connect and the socket timeout of "
+    "every Redis client the extension opens (a dropped connection is retried once, a timeout "
+    "never). After a timeout the server counts as down for this process: requests stop "
+    "asking it (nonces 503, rate limits as OTC_AUTH_RATELIMIT_FALLBACK says) and one request "
+    "a second probes it. Options in the URI's query string or RATELIMIT_STORAGE_OPTIONS win.",
+    type="float (seconds, 0.01-5)", example=0.5,
+    wrong="Not a number, or outside 0.01-5 seconds.", bad_example=0,
+    parse=timeout_seconds(0.01, 5.0))
+RATELIMIT_FALLBACK_KEY: Final = ConfigKey(
+    "OTC_AUTH_RATELIMIT_FALLBACK", PER_PROCESS,
+    'While the rate-limit storage does not answer: "per-process" counts in each worker '
+    "process (a limit then allows up to the limit times the number of workers, and every "
+    'count starts over when the storage is back empty); "refuse" answers 503 '
+    "temporarily_unavailable with Retry-After instead, to every request the limits apply to.",
+    type='str: "per-process" or "refuse"', example=REFUSE,
+    wrong='Neither "per-process" nor "refuse".', bad_example="local",
+    parse=choice(PER_PROCESS, REFUSE))
 GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
-                       RATELIMIT_STORAGE_URI_KEY, PROTECT_ALL_KEY, STORAGE_URI_KEY,
-                       STORAGE_NAMESPACE_KEY, REQUIRE_HTTPS_KEY, SCOPELESS_GRANTS_KEY)
+                       RATELIMIT_STORAGE_URI_KEY, RATELIMIT_FALLBACK_KEY, PROTECT_ALL_KEY,
+                       STORAGE_URI_KEY, STORAGE_NAMESPACE_KEY, STORAGE_TIMEOUT_KEY,
+                       REQUIRE_HTTPS_KEY, SCOPELESS_GRANTS_KEY)
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
@@ -180,6 +210,8 @@ class Settings:
     ratelimit_strategy: str = DEFAULT_STRATEGY
     ratelimit_storage_options: Mapping[str, Any] = field(
         default_factory=lambda: MappingProxyType({}))
+    storage_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ratelimit_fallback: str = PER_PROCESS
     registered: tuple[AuthMethod[Any], ...] = BUILT_IN
     method_settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     scopeless_grants: frozenset[str] = frozenset()
@@ -252,6 +284,8 @@ def load_settings(
         ratelimit_enabled=bool(config.get("RATELIMIT_ENABLED", True)),
         ratelimit_strategy=config.get("RATELIMIT_STRATEGY") or DEFAULT_STRATEGY,
         ratelimit_storage_options=MappingProxyType(storage_options),
+        storage_timeout=STORAGE_TIMEOUT_KEY.read(config),
+        ratelimit_fallback=RATELIMIT_FALLBACK_KEY.read(config),
         registered=registered, method_settings=MappingProxyType(method_settings),
         scopeless_grants=SCOPELESS_GRANTS_KEY.read(config),
     )

@@ -1,9 +1,10 @@
 """Shared state with an expiry: nonces now, revocation lists and caches later; Flask-free.
 
 One small interface, two backends. :class:`MemoryStorage` serves one process (the default);
-:class:`RedisStorage` gives every worker and host one view. Keys are namespaced (``otcauth:``,
-or ``OTC_AUTH_STORAGE_NAMESPACE`` and a colon) and always carry a TTL, so nothing outlives its
-use. A backend that cannot answer raises
+:class:`RedisStorage` gives every worker and host one view, on a plain Redis, Sentinel or a
+Cluster. Keys are namespaced (``otcauth:``, or ``OTC_AUTH_STORAGE_NAMESPACE`` and a colon)
+and carry a TTL, so nothing outlives its use; the one exception is the nonce set, see
+:meth:`RedisStorage.spend_nonce`. A backend that cannot answer raises
 :class:`StorageUnavailable`: the caller decides whether to fail closed (nonces do).
 """
 
@@ -13,29 +14,73 @@ import heapq
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Final, Protocol
-from urllib.parse import unquote_plus, urlsplit
+from typing import TYPE_CHECKING, Any, Final, Protocol
+from urllib.parse import unquote_plus
 
+from .circuit import Circuit, server_address
+from .redis_clients import (
+    CLUSTER_SCHEMES,
+    DEFAULT_TIMEOUT_SECONDS,
+    REDIS_SCHEMES,
+    redis_client,
+    scheme_of,
+)
 from .refusals import OTCAuthConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import redis
-
 NAMESPACE: Final = "otcauth:"
 MEMORY_SCHEMES: Final = ("memory",)
-REDIS_SCHEMES: Final = ("redis", "rediss", "redis+unix", "unix")
-# A shared store that answers slowly is as bad as one that does not answer: fail fast.
-REDIS_TIMEOUT_SECONDS: Final = 2.0
+NONCE_SET: Final = "{hmac-nonces}"  # a hash tag: one slot in a cluster, whatever the prefix
 # Query parameters that may carry a credential (password=, sentinel_password=, token=,
 # client_secret=, api_key=, sig=, authToken=...): their values are never printed. Matching
 # too much only hides a harmless value; matching too little prints a secret.
 _SECRET_PARAMETER: Final = re.compile(r"pass|pwd|secret|token|key|sig|auth|cred", re.IGNORECASE)
+# KEYS[1]: the nonce set, a sorted set without expiry: each spent nonce scored with the time it
+# may be forgotten, and one marker scored +inf, "epoch:<since>:<run id>": since when this set
+# has seen every nonce spent. ARGV: nonce, now, forget at, valid from (the earliest moment the
+# signature could have been used). Returns {1 spent now | 0 spent before | 2 cannot tell,
+# since}. The marker lives in the set itself: Redis evicts, flushes and loses whole keys, so
+# nonces are never lost without their marker. A marker written by another server process
+# (a restart that reloaded a snapshot, a replica promoted by a failover) may sit beside
+# nonces spent after that snapshot or not yet replicated: it is replaced, as if lost.
+_NONCE_SCRIPT: Final = """
+local info = redis.pcall('info', 'server')
+local run_id = type(info) == 'string' and string.match(info, 'run_id:(%x+)') or '-'
+local top = redis.call('zrevrange', KEYS[1], 0, 0, 'withscores')
+local since
+if top[2] == 'inf' then
+  local marked, marked_by = string.match(top[1], '^epoch:([^:]+):(.+)$')
+  if marked_by == run_id then
+    since = marked
+  else
+    redis.call('zrem', KEYS[1], top[1])
+  end
+end
+if since == nil then
+  since = ARGV[2]
+  redis.call('zadd', KEYS[1], 'inf', 'epoch:' .. since .. ':' .. run_id)
+end
+if tonumber(ARGV[4]) < tonumber(since) then
+  return {2, since}
+end
+redis.call('zremrangebyscore', KEYS[1], '-inf', '(' .. ARGV[2])
+return {redis.call('zadd', KEYS[1], 'NX', ARGV[3], ARGV[1]), since}
+"""
 
 
 class StorageUnavailable(Exception):  # noqa: N818 - a state of the world, like ConnectionError
     """The storage backend did not answer; never carries the URI (it may hold a password)."""
+
+
+class StorageForgot(StorageUnavailable):
+    """The nonce store cannot vouch for the time asked about: it lost its memory (a restart,
+    a flush, an eviction, a failover) after it. ``remembers_since`` is when it began anew."""
+
+    def __init__(self, remembers_since: float) -> None:
+        super().__init__("the nonce store lost its memory after the time asked about")
+        self.remembers_since = remembers_since
 
 
 class Storage(Protocol):
@@ -52,6 +97,13 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Forget ``key`` (no error when absent)."""
+
+    def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
+        """Spend ``nonce`` for ``ttl`` seconds: ``True`` the first time, ``False`` after.
+
+        Raises :class:`StorageForgot` when the store may have forgotten a use since
+        ``valid_from`` (a timestamp): it lost its memory after that moment.
+        """
 
 
 class MemoryStorage:
@@ -92,6 +144,10 @@ class MemoryStorage:
         with self._lock:
             self._values.pop(self._namespace + key, None)
 
+    def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
+        """One process's memory: it knows of no earlier process, and says nothing of them."""
+        return self.set_if_absent("hmac-nonce:" + nonce, ttl)
+
     def __len__(self) -> int:
         """Live and not yet swept entries: lets tests see that expired ones are dropped."""
         return len(self._values)
@@ -116,70 +172,131 @@ class MemoryStorage:
 
 
 class RedisStorage:
-    """Storage in Redis (redis-py): ``SET NX EX`` makes the claim atomic across processes."""
+    """Storage in Redis (redis-py): ``SET NX EX`` makes a claim atomic across processes.
 
-    def __init__(self, client: redis.Redis, *, namespace: str = NAMESPACE) -> None:
-        import redis as redis_module  # noqa: PLC0415 - optional dependency
+    Every call goes through the server's :class:`~.circuit.Circuit`: once Redis failed to
+    answer, calls raise :class:`StorageUnavailable` at once, without asking it, until a probe
+    (one call per interval) gets an answer.
+    """
 
-        self._client = client
-        self._errors = (redis_module.RedisError, OSError)
+    def __init__(self, client: Any, *, namespace: str = NAMESPACE,
+                 circuit: Circuit | None = None,
+                 connect: Callable[[], Any] | None = None) -> None:
+        from redis import exceptions  # noqa: PLC0415 - optional dependency
+
+        self._client = client  # None until first use, when made by ``connect`` (a cluster)
+        self._connect = connect
+        self._connect_lock = threading.Lock()
+        self._errors = (exceptions.RedisError, exceptions.RedisClusterException, OSError)
+        # An answer, if not the one hoped for (out of memory under noeviction, read-only):
+        # the server is there, so its circuit stays closed. A cluster's errors are outages.
+        self._answers = exceptions.ResponseError
+        self._outages = exceptions.ClusterError
         self._namespace = namespace
+        self._circuit = circuit if circuit is not None else Circuit("redis")
+        self._nonce_key = namespace + NONCE_SET
+        self._nonce_script: Any = (client.register_script(_NONCE_SCRIPT)
+                                   if client is not None else None)
 
     @classmethod
-    def from_uri(cls, uri: str, *, namespace: str = NAMESPACE) -> RedisStorage:
-        import redis  # noqa: PLC0415 - optional dependency
-
-        if uri.startswith("redis+unix://"):
-            uri = "unix://" + uri.removeprefix("redis+unix://")  # limits' spelling of it
-        return cls(redis.Redis.from_url(uri, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                        socket_connect_timeout=REDIS_TIMEOUT_SECONDS),
-                   namespace=namespace)
+    def from_uri(cls, uri: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                 circuit: Circuit | None = None, namespace: str = NAMESPACE) -> RedisStorage:
+        circuit = circuit if circuit is not None else Circuit(server_address(uri))
+        if scheme_of(uri) in CLUSTER_SCHEMES:
+            # A cluster client reads the slot map as it is made: made on first use, so an
+            # app starts while its cluster is down (and answers 503 for nonces meanwhile).
+            return cls(None, circuit=circuit, connect=lambda: redis_client(uri, timeout),
+                       namespace=namespace)
+        return cls(redis_client(uri, timeout), circuit=circuit, namespace=namespace)
 
     def set_if_absent(self, key: str, ttl: int) -> bool:
-        try:
-            return bool(self._client.set(self._namespace + key, b"1", nx=True, ex=ttl))
-        except self._errors:
-            raise StorageUnavailable("the Redis storage did not answer") from None
+        return bool(self._call("set", self._namespace + key, b"1", nx=True, ex=ttl))
 
     def set(self, key: str, value: str, ttl: int) -> None:
-        try:
-            self._client.set(self._namespace + key, value.encode(), ex=ttl)
-        except self._errors:
-            raise StorageUnavailable("the Redis storage did not answer") from None
+        self._call("set", self._namespace + key, value.encode(), ex=ttl)
 
     def get(self, key: str) -> str | None:
-        try:
-            value = self._client.get(self._namespace + key)
-        except self._errors:
-            raise StorageUnavailable("the Redis storage did not answer") from None
-        return None if value is None else bytes(value).decode()  # type: ignore[arg-type]
+        value = self._call("get", self._namespace + key)
+        return None if value is None else bytes(value).decode()
 
     def delete(self, key: str) -> None:
+        self._call("delete", self._namespace + key)
+
+    def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
+        """One script, one round trip: check the set's memory reaches back to ``valid_from``,
+        drop what expired, add ``nonce``.
+
+        A sorted set without expiry holds the nonces, because a key with a TTL is what the
+        ``volatile-*`` eviction policies take first (under ``volatile-ttl``, the newest
+        nonces); its marker makes any loss of the whole set visible, see ``_NONCE_SCRIPT``.
+        """
+        outcome, since = self._call("nonce", self._nonce_key, nonce, repr(now),
+                                    repr(now + ttl), repr(valid_from))
+        if int(outcome) == 2:
+            raise StorageForgot(float(since))
+        return int(outcome) == 1
+
+    def _call(self, command: str, *args: Any, **options: Any) -> Any:
+        circuit = self._circuit
+        if circuit.open and not circuit.probe():
+            raise StorageUnavailable("the Redis storage did not answer; not asked again yet")
         try:
-            self._client.delete(self._namespace + key)
-        except self._errors:
+            client = self._client if self._client is not None else self._connected()
+            if command == "nonce":
+                result = self._nonce_script(keys=args[:1], args=args[1:])
+            else:
+                result = getattr(client, command)(*args, **options)
+        except self._errors as error:
+            if isinstance(error, self._answers) and not isinstance(error, self._outages):
+                if circuit.open:
+                    circuit.answered()
+                raise StorageUnavailable("the Redis storage refused the command") from None
+            circuit.failed(error)
             raise StorageUnavailable("the Redis storage did not answer") from None
+        if circuit.open:
+            circuit.answered()
+        return result
+
+    def _connected(self) -> Any:
+        with self._connect_lock:
+            if self._client is None and self._connect is not None:
+                client = self._connect()
+                self._nonce_script = client.register_script(_NONCE_SCRIPT)
+                self._client = client
+        return self._client
 
 
 def open_storage(uri: str, *, setting: str = "OTC_AUTH_STORAGE_URI",
+                 timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                 circuit: Circuit | None = None,
                  namespace: str = NAMESPACE) -> Storage:
     """The backend a URI names, its keys prefixed with ``namespace`` (``"otcauth:"``), or
-    :class:`OTCAuthConfigError` naming ``setting``."""
-    scheme = urlsplit(uri).scheme.lower()
+    :class:`OTCAuthConfigError` naming ``setting``.
+
+    A Redis backend waits at most ``timeout`` for an answer, and shares ``circuit`` (made for
+    its server when not given) with whatever else talks to that server.
+    """
+    scheme = scheme_of(uri)
     if scheme in MEMORY_SCHEMES:
         return MemoryStorage(namespace=namespace)
     if scheme in REDIS_SCHEMES:
         try:
-            return RedisStorage.from_uri(uri, namespace=namespace)
+            import redis  # noqa: F401, PLC0415 - optional dependency: say so before limits does
         except ImportError:
             raise OTCAuthConfigError(f"{setting} names Redis, but redis-py is not installed: "
                                      "pip install 'flask-otcauth[redis]'.") from None
-        except ValueError:
-            raise OTCAuthConfigError(f"{setting} is not a valid Redis URI (redis://host:port/db)."
-                                     ) from None
+        try:
+            return RedisStorage.from_uri(uri, timeout=timeout, circuit=circuit,
+                                         namespace=namespace)
+        except Exception:  # redis-py's, or limits', refusal of the URI
+            raise OTCAuthConfigError(
+                f"{setting} is not a valid Redis URI (redis://host:port/db, "
+                "redis+sentinel://host:port,host:port/service or "
+                "redis+cluster://host:port,host:port).") from None
     raise OTCAuthConfigError(
         f'{setting} names a "{scheme}" storage; shared state supports "memory://" and '
-        '"redis://host:port/db" (also rediss:// and redis+unix://). Set OTC_AUTH_STORAGE_URI.')
+        '"redis://host:port/db" (also rediss://, redis+unix://, redis+sentinel:// and '
+        "redis+cluster://). Set OTC_AUTH_STORAGE_URI.")
 
 
 def masked_uri(uri: str) -> str:

@@ -38,6 +38,7 @@ from ..helpers import (
     assert_refused,
     bearer,
     make_token,
+    settle_nonce_store,
     signed,
 )
 
@@ -483,17 +484,20 @@ def test_replay_at_the_end_of_the_window_is_refused(clock: ProcessClock) -> None
 def test_recorded_nonce_outlives_the_window_in_redis(redis_url: str) -> None:
     import redis  # noqa: PLC0415 - only when a Redis answers
 
+    settle_nonce_store(redis_url)
     client = hmac_app(OTC_AUTH_STORAGE_URI=redis_url, OTC_AUTH_HMAC_MAX_AGE=120,
                       OTC_AUTH_HMAC_LEEWAY=10).test_client()
     headers = signed("POST", "/tools/echo", BODY)
+    spent_at = time.time()
     assert post(client, "/tools/echo", headers).status_code == 200
 
     store = redis.Redis.from_url(redis_url)
-    keys = list(store.scan_iter(match=f"{RUN_NAMESPACE}:hmac-nonce:*"))
-    ttl = store.ttl(keys[0])
+    nonces = store.zrange(f"{RUN_NAMESPACE}:{{hmac-nonces}}", 0, -1, withscores=True)
     store.close()
-    assert len(keys) == 1
-    assert ttl >= 120 + 10
+    # The set's marker (scored +inf, never expiring), and one nonce, kept past the window.
+    assert [score for _, score in nonces if score == float("inf")] == [float("inf")]
+    [(_, forget_at)] = [(member, score) for member, score in nonces if score != float("inf")]
+    assert forget_at >= spent_at + 120 + 10
     assert_refused(post(client, "/tools/echo", headers), 401, "invalid_signature",
                    hint="nonce was already used", challenges=HMAC_APP_CHALLENGES)
 

@@ -17,11 +17,12 @@ from flask_limiter import Limiter
 
 from flask_otcauth import OTCAuth, require_auth
 from flask_otcauth.core.identity import key_fingerprint, sha256
+from flask_otcauth.core.ratelimit_scripts import tagged
 from flask_otcauth.state import app_state
 
 from ..conftest import RUN_NAMESPACE, AppFactory
 from ..helpers import API_KEY, AUDIENCE, api_key, assert_refused, bearer, make_token
-from ..servers import free_port, start_redis, stop
+from ..redis_servers import redis_server
 from .test_ratelimit import BAD_KEY, WINDOW, statuses
 
 
@@ -126,12 +127,8 @@ def private_redis(tmp_path: Path) -> Iterator[str]:
     """A redis-server of this test's own: SCRIPT FLUSH empties a whole server's script cache,
     which on a shared Redis would be everyone's."""
     pytest.importorskip("redis", reason="redis-py is not installed")
-    port = free_port()
-    process = start_redis(port, tmp_path / "redis.log")
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        stop(process)
+    with redis_server(tmp_path) as server:
+        yield server.url
 
 
 @pytest.mark.redis
@@ -158,7 +155,8 @@ def test_redis_counts_are_the_limits_library_counts(make_app: AppFactory, redis_
     client = app.test_client()
     assert statuses(client, 2, headers=api_key()) == [200, 200]
     limits = app_state(app).gate.rate_limits
-    caller = "api_key:" + key_fingerprint(sha256(API_KEY.encode()))
+    # The caller's name is a hash tag in every key (one cluster slot per caller).
+    caller = tagged("api_key:" + key_fingerprint(sha256(API_KEY.encode())))
     stats = limits._strategy.get_window_stats(limits._per_identity[0], "otcauth", "caller",
                                               caller)
     assert stats.remaining == 1

@@ -16,8 +16,17 @@ import pytest
 from flask.testing import FlaskClient
 
 from ..conftest import RUN_NAMESPACE, AppFactory, delete_run_keys
-from ..helpers import AUDIENCE, HMAC_CLIENT, HMAC_SECRET, api_key, bearer, make_token, signed
-from ..servers import free_port, start_redis, stop
+from ..helpers import (
+    AUDIENCE,
+    HMAC_CLIENT,
+    HMAC_SECRET,
+    api_key,
+    bearer,
+    make_token,
+    settle_nonce_store,
+    signed,
+)
+from ..redis_servers import redis_server
 from .test_ratelimit import BAD_KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.e2e]
@@ -27,14 +36,12 @@ redis = pytest.importorskip("redis", reason="redis-py is not installed")
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[Any]:
     """A redis-server of this test's own, and a client of it."""
-    port = free_port()
-    process = start_redis(port, tmp_path / "redis.log")
-    client = redis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
-    try:
-        yield client
-    finally:
-        client.close()
-        stop(process)
+    with redis_server(tmp_path) as server:
+        client = redis.Redis.from_url(server.url)
+        try:
+            yield client
+        finally:
+            client.close()
 
 
 def uri(server: Any) -> str:
@@ -49,6 +56,9 @@ def busy_client(make_app: AppFactory, server: Any, **overrides: Any) -> FlaskCli
                    OTC_AUTH_HMAC_CLIENTS={HMAC_CLIENT: HMAC_SECRET},
                    OTC_AUTH_RATELIMIT="100/minute", OTC_AUTH_FAILURE_RATELIMIT="50/minute",
                    OTC_AUTH_RATELIMIT_STORAGE_URI=uri(server), **overrides)
+    # A new nonce store refuses signatures older than its first use: settle it first.
+    settle_nonce_store(uri(server), namespace=app.config.get("OTC_AUTH_STORAGE_NAMESPACE",
+                                                             "otcauth"))
     client = app.test_client()
     assert client.get("/tools", headers=bearer(make_token(sub="a", aud=AUDIENCE))).status_code \
         == 200

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from ..config_keys import (
 from ..identity import Identity, sha256
 from ..refusals import INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
 from ..scopes import SCOPELESS_GRANTS, ScopeError, checked_scopes
-from ..storage import Storage, StorageUnavailable
+from ..storage import Storage, StorageForgot, StorageUnavailable
 from ..strength import strength
 from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
 
@@ -143,7 +144,7 @@ class HmacScheme:
                            "just before sending it.")
         result = self.verify_signature(credential, signed.client_id, signed.components)
         self._check_digest(result, credential.request.body())
-        self._spend_nonce(signed.client_id, signed.nonce)
+        self._spend_nonce(signed.client_id, signed.nonce, signed.created, now)
         scopes, source = self._scopes.get(signed.client_id, self._scopeless)
         return Identity(
             method=self.method,
@@ -232,10 +233,23 @@ class HmacScheme:
             raise _refusal("Content-Digest does not match the body received: sign the exact "
                            "bytes you send.")
 
-    def _spend_nonce(self, client_id: str, nonce: str) -> None:
-        key = "hmac-nonce:" + hashlib.sha256(f"{client_id}\n{nonce}".encode()).hexdigest()
+    def _spend_nonce(self, client_id: str, nonce: str, created: int, now: float) -> None:
+        """Spend the nonce, or refuse: a store that lost its memory after the signature could
+        first be used (``created - leeway``) cannot tell a replay from a first use."""
+        # 128 bits of SHA-256: the set's member, its first use recorded across every worker.
+        key = hashlib.sha256(f"{client_id}\n{nonce}".encode()).hexdigest()[:32]
         try:
-            first_use = self._nonces.set_if_absent(key, self._nonce_ttl)
+            first_use = self._nonces.spend_nonce(key, self._nonce_ttl,
+                                                 valid_from=created - self._leeway, now=now)
+        except StorageForgot as forgot:
+            # A signature created (whole seconds) from remembers_since + leeway on can only be
+            # used after the store began anew.
+            wait = math.ceil(math.ceil(forgot.remembers_since + self._leeway) - now)
+            raise TEMPORARILY_UNAVAILABLE.failure(
+                "The nonce store lost its memory (a restart, flush, eviction or failover) "
+                "after this signature was created, so it cannot tell whether it was used "
+                "already; the request was not accepted. Sign it again, with a new nonce, "
+                "after Retry-After.", retry_after=max(1, wait)) from None
         except StorageUnavailable:
             raise TEMPORARILY_UNAVAILABLE.failure(
                 "The nonce store did not answer, so the signature could not be checked for "
