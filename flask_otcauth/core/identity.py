@@ -20,7 +20,8 @@ class Identity:
     Frozen and with read-only ``claims`` so that a view cannot widen what was verified.
     ``subject`` is ``None`` when the credential names nobody (no-auth mode, or a JWT without
     ``sub``: the spec's minimal token is ``{"aud": ..., "exp": ...}``). ``tenant`` comes from an
-    API key record, for servers shared by several customers.
+    API key record (or the token claim an ``oauth`` issuer names), for servers shared by several
+    customers. ``issuer`` is the authorization server that issued an ``oauth`` token.
     """
 
     method: str
@@ -29,6 +30,7 @@ class Identity:
     claims: Mapping[str, Any] = field(default_factory=lambda: _NO_CLAIMS)
     scopes: frozenset[str] = field(default=frozenset())
     tenant: str | None = None
+    issuer: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         """Whether the caller may do ``scope`` (wildcards such as ``tools:call:*`` included).

@@ -1,0 +1,3 @@
+from .support import clock, issuer
+
+__all__ = ["clock", "issuer"]
