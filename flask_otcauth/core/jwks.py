@@ -208,6 +208,7 @@ class KeyClient:
         self.fetched_at = 0.0
         self._expires_at = float("inf") if self._static else 0.0
         self._attempted_at: float | None = None
+        self._attempts = 0
         self.fetches = 0  # documents requested, discovery included: for check and the tests
 
     def key_set(self, now: float, *, unknown_kid: bool = False) -> KeySet:
@@ -217,21 +218,22 @@ class KeyClient:
         if self._static and keys is not None:
             return keys
         if keys is None or now >= self._expires_at or unknown_kid:
-            keys = self._refresh(now, forced=unknown_kid and now < self._expires_at)
+            keys = self._refresh(now)
         if keys is None or now - self.fetched_at > self._max_stale:
             raise KeysUnavailable
         return keys
 
-    def _refresh(self, now: float, *, forced: bool) -> KeySet | None:
-        if not self._may_try(now):
-            return self.keys
+    def _refresh(self, now: float) -> KeySet | None:
+        if not self._lock.locked() and not self._may_try(now):
+            return self.keys  # within the cooldown, and no fetch to wait for
+        attempts = self._attempts
         if not self._lock.acquire(timeout=self._timeout):
             return self.keys  # a fetch is in flight for too long: use what we have
         try:
-            if not self._may_try(now) or (not forced and self.keys is not None
-                                          and now < self._expires_at):
-                return self.keys  # another thread fetched while this one waited
+            if attempts != self._attempts or not self._may_try(now):
+                return self.keys  # another thread fetched (or tried) while this one waited
             self._attempted_at = now
+            self._attempts += 1
             try:
                 document = self._fetch(self._keys_url(), self._timeout)
                 self.fetches += 1
