@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from .context import current_identity, get_identity
-    from .core.audit import AuditEvent, auth_failed, auth_succeeded, rate_limited
+    from .core.audit import AuditEvent, auth_failed, auth_succeeded, keys_stale, rate_limited
     from .core.config_keys import ConfigKey
     from .core.gate import Requirement
     from .core.identity import Identity
@@ -53,6 +53,7 @@ _HOMES: Final = {
     "generate_key": ".core.keys",
     "get_identity": ".context",
     "hash_key": ".core.keys",
+    "keys_stale": ".core.audit",
     "rate_limited": ".core.audit",
     "require_auth": ".view_decorators",
 }
@@ -84,6 +85,7 @@ __all__ = [
     "generate_key",
     "get_identity",
     "hash_key",
+    "keys_stale",
     "rate_limited",
     "require_auth",
 ]

@@ -167,7 +167,8 @@ class LocalIssuer:
     metadata at the well-known path (``/redirect`` answers 302 to ``/jwks``). ``fetches``
     counts the JWK Set requests it answered; ``available = False`` makes it answer 503,
     ``cache_control`` sets that header, ``delay`` seconds pass before each answer and
-    ``metadata_issuer`` replaces the issuer its metadata names."""
+    ``metadata_issuer`` replaces the issuer its metadata names; ``metadata_paths`` are where it
+    serves that metadata (RFC 8414's and OpenID Connect's well-known paths)."""
 
     __test__: Final = False
 
@@ -182,6 +183,8 @@ class LocalIssuer:
         self.extra_members: list[dict[str, Any]] = []
         self.delay = 0.0
         self.metadata_issuer: str | None = None
+        self.metadata_paths = {"/.well-known/oauth-authorization-server",
+                               "/.well-known/openid-configuration"}
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -197,7 +200,7 @@ class LocalIssuer:
                 if self.path == "/jwks":
                     issuer.fetches += 1
                     document = issuer.jwks()
-                elif self.path == "/.well-known/oauth-authorization-server":
+                elif self.path in issuer.metadata_paths:
                     document = {"issuer": issuer.metadata_issuer or issuer.issuer,
                                 "jwks_uri": issuer.jwks_uri}
                 if document is None or not issuer.available:

@@ -235,8 +235,9 @@ class KeyClient:
             self._attempted_at = now
             self._attempts += 1
             try:
-                document = self._fetch(self._keys_url(), self._timeout)
+                url = self._keys_url()
                 self.fetches += 1
+                document = self._fetch(url, self._timeout)
                 keys = parse_key_set(document.body, f"the jwks_uri of {self.issuer}")
             except FetchError as error:
                 self._stale(now, str(error))

@@ -128,6 +128,15 @@ def test_a_token_in_the_query_string_is_refused_even_beside_a_valid_header(
     assert_refused(response, 401, "invalid_token", hint="never in the URL", presented=token)
 
 
+def test_another_parameter_ending_in_access_token_is_not_a_token(issuer: LocalIssuer) -> None:
+    token = issuer.make_token(audience=RESOURCE, scopes=["tools:list"])
+
+    response = oauth_app(issuer).test_client().get("/api/tools?my_access_token=1",
+                                                   headers=bearer(token))
+
+    assert response.status_code == 200
+
+
 def test_a_valid_token_is_accepted_again_from_the_cache(issuer: LocalIssuer) -> None:
     app = oauth_app(issuer)
     token = issuer.make_token(audience=RESOURCE, scopes=["tools:list"], now=time.time())

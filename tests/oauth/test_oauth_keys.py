@@ -226,6 +226,14 @@ def test_discovery_finds_the_key_set_through_rfc_8414_metadata(issuer: LocalIssu
     assert issuer.fetches == 1
 
 
+def test_discovery_falls_back_to_openid_connect_discovery(issuer: LocalIssuer) -> None:
+    issuer.metadata_paths = {"/.well-known/openid-configuration"}
+    app = oauth_app(None, entry={"issuer": issuer.issuer})
+
+    assert app.test_client().get("/api/whoami", headers=bearer(
+        issuer.make_token(audience=RESOURCE))).status_code == 200
+
+
 def test_discovery_refuses_metadata_naming_another_issuer(issuer: LocalIssuer) -> None:
     """RFC 8414 section 3.3: the issuer in the metadata must be identical."""
     issuer.metadata_issuer = "https://evil.example.com"

@@ -119,7 +119,8 @@ class OAuthScheme:
         self._verified = VerifiedTokenCache()
 
     def extract(self, request: AuthRequest) -> str | None:
-        if "access_token=" in request.target_uri().partition("?")[2]:
+        query = request.target_uri().partition("?")[2]
+        if query.startswith("access_token=") or "&access_token=" in query:
             # RFC 9700 section 2.4.2 / OAuth 2.1: a token in a URL ends up in logs and caches.
             raise _refusal("Send the token in the Authorization header, never in the URL: "
                            "consider a token sent in a query string exposed.")
