@@ -268,8 +268,11 @@ class LocalIssuer:
         return jwt.encode(payload, self.private[signing_kid][1], algorithm=alg, headers=header)
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving (connections are then refused); calling it again does nothing."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join()
 
 
 def make_oauth_token(app: Flask, issuer: LocalIssuer, **options: Any) -> str:

@@ -140,6 +140,21 @@ def test_the_last_good_keys_serve_while_the_issuer_is_down(
     assert status(app, issuer, clock, sub="still-within") == 200
 
 
+def test_with_the_issuer_stopped_cached_keys_work_until_the_maximum_staleness(
+        issuer: LocalIssuer, clock: Clock) -> None:
+    app = oauth_app(issuer, **SETTINGS)
+    assert status(app, issuer, clock) == 200
+    issuer.stop()  # connections refused from now on
+    started = clock.now
+
+    clock.now = started + TTL + 1
+    assert status(app, issuer, clock, sub="a") == 200
+    clock.now = started + MAX_STALE
+    assert status(app, issuer, clock, sub="b") == 200
+    clock.now = started + MAX_STALE + 1
+    assert status(app, issuer, clock, sub="c") == 401
+
+
 def test_past_the_maximum_staleness_tokens_are_refused(issuer: LocalIssuer,
                                                        clock: Clock) -> None:
     app = oauth_app(issuer, **SETTINGS)

@@ -61,6 +61,10 @@ _ALGORITHM_OBJECTS: Final = MappingProxyType(
     {name: jwt.get_algorithm_by_name(name) for name in ASYMMETRIC})
 
 
+_MAX_ROUTED: Final = 256
+_ROUTED: dict[str, bool] = {}
+
+
 def _refusal(hint: str) -> AuthFailure:
     return INVALID_TOKEN.failure(hint, method=METHOD)
 
@@ -137,14 +141,22 @@ class OAuthScheme:
     @staticmethod
     def routes_token(token: str) -> bool:
         """Whether this bearer token is ours rather than another Bearer method's: its header
-        names an asymmetric alg. Read from the header alone, before any key is tried."""
+        names an asymmetric alg. Read from the header alone, before any key is tried; the
+        verdict is remembered per header (tokens of one issuer share a handful)."""
         header, _, _ = token[:MAX_HEADER_LENGTH + 1].partition(".")
+        known = _ROUTED.get(header)
+        if known is not None:
+            return known
         try:
             decoded = json.loads(binascii.a2b_base64(
                 header.replace("-", "+").replace("_", "/") + "=" * (-len(header) % 4)))
         except (ValueError, binascii.Error, RecursionError):
-            return False
-        return isinstance(decoded, dict) and decoded.get("alg") in ASYMMETRIC
+            decoded = None
+        ours = isinstance(decoded, dict) and decoded.get("alg") in ASYMMETRIC
+        if len(_ROUTED) >= _MAX_ROUTED:
+            _ROUTED.clear()  # junk headers: start over rather than grow
+        _ROUTED[header] = ours
+        return ours
 
     def verify(self, credential: str, now: float) -> Identity:
         if len(credential) > MAX_TOKEN_LENGTH:
