@@ -100,6 +100,18 @@ def test_a_401_for_a_bad_token_says_invalid_token(issuer: LocalIssuer) -> None:
         "token's aud does not name this resource server.\""])
 
 
+def test_the_error_description_stays_one_quoted_string(issuer: LocalIssuer) -> None:
+    """RFC 9110 section 5.6.4: a double quote inside would end the quoted-string early."""
+    app = oauth_app(None, entry=issuer.config(token_type="at+jwt"))
+
+    response = app.test_client().get("/api/whoami", headers=bearer(
+        issuer.make_token(audience=RESOURCE)))
+
+    assert_refused(response, 401, "invalid_token", challenges=[
+        CHALLENGE + ', error="invalid_token", error_description="The token must be an RFC 9068 '
+        "access token (typ 'at+jwt').\""])
+
+
 def test_a_403_names_every_scope_the_request_needs_and_the_metadata(issuer: LocalIssuer) -> None:
     """RFC 6750 section 3.1: insufficient_scope with the scopes needed, not only the first."""
     token = issuer.make_token(audience=RESOURCE, scopes=["unrelated"])

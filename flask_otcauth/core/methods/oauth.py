@@ -245,8 +245,9 @@ class OAuthScheme:
         if failure is not None and failure.required_scopes:
             value += f', scope="{" ".join(failure.required_scopes)}"'
         if failure is not None and failure.method == METHOD:
-            return (value + ', error="invalid_token", '
-                    f'error_description="{failure.developer_message}"')
+            # A quoted-string (RFC 9110 section 5.6.4): no double quote or backslash inside.
+            description = failure.developer_message.replace('"', "'").replace("\\", "/")
+            return value + f', error="invalid_token", error_description="{description}"'
         return value
 
     def scope_challenge(self, failure: AuthFailure) -> str:
