@@ -12,7 +12,7 @@ from flask_otcauth import OTCAuth, OTCAuthConfigError
 from flask_otcauth.testing import LocalIssuer
 
 from ..conftest import base_config
-from .support import RESOURCE
+from .conftest import RESOURCE
 
 
 def init(**settings: Any) -> Flask:

@@ -10,7 +10,7 @@ from flask_otcauth import OTCAuth
 from flask_otcauth.testing import LocalIssuer
 
 from ..helpers import assert_refused
-from .support import CHALLENGE, RESOURCE, bearer, oauth_app
+from .conftest import CHALLENGE, RESOURCE, bearer, oauth_app
 
 
 def test_the_metadata_is_served_at_the_root_and_at_the_path_inserted_form(

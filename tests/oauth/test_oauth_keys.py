@@ -16,7 +16,7 @@ from flask_otcauth.core.audit import keys_stale
 from flask_otcauth.testing import LocalIssuer
 
 from ..helpers import assert_refused
-from .support import RESOURCE, Clock, bearer, oauth_app
+from .conftest import RESOURCE, Clock, bearer, oauth_app
 
 TTL, COOLDOWN, MAX_STALE = 300, 30, 3600
 SETTINGS: dict[str, Any] = {"OTC_AUTH_OAUTH_JWKS_TTL": TTL,

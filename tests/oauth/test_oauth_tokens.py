@@ -17,7 +17,7 @@ from flask_otcauth.testing import LocalIssuer, make_token
 
 from ..conftest import API_KEY
 from ..helpers import assert_refused
-from .support import CHALLENGE, RESOURCE, bearer, claims_json, oauth_app, raw_token
+from .conftest import CHALLENGE, RESOURCE, bearer, claims_json, oauth_app, raw_token
 
 
 @pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA"])
