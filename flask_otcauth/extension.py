@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -25,6 +25,7 @@ from .core.identity import Identity
 from .core.keys import KeyLoader
 from .core.methods import default_methods
 from .core.methods.base import AuthMethod, Setup
+from .core.methods.oauth import OAUTH, metadata_paths
 from .core.openapi import SchemeObject, SecurityRequirement, security_requirement, security_schemes
 from .core.ratelimit import RateLimits, own_rate_limits
 from .core.settings import REFUSE, Settings, config_keys, load_settings
@@ -35,6 +36,8 @@ from .view_decorators import exempt, require_auth
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from .core.methods.oauth import OAuthSettings
 
 
 class OTCAuth:
@@ -93,6 +96,8 @@ class OTCAuth:
         if settings.require_https:
             install_hsts(app)
         _install_hooks(app, state, previous)
+        if OAUTH.name in settings.methods:
+            _serve_resource_metadata(app, settings.of(OAUTH))
         if "otcauth" not in app.cli.commands:
             app.cli.add_command(otcauth_cli)
 
@@ -167,6 +172,11 @@ class OTCAuth:
         """The OpenAPI ``security`` requirement of a protected view: any enabled method."""
         return security_requirement(app_state(app).settings)
 
+    def protected_resource_metadata(self, app: Flask | None = None) -> dict[str, Any]:
+        """The RFC 9728 protected resource metadata the app serves at
+        ``/.well-known/oauth-protected-resource`` (``oauth`` enabled or not)."""
+        return app_state(app).settings.of(OAUTH).metadata()
+
     def protect(self, blueprint: Blueprint) -> None:
         """Require authentication on every view of ``blueprint`` (``@auth.exempt`` opts out)."""
         blueprint.before_request(guard.guard_request)
@@ -199,6 +209,27 @@ def _install_hooks(app: Flask, state: AppState, previous: AppState | None) -> No
     for hook in installed:
         hook.otcauth_state = state  # type: ignore[attr-defined]
     hooks[:0] = installed  # first of all hooks, so the app's own see a checked request
+
+
+METADATA_ENDPOINT = "otcauth_protected_resource_metadata"
+
+
+def _serve_resource_metadata(app: Flask, settings: OAuthSettings) -> None:
+    """RFC 9728 section 3: the metadata at the app's root, whatever blueprint the views are
+    in, at the well-known path and at its form with the resource's path inserted. The document
+    is built from configuration once, never from the request's Host."""
+    document = settings.metadata()
+
+    def protected_resource_metadata() -> Response:
+        return jsonify(document)
+
+    setattr(protected_resource_metadata, guard.EXEMPT_ATTR, True)
+    if METADATA_ENDPOINT in app.view_functions:  # init_app again: the new document
+        app.view_functions[METADATA_ENDPOINT] = protected_resource_metadata
+        return
+    for path in metadata_paths(str(settings.resource)):
+        app.add_url_rule(path, METADATA_ENDPOINT, protected_resource_metadata,
+                         methods=["GET"])
 
 
 def _rate_limits(app: Flask, settings: Settings, limiter: Limiter | None, circuits: Circuits

@@ -103,7 +103,7 @@ def verify(
         if refusal_audited(failure):  # else nothing is built for the audit trail
             record_refusal(app, failure, functools.partial(_request_facts, current_request),
                            identity)
-        raise _error(gate, methods, failure) from None
+        raise _error(gate, methods, failure, requirement, identity) from None
     # successes_audited(), inlined: every accepted request asks it.
     if identity is not None and (auth_succeeded.receivers or audit_logger.isEnabledFor(INFO)):
         record_success(app, identity, functools.partial(_request_facts, current_request))
@@ -208,7 +208,7 @@ def _authorize(gate: Gate, identity: Identity, requirement: Requirement, app: Fl
     except AuthFailure as failure:
         record_refusal(app, failure, functools.partial(_request_facts, current_request),
                        identity)
-        raise _error(gate, gate.methods, failure) from None
+        raise _error(gate, gate.methods, failure, requirement, identity) from None
 
 
 def _request_facts(current_request: Request) -> RequestFacts:
@@ -222,10 +222,17 @@ def _request_body() -> bytes:
     return request.get_data(cache=True)
 
 
-def _error(gate: Gate, methods: tuple[str, ...], failure: AuthFailure) -> AuthError:
-    """The response of a refusal: 401s challenge for every accepted method, a 403 names scopes."""
+def _error(gate: Gate, methods: tuple[str, ...], failure: AuthFailure,
+           requirement: Requirement = _DEFAULT, identity: Identity | None = None) -> AuthError:
+    """The response of a refusal: 401s challenge for every accepted method (with the view's
+    scopes, for the methods that name them), a 403 names scopes in the challenge of the method
+    that verified the caller."""
     if failure.status == 401:
+        if not failure.required_scopes and (requirement.scopes or requirement.any_scopes):
+            failure.required_scopes = (*requirement.scopes, *requirement.any_scopes)
         return AuthError(failure, gate.authenticator.challenges(methods, failure))
     if failure.required_scopes:  # a 403 for scopes; https_required challenges nothing
-        return AuthError(failure, [scope_challenge(failure, REALM)])
+        own = (gate.authenticator.scope_challenge(identity.method, failure)
+               if identity is not None else None)
+        return AuthError(failure, [own or scope_challenge(failure, REALM)])
     return AuthError(failure)

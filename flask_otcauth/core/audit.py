@@ -28,6 +28,9 @@ auth_failed: Final = _signals.signal("otcauth-auth-failed")
 """Sent with ``failure``, ``reason`` (its code) and ``event`` when a request is refused."""
 rate_limited: Final = _signals.signal("otcauth-rate-limited")
 """Sent with ``failure``, ``reason`` and ``event`` when a request gets 429."""
+keys_stale: Final = _signals.signal("otcauth-keys-stale")
+"""Sent (sender ``None``) with ``issuer``, ``reason``, ``age`` (seconds since the last good
+fetch, ``None`` if none) and ``serving`` when fetching an ``oauth`` issuer's keys fails."""
 
 storage_unavailable: Final = _signals.signal("otcauth-storage-unavailable")
 """Sent with ``storage`` (its address, never a password) and ``error`` (the exception's class

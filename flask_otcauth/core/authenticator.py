@@ -2,11 +2,13 @@
 
 The rules of several credentials in one request live here and only here. The request's own
 headers select the methods (signature headers: hmac, an API key header: api_key,
-``Authorization: Bearer``: jwt); credentials of methods not enabled are ignored; every presented
-credential of an enabled method must verify (an invalid one is never rescued by a valid one,
-nor silently skipped); and when several are presented, the first method in preference order
-(``OTC_AUTH_METHODS``) supplies the identity. Schemes that spend their credential (an hmac
-nonce) are verified after the others, so a refusal elsewhere leaves the nonce unspent.
+``Authorization: Bearer``: jwt, or oauth for a token whose header names an asymmetric alg: a
+token reaches one of them, never both); credentials of methods not enabled are ignored; every
+presented credential of an enabled method must verify (an invalid one is never rescued by a
+valid one, nor silently skipped); and when several are presented, the first method in
+preference order (``OTC_AUTH_METHODS``) supplies the identity. Schemes that spend their
+credential (an hmac nonce) are verified after the others, so a refusal elsewhere leaves the
+nonce unspent.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Authenticator:
             credential = scheme.extract(request)
             if credential is not None:
                 presented.append((scheme, credential))
+        if len(presented) > 1:
+            presented = _routed(presented)
         if len(presented) == 1:  # the usual request: nothing to order, and no call to spare
             scheme, credential = presented[0]
             try:
@@ -70,6 +74,31 @@ class Authenticator:
     def challenges(self, methods: tuple[str, ...], failure: AuthFailure | None) -> list[str]:
         """One ``WWW-Authenticate`` challenge per method the view accepts (RFC 9110)."""
         return [self._schemes[method].challenge(failure) for method in methods]
+
+    def scope_challenge(self, method: str, failure: AuthFailure) -> str | None:
+        """The 403 challenge of the scheme that verified the caller, if it has its own (the
+        ``oauth`` one names its metadata); ``None`` for the generic one."""
+        own = getattr(self._schemes.get(method), "scope_challenge", None)
+        return str(own(failure)) if own is not None else None
+
+
+def _routed(presented: list[tuple[Scheme, Any]]) -> list[tuple[Scheme, Any]]:
+    """One token, one method: where two schemes read the same bearer token (``jwt`` and
+    ``oauth``), the one with ``routes_token`` decides from the token's header whose it is, and
+    only that scheme verifies it."""
+    kept = presented
+    for scheme, credential in presented:
+        routes = getattr(scheme, "routes_token", None)
+        if routes is None or not isinstance(credential, str):
+            continue
+        sharing = [item for item in kept if item[1] == credential and item[0] is not scheme]
+        if not sharing:
+            continue
+        if routes(credential):
+            kept = [item for item in kept if item not in sharing]
+        else:
+            kept = [item for item in kept if item[0] is not scheme]
+    return kept
 
 
 def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:

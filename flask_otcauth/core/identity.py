@@ -20,11 +20,12 @@ class Identity:
     Frozen and with read-only ``claims`` so that a view cannot widen what was verified.
     ``subject`` is ``None`` when the credential names nobody (no-auth mode, or a JWT without
     ``sub``: the spec's minimal token is ``{"aud": ..., "exp": ...}``). ``tenant`` comes from an
-    API key record, for servers shared by several customers. ``scope_source`` says where
-    ``scopes`` come from (``'key record "ci-bot"'``, ``"the token's scope claim"``,
-    ``'OTC_AUTH_HMAC_CLIENTS["x"]'``, or ``"OTC_AUTH_SCOPELESS_GRANTS"`` for a credential that
-    carries no scopes), so the log line of a 403 tells the operator what to change; it takes
-    no part in comparing identities.
+    API key record (or the token claim an ``oauth`` issuer names), for servers shared by several
+    customers. ``issuer`` is the authorization server that issued an ``oauth`` token.
+    ``scope_source`` says where ``scopes`` come from (``'key record "ci-bot"'``, ``"the token's
+    scope claim"``, ``'OTC_AUTH_HMAC_CLIENTS["x"]'``, or ``"OTC_AUTH_SCOPELESS_GRANTS"`` for a
+    credential that carries no scopes), so the log line of a 403 tells the operator what to
+    change; it takes no part in comparing identities.
     """
 
     method: str
@@ -34,6 +35,7 @@ class Identity:
     scopes: frozenset[str] = field(default=frozenset())
     tenant: str | None = None
     scope_source: str | None = field(default=None, compare=False)
+    issuer: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         """Whether the caller may do ``scope`` (wildcards such as ``tools:call:*`` included).

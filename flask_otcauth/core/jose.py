@@ -58,12 +58,15 @@ def check_compact_jws(
 
 
 def parse_compact_jws(
-    token: str, *, algorithms: frozenset[str], allow_kid: bool = False
+    token: str, *, algorithms: frozenset[str], allow_kid: bool = False,
+    header_names: frozenset[str] | None = None, types: frozenset[str] | None = None,
 ) -> ParsedJws:
     """``token`` read once, if it has exactly one reading, else a refusal.
 
     Checks shape and types only: the signature, ``exp``/``nbf`` against the clock, ``aud`` and
-    ``iss`` stay with the verifier. ``allow_kid`` is for verifiers that select keys by id.
+    ``iss`` stay with the verifier. ``allow_kid`` is for verifiers that select keys by id;
+    ``header_names`` and ``types`` replace the allowed header parameters and ``typ`` values
+    (the ``oauth`` method's: ``kid``, thumbprints, ``at+jwt``).
     """
     # Three non-empty base64url segments without padding: a JWE (five segments), an unsigned
     # token (empty signature), a padded one or anything with another character is refused.
@@ -81,7 +84,8 @@ def parse_compact_jws(
     encoded_header, encoded_claims, encoded_signature = segments
     header = _json_object(_segment(encoded_header, "header"), "header")
     signature = _segment(encoded_signature, "signature")
-    _check_header(header, algorithms, allow_kid)
+    _check_header(header, algorithms,
+                  header_names or (_HEADER_WITH_KID if allow_kid else _HEADER), types)
     claims = _json_object(_segment(encoded_claims, "payload"), "payload")
     check_claim_types(claims)
     return ParsedJws(header, claims, encoded[:len(encoded_header) + 1 + len(encoded_claims)],
@@ -169,8 +173,8 @@ def _json_object(raw: bytes, name: str) -> dict[str, Any]:
     return value
 
 
-def _check_header(header: dict[str, Any], algorithms: frozenset[str], allow_kid: bool) -> None:
-    supported = _HEADER_WITH_KID if allow_kid else _HEADER
+def _check_header(header: dict[str, Any], algorithms: frozenset[str],
+                  supported: frozenset[str], types: frozenset[str] | None) -> None:
     if not header.keys() <= supported:
         if "crit" in header:
             raise refusal("The token's header has crit: no critical extensions are supported.")
@@ -180,7 +184,11 @@ def _check_header(header: dict[str, Any], algorithms: frozenset[str], allow_kid:
     algorithm = header.get("alg")
     if type(algorithm) is not str or algorithm not in algorithms:
         raise refusal("The token must be signed with " + " or ".join(sorted(algorithms)) + ".")
-    if "typ" in header and header["typ"] != SUPPORTED_TYPE:
-        raise refusal(f'The token\'s typ must be "{SUPPORTED_TYPE}" or absent.')
+    if "typ" in header:
+        if types is None:
+            if header["typ"] != SUPPORTED_TYPE:
+                raise refusal(f'The token\'s typ must be "{SUPPORTED_TYPE}" or absent.')
+        elif type(header["typ"]) is not str or header["typ"] not in types:
+            raise refusal("The token's typ must be " + " or ".join(sorted(types)) + ".")
     if "kid" in header and type(header["kid"]) is not str:
         raise refusal("The token's kid must be a string.")

@@ -15,6 +15,8 @@ from ..helpers import HMAC_CLIENT, HMAC_SECRET
 
 def test_every_built_in_method_has_a_security_scheme() -> None:
     config = {**base_config(), "OTC_AUTH_HMAC_CLIENTS": {HMAC_CLIENT: HMAC_SECRET},
+              "OTC_AUTH_OAUTH_RESOURCE": "https://tools.example.com",
+              "OTC_AUTH_OAUTH_ISSUERS": [{"issuer": "https://id.example.com"}],
               "OTC_AUTH_METHODS": [method.name for method in BUILT_IN]}
 
     schemes = security_schemes(load_settings(config))

@@ -21,13 +21,14 @@ from .api_key import API_KEY
 from .base import AuthMethod, AuthRequest, Report, Scheme, Setup, TestRequest
 from .hmac import HMAC
 from .jwt import JWT
+from .oauth import OAUTH
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "NO_AUTH", "AuthMethod", "AuthRequest", "Report",
            "Scheme", "Setup", "TestRequest", "checked_methods", "default_methods"]
 
 NO_AUTH: Final = "none"
 """The name that turns authentication off; a setting, not a method: it verifies nothing."""
-BUILT_IN: Final[tuple[AuthMethod[Any], ...]] = (API_KEY, JWT, HMAC)
+BUILT_IN: Final[tuple[AuthMethod[Any], ...]] = (API_KEY, JWT, HMAC, OAUTH)
 ENTRY_POINT_GROUP: Final = "flask_otcauth.methods"
 _NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 

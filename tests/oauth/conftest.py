@@ -1,0 +1,107 @@
+"""Shared set-up of the oauth tests: an app whose views accept oauth, a controlled clock."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any, Final
+
+import jwt
+import pytest
+from flask import Blueprint, Flask
+
+from flask_otcauth import OTCAuth, current_identity, require_auth
+from flask_otcauth import guard as guard_module
+from flask_otcauth.testing import LocalIssuer
+
+from ..conftest import base_config
+
+RESOURCE: Final = "https://tools.example.com/mcp"
+METADATA_URL: Final = "https://tools.example.com/.well-known/oauth-protected-resource/mcp"
+CHALLENGE: Final = f'Bearer resource_metadata="{METADATA_URL}"'
+
+
+class Clock:
+    """Stands in for the guard's ``time`` module: the time every check sees."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def oauth_app(issuer: LocalIssuer | None, *, entry: dict[str, Any] | None = None,
+              methods: tuple[str, ...] = ("oauth",), **overrides: Any) -> Flask:
+    config = base_config(OTC_AUTH_METHODS=list(methods), OTC_AUTH_OAUTH_RESOURCE=RESOURCE,
+                         OTC_AUTH_OAUTH_ISSUERS=[entry or (issuer.config() if issuer else {})],
+                         **overrides)
+    app = Flask(__name__)
+    app.config.update(config)
+    api = Blueprint("api", __name__, url_prefix="/api")
+
+    @api.get("/whoami")
+    @require_auth
+    def whoami() -> dict[str, Any]:
+        identity = current_identity
+        return {"method": identity.method, "subject": identity.subject,
+                "client": identity.client, "scopes": sorted(identity.scopes),
+                "tenant": identity.tenant, "issuer": identity.issuer}
+
+    @api.get("/tools")
+    @require_auth(scopes=["tools:list"])
+    def tools() -> dict[str, Any]:
+        return {"tools": []}
+
+    @api.post("/call")
+    @require_auth(scopes=["tools:list", "tools:call:Math.Add"])
+    def call() -> dict[str, Any]:
+        return {"result": 3}
+
+    @api.get("/oauth-only")
+    @require_auth(methods=["oauth"])
+    def oauth_only() -> dict[str, Any]:
+        return {"method": current_identity.method}
+
+    app.register_blueprint(api)
+    OTCAuth(app)
+    return app
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def raw_token(issuer: LocalIssuer, header: bytes, payload: bytes, alg: str = "RS256",
+              kty: str = "RSA") -> str:
+    """A token whose header and payload bytes are exactly as given, signed with a real key."""
+    def encode(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = f"{encode(header)}.{encode(payload)}"
+    key = issuer.private[issuer.kid(kty)][1]
+    signature = jwt.get_algorithm_by_name(alg).sign(signing_input.encode(), key)
+    return f"{signing_input}.{encode(signature)}"
+
+
+def claims_json(issuer: LocalIssuer, now: float, **extra: Any) -> bytes:
+    return json.dumps({"iss": issuer.issuer, "aud": RESOURCE, "exp": int(now) + 300,
+                       "sub": "alice", **extra}).encode()
+
+
+@pytest.fixture
+def issuer() -> Iterator[LocalIssuer]:
+    local = LocalIssuer()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    controlled = Clock(time.time())
+    monkeypatch.setattr(guard_module, "time", controlled)
+    return controlled
