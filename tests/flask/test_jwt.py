@@ -231,3 +231,18 @@ def test_claims_are_exposed_read_only(make_app) -> None:  # type: ignore[no-unty
 
     response = app.test_client().get("/claims", headers=bearer(make_token(sub="agent")))
     assert response.json == {"sub": "agent", "writable": False}
+
+
+def test_the_invalid_token_challenge_is_one_quoted_string_whatever_the_hint(
+    client: FlaskClient,
+) -> None:
+    # The typ refusal's hint names "JWT" in double quotes; RFC 6750 section 3 allows none in
+    # error_description, and one would end the quoted-string early.
+    token = jwt.encode({"exp": time.time() + 60}, JWT_SECRET, headers={"typ": "JWS"})
+    challenge = client.get("/tools", headers=bearer(token)).headers.getlist("WWW-Authenticate")[0]
+
+    description = challenge.split('error_description="', 1)[1]
+    assert description.endswith('"')
+    assert '"' not in description[:-1]
+    assert "\\" not in description
+    assert "typ must be 'JWT'" in description

@@ -171,6 +171,12 @@ class AuthMethod(ABC, Generic[S]):
         ``ValueError`` saying which option is missing."""
 
 
+def quoted_string_content(text: str) -> str:
+    """``text`` made safe inside a quoted-string of a challenge (RFC 9110 section 5.6.4; RFC 6750
+    section 3 allows no double quote or backslash in ``error_description``)."""
+    return text.replace('"', "'").replace("\\", "/")
+
+
 def header_value_problem(value: str, max_length: int) -> str | None:
     """Why a credential header cannot be one a client meant, or ``None``: checked before any
     parsing of it, with string methods (a regular expression costs twice as much)."""

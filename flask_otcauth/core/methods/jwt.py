@@ -38,7 +38,16 @@ from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..refusals import INVALID_TOKEN, AuthFailure, OTCAuthConfigError
 from ..scopes import SCOPELESS_GRANTS, ScopeError, scopes_from_claims
 from ..strength import strength
-from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
+from .base import (
+    REALM,
+    AuthMethod,
+    AuthRequest,
+    Report,
+    SchemeObject,
+    Setup,
+    TestRequest,
+    quoted_string_content,
+)
 from .jwt_mint import ALGORITHMS, MintError, mint_token
 
 MAX_TOKEN_LENGTH: Final = 8192
@@ -159,7 +168,7 @@ class JwtScheme:
         if failure is None or failure.method != self.method:
             return f'Bearer realm="{REALM}"'
         return (f'Bearer realm="{REALM}", error="invalid_token", '
-                f'error_description="{failure.developer_message}"')
+                f'error_description="{quoted_string_content(failure.developer_message)}"')
 
     def _check_signature(self, signing_input: bytes, signature: bytes) -> None:
         """PyJWT's HMAC check with each secret in rotation; the token's shape is already known."""

@@ -27,7 +27,15 @@ from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..jwks import KeyClient, KeysUnavailable, UsableKey
 from ..refusals import INVALID_TOKEN, AuthFailure, OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes, scopes_from_claims
-from .base import AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
+from .base import (
+    AuthMethod,
+    AuthRequest,
+    Report,
+    SchemeObject,
+    Setup,
+    TestRequest,
+    quoted_string_content,
+)
 from .oauth_config import (
     ASYMMETRIC,
     HTTP_TIMEOUT_KEY,
@@ -245,8 +253,7 @@ class OAuthScheme:
         if failure is not None and failure.required_scopes:
             value += f', scope="{" ".join(failure.required_scopes)}"'
         if failure is not None and failure.method == METHOD:
-            # A quoted-string (RFC 9110 section 5.6.4): no double quote or backslash inside.
-            description = failure.developer_message.replace('"', "'").replace("\\", "/")
+            description = quoted_string_content(failure.developer_message)
             return value + f', error="invalid_token", error_description="{description}"'
         return value
 
