@@ -87,7 +87,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         raise FetchError(f"the server answered {code}, a redirect, which is never followed")
 
 
-_OPENER: Final = urllib.request.build_opener(_NoRedirect)
+OPENER: Final = urllib.request.build_opener(_NoRedirect)
+"""The one opener of every fetch and introspection request: it follows no redirect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def fetch_json(url: str, timeout: float) -> Document:
         raise FetchError(f"the URL {problem}")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with OPENER.open(request, timeout=timeout) as response:
             raw = response.read(MAX_DOCUMENT_BYTES + 1)
             cache_control = response.headers.get("Cache-Control") or ""
     except FetchError:
