@@ -26,6 +26,7 @@ from ..identity import Identity
 from ..introspection import IntrospectionConfig, Introspector
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..jwks import KeyClient, KeysUnavailable, UsableKey
+from ..jwks_report import describe_issuer
 from ..refusals import INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes, scopes_from_claims
 from ..storage import MemoryStorage, Storage
@@ -377,6 +378,10 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
                             + f"; keys kept {settings.jwks_ttl} s, refetched at most every "
                             f"{settings.jwks_cooldown} s, stale keys served up to "
                             f"{settings.jwks_max_stale} s, per worker")
+        for entry in settings.issuers:  # fetched now, as a worker would, with a short timeout
+            describe_issuer(report, issuer=entry.issuer, jwks_uri=entry.jwks_uri,
+                            jwks=entry.jwks, ttl=settings.jwks_ttl,
+                            cooldown=settings.jwks_cooldown, timeout=settings.http_timeout)
         if settings.introspection is not None:
             report.lines.append(
                 f"oauth: other tokens introspected at {settings.introspection.endpoint} "
