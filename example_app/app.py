@@ -18,7 +18,14 @@ from werkzeug.exceptions import HTTPException
 
 from flask_otcauth import OTCAuth, check_scopes, current_identity, require_auth
 
-from .config import DEFAULTS, as_flag, dev_banner, dev_credentials, from_environment
+from .config import (
+    DEFAULTS,
+    as_flag,
+    dev_banner,
+    dev_credentials,
+    from_environment,
+    oauth_settings,
+)
 from .logs import printable, route_to_stderr
 from .openapi import openapi_document
 from .protocol import (
@@ -65,6 +72,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(os.environ))
     if config is not None:
         app.config.from_mapping(config)
+    # OTC_AUTH_OAUTH_ISSUERS set: oauth joins the methods and its metadata is published.
+    app.config.from_mapping(oauth_settings(app.config))
 
     dev_mode = app.debug or as_flag(app.config["EXAMPLE_DEV_MODE"], "EXAMPLE_DEV_MODE")
     credentials = dev_credentials(app.config) if dev_mode else None

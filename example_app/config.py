@@ -105,6 +105,31 @@ def _enabled_methods(config: Mapping[str, Any]) -> frozenset[str]:
     return _ALL_METHODS
 
 
+def oauth_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What turns ``oauth`` on: ``OTC_AUTH_OAUTH_ISSUERS`` set (with ``OTC_AUTH_OAUTH_RESOURCE``).
+
+    ``"oauth"`` joins ``OTC_AUTH_METHODS``; when those are not set, the methods are ``oauth``
+    and whichever of ``jwt`` and ``api_key`` has credentials configured, so an identity
+    provider alone is enough. The metadata advertises this server's scopes unless
+    ``OTC_AUTH_OAUTH_SCOPES_SUPPORTED`` says otherwise. Nothing changes without issuers.
+    """
+    if not config.get("OTC_AUTH_OAUTH_ISSUERS"):
+        return {}
+    methods = config.get("OTC_AUTH_METHODS")
+    if isinstance(methods, str):
+        methods = [methods]
+    if not isinstance(methods, (list, tuple)):
+        methods = [name for name, key in (("jwt", "OTC_AUTH_JWT_SECRET"),
+                                          ("api_key", "OTC_AUTH_API_KEYS")) if config.get(key)]
+    methods = list(methods)
+    if "oauth" not in methods and "none" not in methods:
+        methods.append("oauth")
+    added: dict[str, Any] = {"OTC_AUTH_METHODS": methods}
+    if "OTC_AUTH_OAUTH_SCOPES_SUPPORTED" not in config:
+        added["OTC_AUTH_OAUTH_SCOPES_SUPPORTED"] = list(DEV_SCOPES)
+    return added
+
+
 def dev_credentials(config: Mapping[str, Any]) -> DevCredentials | None:
     """Fresh credentials when none are configured, else ``None``: configured ones always win.
 

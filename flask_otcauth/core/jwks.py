@@ -87,7 +87,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         raise FetchError(f"the server answered {code}, a redirect, which is never followed")
 
 
-_OPENER: Final = urllib.request.build_opener(_NoRedirect)
+OPENER: Final = urllib.request.build_opener(_NoRedirect)
+"""The one opener of every fetch and introspection request: it follows no redirect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ def fetch_json(url: str, timeout: float) -> Document:
         raise FetchError(f"the URL {problem}")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with OPENER.open(request, timeout=timeout) as response:
             raw = response.read(MAX_DOCUMENT_BYTES + 1)
             cache_control = response.headers.get("Cache-Control") or ""
     except FetchError:
@@ -159,7 +160,7 @@ def parse_key_set(document: Mapping[str, Any], where: str) -> KeySet:
     usable: list[UsableKey] = []
     skipped = 0
     for member in members:
-        key = _usable_key(member)
+        key = usable_key(member)
         if key is None:
             skipped += 1
             continue
@@ -169,7 +170,8 @@ def parse_key_set(document: Mapping[str, Any], where: str) -> KeySet:
     return KeySet(by_kid, tuple(usable), skipped)
 
 
-def _usable_key(member: object) -> UsableKey | None:
+def usable_key(member: object) -> UsableKey | None:
+    """The member as a key to verify with, or ``None`` when it is skipped."""
     if not isinstance(member, dict) or member.get("kty") not in USABLE_KTY:
         return None
     if member.get("use", "sig") != "sig" or ("kid" in member and type(member["kid"]) is not str):
@@ -259,29 +261,11 @@ class KeyClient:
         return self.jwks_uri
 
     def _discover(self) -> str:
-        """RFC 8414 section 3 (the well-known path inserted before the issuer's path), then
-        OpenID Connect Discovery; the document's ``issuer`` must equal ours exactly."""
-        parts = urlsplit(self.issuer)
-        path = parts.path.rstrip("/")
-        candidates = (f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server"
-                      f"{path}", self.issuer.rstrip("/") + "/.well-known/openid-configuration")
-        problems = []
-        for url in candidates:
-            try:
-                self.fetches += 1
-                body = self._fetch(url, self._timeout).body
-            except FetchError as error:
-                problems.append(str(error))
-                continue
-            if body.get("issuer") != self.issuer:
-                problems.append("a metadata document names another issuer")
-                continue
-            jwks_uri = body.get("jwks_uri")
-            problem = url_problem(jwks_uri)
-            if problem is not None:
-                raise FetchError(f"the metadata's jwks_uri {problem}")
-            return str(jwks_uri)
-        raise FetchError("discovery failed: " + "; ".join(problems))
+        return discover_jwks_uri(self.issuer, self._timeout, self._counted)
+
+    def _counted(self, url: str, timeout: float) -> Document:
+        self.fetches += 1
+        return self._fetch(url, timeout)
 
     def _stale(self, now: float, why: str) -> None:
         age = now - self.fetched_at if self.keys is not None else None
@@ -290,3 +274,29 @@ class KeyClient:
                        f"serving the keys fetched {int(age)} s ago" if serving and age is not None
                        else "no usable keys: its tokens are refused until a fetch succeeds")
         keys_stale.send(None, issuer=self.issuer, reason=why, age=age, serving=serving)
+
+
+def discover_jwks_uri(issuer: str, timeout: float,
+                      fetch: Callable[[str, float], Document] = fetch_json) -> str:
+    """RFC 8414 section 3 (the well-known path inserted before the issuer's path), then
+    OpenID Connect Discovery; the document's ``issuer`` must equal ours exactly."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    candidates = (f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server"
+                  f"{path}", issuer.rstrip("/") + "/.well-known/openid-configuration")
+    problems = []
+    for url in candidates:
+        try:
+            body = fetch(url, timeout).body
+        except FetchError as error:
+            problems.append(str(error))
+            continue
+        if body.get("issuer") != issuer:
+            problems.append("a metadata document names another issuer")
+            continue
+        jwks_uri = body.get("jwks_uri")
+        problem = url_problem(jwks_uri)
+        if problem is not None:
+            raise FetchError(f"the metadata's jwks_uri {problem}")
+        return str(jwks_uri)
+    raise FetchError("discovery failed: " + "; ".join(problems))

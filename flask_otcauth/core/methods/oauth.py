@@ -23,10 +23,13 @@ import jwt
 from ..cache import VerifiedTokenCache
 from ..config_keys import ConfigKey
 from ..identity import Identity
+from ..introspection import IntrospectionConfig, Introspector
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..jwks import KeyClient, KeysUnavailable, UsableKey
-from ..refusals import INVALID_TOKEN, AuthFailure, OTCAuthConfigError
+from ..jwks_report import describe_issuer
+from ..refusals import INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes, scopes_from_claims
+from ..storage import MemoryStorage, Storage
 from .base import (
     AuthMethod,
     AuthRequest,
@@ -39,6 +42,7 @@ from .base import (
 from .oauth_config import (
     ASYMMETRIC,
     HTTP_TIMEOUT_KEY,
+    INTROSPECTION_KEY,
     ISSUERS_KEY,
     JWKS_COOLDOWN_KEY,
     JWKS_MAX_STALE_KEY,
@@ -70,7 +74,7 @@ _ALGORITHM_OBJECTS: Final = MappingProxyType(
 
 
 _MAX_ROUTED: Final = 256
-_ROUTED: dict[str, bool] = {}
+_ROUTED: dict[str, str | None] = {}  # a token's header -> its alg (None: no JWS header)
 
 
 def _refusal(hint: str) -> AuthFailure:
@@ -98,6 +102,7 @@ class OAuthSettings:
     jwks_cooldown: int
     jwks_max_stale: int
     http_timeout: int
+    introspection: IntrospectionConfig | None = None
 
     def metadata(self) -> dict[str, Any]:
         """The protected resource metadata document (RFC 9728 section 2)."""
@@ -117,9 +122,16 @@ class OAuthScheme:
     method: Final = METHOD
     credential_hint: Final = "Authorization: Bearer <access token from the identity provider>"
 
-    def __init__(self, settings: OAuthSettings) -> None:
+    def __init__(self, settings: OAuthSettings, storage: Storage | None = None) -> None:
         if settings.resource is None:
             raise OTCAuthConfigError("OTC_AUTH_OAUTH_RESOURCE is not set.")
+        self.introspector = None if settings.introspection is None else Introspector(
+            settings.introspection, storage=storage if storage is not None else MemoryStorage(),
+            audiences=frozenset(canonical_audience(a) for entry in settings.issuers
+                                for a in entry.audiences) | {canonical_audience(
+                                    settings.resource)},
+            issuers=frozenset(entry.issuer for entry in settings.issuers),
+            timeout=settings.http_timeout, canonical=canonical_audience)
         self._issuers = {entry.issuer: entry for entry in settings.issuers}
         self.clients = {entry.issuer: KeyClient(
             entry.issuer, jwks_uri=entry.jwks_uri, jwks=entry.jwks, ttl=settings.jwks_ttl,
@@ -146,25 +158,26 @@ class OAuthScheme:
             raise _refusal("Send the token as Authorization: Bearer <token>, with one space.")
         return None
 
-    @staticmethod
-    def routes_token(token: str) -> bool:
+    def routes_token(self, token: str) -> bool:
         """Whether this bearer token is ours rather than another Bearer method's: its header
-        names an asymmetric alg. Read from the header alone, before any key is tried; the
-        verdict is remembered per header (tokens of one issuer share a handful)."""
+        names an asymmetric alg, or (with introspection) it is no JWS at all. Read from the
+        header alone, before any key is tried; the alg is remembered per header (tokens of one
+        issuer share a handful)."""
         header, _, _ = token[:MAX_HEADER_LENGTH + 1].partition(".")
-        known = _ROUTED.get(header)
-        if known is not None:
-            return known
-        try:
-            decoded = json.loads(binascii.a2b_base64(
-                header.replace("-", "+").replace("_", "/") + "=" * (-len(header) % 4)))
-        except (ValueError, binascii.Error, RecursionError):
-            decoded = None
-        ours = isinstance(decoded, dict) and decoded.get("alg") in ASYMMETRIC
-        if len(_ROUTED) >= _MAX_ROUTED:
-            _ROUTED.clear()  # junk headers: start over rather than grow
-        _ROUTED[header] = ours
-        return ours
+        if header in _ROUTED:
+            alg = _ROUTED[header]
+        else:
+            try:
+                decoded = json.loads(binascii.a2b_base64(
+                    header.replace("-", "+").replace("_", "/") + "=" * (-len(header) % 4)))
+            except (ValueError, binascii.Error, RecursionError):
+                decoded = None
+            value = decoded.get("alg") if isinstance(decoded, dict) else None
+            alg = value if isinstance(value, str) else None
+            if len(_ROUTED) >= _MAX_ROUTED:
+                _ROUTED.clear()  # junk headers: start over rather than grow
+            _ROUTED[header] = alg
+        return alg in ASYMMETRIC or (alg is None and self.introspector is not None)
 
     def verify(self, credential: str, now: float) -> Identity:
         if len(credential) > MAX_TOKEN_LENGTH:
@@ -172,7 +185,10 @@ class OAuthScheme:
         remembered = self._verified.get(credential, now)
         if remembered is not None:
             return remembered
-        identity, valid_until = self._verify_afresh(credential, now)
+        try:
+            identity, valid_until = self._verify_afresh(credential, now)
+        except _Opaque:  # not remembered here: the shared storage holds the answer
+            return self._introspected(credential, now)
         self._verified.put(credential, valid_until, identity)
         return identity
 
@@ -183,11 +199,15 @@ class OAuthScheme:
             parsed = parse_compact_jws(credential, algorithms=self._algorithms,
                                        header_names=_HEADER, types=_TYPES)
         except AuthFailure as failure:
+            if self.introspector is not None:
+                raise _Opaque from None
             failure.method = METHOD
             raise
         header, claims = parsed.header, parsed.claims
         entry = self._issuers.get(claims.get("iss"))  # type: ignore[arg-type]
         if entry is None:
+            if self.introspector is not None:
+                raise _Opaque
             raise _refusal("The token's iss is not an issuer this server trusts.")
         if header["alg"] not in entry.algorithms:
             raise _refusal("The token's alg is not one its issuer is configured to use.")
@@ -207,6 +227,23 @@ class OAuthScheme:
             claims=MappingProxyType(claims), scopes=_scopes(entry, claims),
             tenant=_string_claim(claims, entry.tenant_claim), issuer=entry.issuer,
         ), valid_until
+
+    def _introspected(self, credential: str, now: float) -> Identity:
+        """RFC 7662: what the authorization server says of a token that is no JWT of ours."""
+        if self.introspector is None:  # never: _Opaque is raised only with one
+            raise _refusal("The token's iss is not an issuer this server trusts.")
+        answer = self.introspector.claims(credential, now)
+        entry = self._issuers.get(answer.get("iss"))  # type: ignore[arg-type]
+        try:
+            scopes = checked_scopes(answer.get("scope", "").split())
+        except ScopeError:
+            raise _refusal("The introspected token's scope is not a list of RFC 6749 scope "
+                           "tokens.") from None
+        return Identity(
+            method=METHOD, subject=answer.get("sub"), client=answer.get("client_id") or None,
+            claims=MappingProxyType(answer), scopes=scopes,
+            tenant=_string_claim(answer, entry.tenant_claim) if entry is not None else None,
+            issuer=answer.get("iss"))
 
     def _check_claims(self, entry: IssuerConfig, claims: dict[str, Any], now: float) -> None:
         allowed = entry.leeway
@@ -263,6 +300,10 @@ class OAuthScheme:
                 f'scope="{" ".join(failure.required_scopes)}"')
 
 
+class _Opaque(Exception):  # noqa: N818 - a routing decision, never raised past verify
+    """The token is no JWT of a configured issuer: introspection decides."""
+
+
 def _string_claim(claims: Mapping[str, Any], name: str | None) -> str | None:
     value = claims.get(name) if name is not None else None
     return value if isinstance(value, str) and value else None
@@ -297,7 +338,7 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
 
     name = METHOD
     keys = KEYS
-    refusals = (INVALID_TOKEN,)
+    refusals = (INVALID_TOKEN, TEMPORARILY_UNAVAILABLE)
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
                       ) -> OAuthSettings:
@@ -305,7 +346,7 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
         return OAuthSettings(
             resource, issuers(values(ISSUERS_KEY), ISSUERS_KEY.name, resource),
             values(SCOPES_SUPPORTED_KEY), values(JWKS_TTL_KEY), values(JWKS_COOLDOWN_KEY),
-            values(JWKS_MAX_STALE_KEY), values(HTTP_TIMEOUT_KEY))
+            values(JWKS_MAX_STALE_KEY), values(HTTP_TIMEOUT_KEY), values(INTROSPECTION_KEY))
 
     def check_enabled(self, settings: OAuthSettings, context: Mapping[str, Any]) -> None:
         if settings.resource is None:
@@ -318,7 +359,7 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
                                      "providers whose tokens this server accepts.")
 
     def build(self, settings: OAuthSettings, setup: Setup) -> OAuthScheme:
-        return OAuthScheme(settings)
+        return OAuthScheme(settings, setup.storage)
 
     def security_scheme(self, settings: OAuthSettings) -> SchemeObject:
         return {
@@ -337,6 +378,15 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
                             + f"; keys kept {settings.jwks_ttl} s, refetched at most every "
                             f"{settings.jwks_cooldown} s, stale keys served up to "
                             f"{settings.jwks_max_stale} s, per worker")
+        for entry in settings.issuers:  # fetched now, as a worker would, with a short timeout
+            describe_issuer(report, issuer=entry.issuer, jwks_uri=entry.jwks_uri,
+                            jwks=entry.jwks, ttl=settings.jwks_ttl,
+                            cooldown=settings.jwks_cooldown, timeout=settings.http_timeout)
+        if settings.introspection is not None:
+            report.lines.append(
+                f"oauth: other tokens introspected at {settings.introspection.endpoint} "
+                f"(RFC 7662) as client {settings.introspection.client_id}, active answers "
+                f"kept up to {settings.introspection.cache_ttl} s in {report.storage_uri}")
 
     def test_headers(self, settings: OAuthSettings, request: TestRequest) -> dict[str, str]:
         token = request.options.get("token")

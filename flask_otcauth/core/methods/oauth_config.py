@@ -13,6 +13,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from ..config_keys import ConfigKey, leeway, seconds
+from ..introspection import introspection_config
 from ..jwks import FetchError, parse_key_set, url_problem
 from ..refusals import OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes
@@ -212,5 +213,19 @@ HTTP_TIMEOUT_KEY: Final = ConfigKey(
     "Seconds a fetch of discovery or keys may take (and a request waits for one in flight).",
     type="int (seconds, 1-60)", example=3, wrong="Not a whole number in 1-60.",
     bad_example=120, parse=seconds(1, 60))
+INTROSPECTION_KEY: Final = ConfigKey(
+    "OTC_AUTH_OAUTH_INTROSPECTION", None,
+    "Token introspection (RFC 7662) for tokens that are no JWT of a configured issuer: a dict "
+    "with endpoint, client_id, client_secret (sent as client_secret_basic) and cache_ttl "
+    "(seconds an active answer is kept in the shared storage, default 60, never past exp).",
+    type="dict | None",
+    example={"endpoint": "https://id.example.com/oauth2/introspect", "client_id": "tools",
+             "client_secret": "from-the-environment", "cache_ttl": 60},
+    wrong="Not a dict, an unknown field, endpoint, client_id or client_secret missing or "
+          "empty, an endpoint that is not https (http only for a loopback host), a cache_ttl "
+          "outside 0-3600.",
+    bad_example={"endpoint": "http://id.example.com/introspect", "client_id": "tools",
+                 "client_secret": "from-the-environment"},
+    parse=introspection_config)
 KEYS: Final = (RESOURCE_KEY, ISSUERS_KEY, SCOPES_SUPPORTED_KEY, JWKS_TTL_KEY,
-               JWKS_COOLDOWN_KEY, JWKS_MAX_STALE_KEY, HTTP_TIMEOUT_KEY)
+               JWKS_COOLDOWN_KEY, JWKS_MAX_STALE_KEY, HTTP_TIMEOUT_KEY, INTROSPECTION_KEY)
