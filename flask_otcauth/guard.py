@@ -35,7 +35,7 @@ from .core.scopes import scope_challenge
 from .headers import header_reader
 from .responses import AuthError
 from .state import EXTENSION_NAME, NOT_INITIALIZED, AppState, app_state
-from .target import target_uri
+from .target import query_string, target_uri
 from .transport import PROTECTED_KEY
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def verify(
     else:
         secure = True
     auth_request = AuthRequest(header_reader(environ), current_request.method, target_uri,
-                               _request_body, environ.get("REMOTE_ADDR"), secure)
+                               _request_body, environ.get("REMOTE_ADDR"), secure, query_string)
     identity = None
     try:
         identity = gate.verify(auth_request, methods, optional=requirement.optional,

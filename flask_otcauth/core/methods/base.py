@@ -34,6 +34,10 @@ def _no_target() -> str:
     return "http://localhost/"
 
 
+def _no_query() -> str:
+    return ""
+
+
 @dataclass(slots=True)  # built for every request: a frozen dataclass costs 3x to build
 class AuthRequest:
     """What a scheme may read of an HTTP request; built by the framework layer.
@@ -42,7 +46,9 @@ class AuthRequest:
     ``target_uri`` and ``body`` are functions so that only a scheme that signs them (hmac)
     pays for them: the absolute URI as the client sent it (raw path and query, the authority
     the client addressed) and the exact body bytes received. ``client_address`` is the address
-    the rate limits count failures by; ``secure`` whether the request came over TLS.
+    the rate limits count failures by; ``secure`` whether the request came over TLS;
+    ``query`` the raw query string alone (cheaper than ``target_uri`` for a scheme that only
+    looks for a credential in it).
     """
 
     header: Callable[[str], str | None]
@@ -51,6 +57,7 @@ class AuthRequest:
     body: Callable[[], bytes] = _no_body
     client_address: str | None = None
     secure: bool = True
+    query: Callable[[], str] = _no_query
 
 
 class Scheme(Protocol):

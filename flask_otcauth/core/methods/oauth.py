@@ -143,7 +143,7 @@ class OAuthScheme:
         self._verified = VerifiedTokenCache()
 
     def extract(self, request: AuthRequest) -> str | None:
-        query = request.target_uri().partition("?")[2]
+        query = request.query()
         if query.startswith("access_token=") or "&access_token=" in query:
             # RFC 9700 section 2.4.2 / OAuth 2.1: a token in a URL ends up in logs and caches.
             raise _refusal("Send the token in the Authorization header, never in the URL: "
