@@ -200,7 +200,7 @@ def _install_hooks(app: Flask, state: AppState, previous: AppState | None) -> No
     if previous is not None:
         hooks[:] = [hook for hook in hooks if getattr(hook, "otcauth_state", None) is not previous]
     installed: list[Callable[[], Any]] = [guard.first_request_hook(app, state)]
-    if state.protect_all:
+    if state.settings.protect_all:
 
         def protect_all() -> Any:
             return guard.guard_request()

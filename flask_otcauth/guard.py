@@ -86,7 +86,7 @@ def verify(
         if requirement.optional:
             return identity
     environ = current_request.environ
-    if state.require_https:
+    if gate.require_https:
         environ[PROTECTED_KEY] = True  # so the response carries HSTS
         secure = current_request.is_secure
     else:
@@ -104,7 +104,7 @@ def verify(
             record_refusal(app, failure, functools.partial(_request_facts, current_request),
                            identity)
         raise _error(gate, methods, failure, requirement, identity) from None
-    # successes_audited(), inlined: every accepted request asks it.
+    # Would a success be seen? Asked here, not through a function: every accepted request asks.
     if identity is not None and (auth_succeeded.receivers or audit_logger.isEnabledFor(INFO)):
         record_success(app, identity, functools.partial(_request_facts, current_request))
     setattr(current_request, VERIFIED_ATTR, (methods, identity))

@@ -27,10 +27,8 @@ NOT_INITIALIZED: Final = "This app has no OTCAuth: call auth.init_app(app)."
 
 @dataclass
 class AppState:
-    """Everything OTCAuth keeps for one app; built once by ``init_app``.
-
-    Plain attributes, read on every request without a property call.
-    """
+    """Everything OTCAuth keeps for one app; built once by ``init_app``. What the request
+    path reads on every request is on ``gate``, as plain attributes."""
 
     settings: Settings
     gate: Gate
@@ -38,14 +36,6 @@ class AppState:
     limiter: Limiter | None
     key_loader: Callable[[str], Any] | None
     views_checked: bool = field(default=False)
-    auth_disabled: bool = field(init=False)
-    protect_all: bool = field(init=False)
-    require_https: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.auth_disabled = self.settings.auth_disabled
-        self.protect_all = self.settings.protect_all
-        self.require_https = self.settings.require_https
 
 
 class StateHolder(Protocol):

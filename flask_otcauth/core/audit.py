@@ -86,11 +86,6 @@ class AuditEvent:
         return asdict(self)
 
 
-def successes_audited() -> bool:
-    """Whether a success would be seen (a receiver, or the log at INFO)."""
-    return bool(auth_succeeded.receivers) or logger.isEnabledFor(logging.INFO)
-
-
 def refusals_audited() -> bool:
     """Whether a refusal would be seen (a receiver, or the log at INFO); else nothing is built."""
     return bool(auth_failed.receivers or rate_limited.receivers) or logger.isEnabledFor(

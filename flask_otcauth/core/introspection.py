@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .jwks import MAX_DOCUMENT_BYTES, OPENER, FetchError, url_problem
+from .jwks import FetchError, json_object, url_problem
 from .refusals import INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
 from .storage import Storage, StorageUnavailable
 
@@ -143,22 +143,9 @@ class Introspector:
                 "Content-Type": "application/x-www-form-urlencoded"})
         self.calls += 1
         try:
-            with OPENER.open(request, timeout=self._timeout) as response:
-                raw = response.read(MAX_DOCUMENT_BYTES + 1)
+            answer, _ = json_object(request, self._timeout)
         except FetchError as error:
             raise _unavailable(str(error)) from None
-        except urllib.error.HTTPError as error:
-            raise _unavailable(f"it answered {error.code}") from None
-        except (OSError, ValueError) as error:
-            raise _unavailable(f"the request failed ({type(error).__name__})") from None
-        if len(raw) > MAX_DOCUMENT_BYTES:
-            raise _unavailable(f"its answer is larger than {MAX_DOCUMENT_BYTES} bytes")
-        try:
-            answer = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise _unavailable("its answer is not UTF-8 JSON") from None
-        if not isinstance(answer, dict):
-            raise _unavailable("its answer is not a JSON object")
         return answer
 
     def _check(self, answer: Mapping[str, Any], now: float) -> None:

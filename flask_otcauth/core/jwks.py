@@ -103,6 +103,17 @@ def fetch_json(url: str, timeout: float) -> Document:
     if problem is not None:
         raise FetchError(f"the URL {problem}")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
+    body, cache_control = json_object(request, timeout)
+    match = _MAX_AGE.search(cache_control)
+    max_age = 0 if _NO_CACHE.search(cache_control) else (
+        int(match.group(1)) if match else None)
+    return Document(body, max_age)
+
+
+def json_object(request: urllib.request.Request, timeout: float) -> tuple[dict[str, Any], str]:
+    """The JSON object a request answers, and its Cache-Control; the one way this package
+    reads an authorization server (keys, discovery, introspection): no redirect, at most
+    64 KiB, :class:`FetchError` saying what went wrong (never the body)."""
     try:
         with OPENER.open(request, timeout=timeout) as response:
             raw = response.read(MAX_DOCUMENT_BYTES + 1)
@@ -121,10 +132,7 @@ def fetch_json(url: str, timeout: float) -> Document:
         raise FetchError("the document is not UTF-8 JSON") from None
     if not isinstance(body, dict):
         raise FetchError("the document is not a JSON object")
-    match = _MAX_AGE.search(cache_control)
-    max_age = 0 if _NO_CACHE.search(cache_control) else (
-        int(match.group(1)) if match else None)
-    return Document(body, max_age)
+    return body, cache_control
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
@@ -18,12 +17,9 @@ RESOURCE: Final = "https://tools.example.com"
 
 
 @pytest.fixture
-def issuer() -> Iterator[LocalIssuer]:
-    local = LocalIssuer()
-    try:
-        yield local
-    finally:
-        local.stop()
+def issuer(otc_oauth_issuer: LocalIssuer) -> LocalIssuer:
+    """The pytest plugin's own local issuer, as a user's suite would use it."""
+    return otc_oauth_issuer
 
 
 def oauth_server(issuer: LocalIssuer, **overrides: Any) -> Flask:

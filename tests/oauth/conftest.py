@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any, Final
 
 import jwt
@@ -92,12 +91,9 @@ def claims_json(issuer: LocalIssuer, now: float, **extra: Any) -> bytes:
 
 
 @pytest.fixture
-def issuer() -> Iterator[LocalIssuer]:
-    local = LocalIssuer()
-    try:
-        yield local
-    finally:
-        local.stop()
+def issuer(otc_oauth_issuer: LocalIssuer) -> LocalIssuer:
+    """The pytest plugin's own local issuer, as a user's suite would use it."""
+    return otc_oauth_issuer
 
 
 @pytest.fixture
