@@ -125,15 +125,14 @@ class OidcProvider:
             answer: dict[str, Any] = json.load(response)
             return answer
 
-    def _post(self, path: str, form: dict[str, str] | None, client: Client | None = None
-              ) -> dict[str, Any]:
+    def _post(self, path: str, form: dict[str, str] | None, client: Client | None = None, *,
+              body: bytes = b"") -> dict[str, Any]:
         headers = {"Accept": "application/json"}
         if client is not None:
             headers["Authorization"] = _basic(client)
-        data = None if form is None else urllib.parse.urlencode(form).encode()
+        data = body if form is None else urllib.parse.urlencode(form).encode()
         request = urllib.request.Request(  # noqa: S310 - our own loopback server
-            self.issuer + path, data=data if data is not None else b"", method="POST",
-            headers=headers)
+            self.issuer + path, data=data, method="POST", headers=headers)
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             body = response.read()
         return json.loads(body) if body else {}
@@ -160,6 +159,12 @@ class OidcProvider:
         """Replace its signing key with a new one; the new ``kid``."""
         kid: str = self._post("/harness/rotate", None)["kid"]
         return kid
+
+    def add_resource(self, indicator: str, audience: str | None = None) -> None:
+        """Issue tokens for ``indicator`` too (audience: the indicator itself)."""
+        self._post("/harness/resources", None,
+                   body=json.dumps({indicator: audience or indicator}).encode())
+        self.resources[indicator] = audience or indicator
 
     def issuer_entry(self) -> dict[str, Any]:
         """The ``OTC_AUTH_OAUTH_ISSUERS`` entry: the issuer alone, so discovery finds its keys."""

@@ -11,6 +11,8 @@
 //   POST /harness/rotate  -> {"kid": "..."}: a new signing key replaces the old one (a new
 //                            Provider instance; the token store is oidc-provider's in-memory
 //                            adapter, shared by instances of one process)
+//   POST /harness/resources {"<indicator>": "<audience>"} -> {}: more resources, for a tool
+//                            server whose URL (its port) is known only after this started
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import http from "node:http";
 
@@ -47,6 +49,8 @@ function makeProvider(issuer, key) {
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // RFC 7591, so the metadata offers clients a registration path (mcp-authlab's ASM-05).
+      registration: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // client_credentials names no default: a token is always for a named resource.
@@ -83,6 +87,16 @@ const server = http.createServer((request, response) => {
     handler = makeProvider(issuer, key).callback();
     response.setHeader("Content-Type", "application/json");
     response.end(JSON.stringify({ kid: key.kid }));
+    return;
+  }
+  if (path === "/harness/resources" && request.method === "POST") {
+    let body = "";
+    request.on("data", (chunk) => { body += chunk; });
+    request.on("end", () => {
+      Object.assign(settings.resources, JSON.parse(body));
+      response.setHeader("Content-Type", "application/json");
+      response.end("{}");
+    });
     return;
   }
   if (path === "/jwks") {
