@@ -20,12 +20,13 @@ from typing import Any, Final
 
 import pytest
 
-from ..oidc_provider import JWT_CLIENT, OidcProvider
+from ..oidc_provider import JWT_CLIENT, SCOPE, OidcProvider
 from ..servers import free_port, start_gunicorn, stop
 from .conftest import OTHER_RESOURCE
 
 pytestmark = pytest.mark.e2e
 APP: Final = "example_app:create_app()"
+MCP_APP: Final = "tests.mcp_app:create_app()"
 SCOPES_SUPPORTED: Final = ["tools:list", "tools:call:Math.Add"]
 
 
@@ -40,20 +41,28 @@ def require(module: str, package: str) -> None:
     pytest.skip(reason)
 
 
+def serve(app: str, oidc_provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory,
+          path: str, scopes: list[str]) -> tuple[Any, str, str]:
+    """gunicorn serving ``app`` with oauth alone, its resource its own loopback URL plus
+    ``path`` (plain http: loopback), trusting oidc-provider: (process, base URL, resource)."""
+    port = free_port()
+    resource = f"http://127.0.0.1:{port}{path}"
+    oidc_provider.add_resource(resource)
+    log = tmp_path_factory.mktemp("tool-server") / "gunicorn.log"
+    process, base_url = start_gunicorn(app, {
+        "OTC_AUTH_METHODS": ["oauth"], "OTC_AUTH_OAUTH_RESOURCE": resource,
+        "OTC_AUTH_OAUTH_ISSUERS": [oidc_provider.issuer_entry()],
+        "OTC_AUTH_OAUTH_SCOPES_SUPPORTED": scopes, "OTC_AUTH_REQUIRE_HTTPS": False,
+    }, log, args=("-w", "1"), port=port)
+    return process, base_url, resource
+
+
 @pytest.fixture(scope="module")
 def tool_server(oidc_provider: OidcProvider,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The example server, oauth only, its resource its own loopback URL (plain http: loopback),
-    trusting the module's oidc-provider; its base URL."""
-    port = free_port()
-    resource = f"http://127.0.0.1:{port}"
-    oidc_provider.add_resource(resource)
-    log = tmp_path_factory.mktemp("example-server") / "gunicorn.log"
-    process, base_url = start_gunicorn(APP, {
-        "OTC_AUTH_METHODS": ["oauth"], "OTC_AUTH_OAUTH_RESOURCE": resource,
-        "OTC_AUTH_OAUTH_ISSUERS": [oidc_provider.issuer_entry()],
-        "OTC_AUTH_OAUTH_SCOPES_SUPPORTED": SCOPES_SUPPORTED, "OTC_AUTH_REQUIRE_HTTPS": False,
-    }, log, args=("-w", "1"), port=port)
+    trusting the module's oidc-provider; its base URL (its resource)."""
+    process, base_url, _ = serve(APP, oidc_provider, tmp_path_factory, "", SCOPES_SUPPORTED)
     try:
         yield base_url
     finally:
@@ -174,14 +183,15 @@ def test_the_sdk_steps_up_on_our_403_and_calls_the_tool(
     assert storage.tokens.scope.split() == ["tools:list", "tools:call:Math.Add"]
 
 
-def scan(tool_server: str, oidc_provider: OidcProvider) -> dict[str, dict[str, Any]]:
-    """``mcp-authlab scan`` of the example's POST endpoint, tokens from oidc-provider (in the
-    environment, not argv); each check's result by id."""
-    token = oidc_provider.token(tool_server)
+def scan(target: str, oidc_provider: OidcProvider, *, resource: str,
+         scope: str = SCOPE) -> dict[str, dict[str, Any]]:
+    """``mcp-authlab scan target``, tokens from oidc-provider for ``resource`` and for another
+    (in the environment, not argv); each check's result by id."""
+    token = oidc_provider.token(resource, scope=scope)
     foreign = oidc_provider.token(OTHER_RESOURCE)
     environment = {**os.environ, "MCP_AUTHLAB_TOKEN": token, "MCP_AUTHLAB_FOREIGN_TOKEN": foreign}
     finished = subprocess.run(  # noqa: S603 - our interpreter, the installed scanner
-        [sys.executable, "-m", "mcp_authlab", "scan", f"{tool_server}/tools/call", "--no-login",
+        [sys.executable, "-m", "mcp_authlab", "scan", target, "--no-login",
          "--format", "json", "--timeout", "10"], capture_output=True, text=True, timeout=120,
         check=False, env=environment)
     assert finished.returncode in (0, 2), finished.stderr
@@ -210,7 +220,7 @@ def test_mcp_authlab_passes_every_check_that_applies(
     grades them: every applicable check passes, the others end as the table says (a check a
     new scanner version adds fails this test until it is classified)."""
     require("mcp_authlab", "mcp-authlab")
-    results = scan(tool_server, oidc_provider)
+    results = scan(f"{tool_server}/tools/call", oidc_provider, resource=tool_server)
     assert set(results) == set(APPLICABLE) | set(NOT_APPLICABLE)
     failed = {check: results[check]["message"] for check in APPLICABLE
               if results[check]["status"] != "pass"}
@@ -224,6 +234,43 @@ def test_mcp_authlab_s_initialize_with_a_valid_token_gets_past_authentication(
     token the request passes authentication and the OTC protocol answers 400 (a refused
     token would be 401, RFC 6750 section 3.1)."""
     require("mcp_authlab", "mcp-authlab")
-    result = scan(tool_server, oidc_provider)["TOK-06"]
+    result = scan(f"{tool_server}/tools/call", oidc_provider, resource=tool_server)["TOK-06"]
     assert result["evidence"]["http_status"] == 400, result
     assert result["evidence"]["www_authenticate"] == [], result
+
+
+@pytest.fixture(scope="module")
+def mcp_endpoint(oidc_provider: OidcProvider,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """tests/mcp_app.py's MCP endpoint behind the same oauth settings; its URL (its resource)."""
+    process, _, resource = serve(MCP_APP, oidc_provider, tmp_path_factory, "/mcp",
+                                 ["tools:list", "tools:call:list_numbers"])
+    try:
+        yield resource
+    finally:
+        stop(process)
+
+
+MCP_APPLICABLE: Final = (*APPLICABLE, "CHAL-03", "TOK-05", "TOK-06", "SCOPE-01")
+MCP_NOT_APPLICABLE: Final = {
+    "TLS-01": "warn",  # plain http on loopback
+    "ORIG-01": "fail", "VER-01": "warn",  # the MCP transport's, not authentication's
+    **{check: "skip" for check in ("ASF-01", "ASF-02", "ASF-03", "ASF-04", "ASF-05", "ASF-06",
+                                   "SESS-01", "SESS-02")},
+}
+
+
+def test_mcp_authlab_passes_every_authentication_check_of_an_mcp_endpoint(
+        mcp_endpoint: str, oidc_provider: OidcProvider) -> None:
+    """The checks the example server cannot reach, through an endpoint that answers MCP: a
+    token in the query string is refused (RFC 6750 section 2.3, MCP "Token Requirements"),
+    a tool call beyond the token's scope is a 403 naming the scope and resource_metadata
+    (RFC 6750 section 3.1, RFC 9728 section 5.1), the 401 names the endpoint's scope."""
+    require("mcp_authlab", "mcp-authlab")
+    results = scan(mcp_endpoint, oidc_provider, resource=mcp_endpoint, scope="tools:list")
+    assert set(results) == set(MCP_APPLICABLE) | set(MCP_NOT_APPLICABLE)
+    failed = {check: results[check]["message"] for check in MCP_APPLICABLE
+              if results[check]["status"] != "pass"}
+    assert failed == {}
+    assert results["SCOPE-01"]["evidence"]["http_status"] == 403
+    assert {check: results[check]["status"] for check in MCP_NOT_APPLICABLE} == MCP_NOT_APPLICABLE
