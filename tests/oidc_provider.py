@@ -33,6 +33,9 @@ SCRIPT: Final = Path(__file__).resolve().parent / "node" / "oidc_provider_server
 BOOT_TIMEOUT_SECONDS: Final = 20.0
 TOKEN_TTL: Final = 3600
 SCOPE: Final = "tools:list tools:call:Math.Add"
+"""What a token asks for unless a test says otherwise."""
+GRANTABLE: Final = f"{SCOPE} tools:call:list_numbers"
+"""What every resource server of the provider may be granted (tests/mcp_app.py's tool too)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class OidcProvider:
         shutil.copyfile(SCRIPT, script)
         settings = {"clients": [client.as_json() for client in self.clients],
                     "introspector": INTROSPECTOR.as_json(), "resources": self.resources,
-                    "scope": SCOPE, "token_ttl": TOKEN_TTL}
+                    "scope": GRANTABLE, "token_ttl": TOKEN_TTL}
         with log.open("w") as errors:
             self.process = subprocess.Popen(  # noqa: S603 - our node, our script, JSON settings
                 [installed.node, str(script), json.dumps(settings)], stdout=subprocess.PIPE,

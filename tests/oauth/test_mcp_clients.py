@@ -274,3 +274,33 @@ def test_mcp_authlab_passes_every_authentication_check_of_an_mcp_endpoint(
     assert failed == {}
     assert results["SCOPE-01"]["evidence"]["http_status"] == 403
     assert {check: results[check]["status"] for check in MCP_NOT_APPLICABLE} == MCP_NOT_APPLICABLE
+
+
+def test_an_sdk_mcp_session_authenticates_and_steps_up_for_a_tool_call(
+        mcp_endpoint: str, oidc_provider: OidcProvider) -> None:
+    """The SDK as an MCP application uses it: streamable HTTP and ClientSession over our
+    oauth. initialize and tools/list run on the challenge's scope; tools/call gets our 403
+    insufficient_scope (RFC 6750 section 3.1), the SDK asks for the union of the scopes and
+    the call succeeds."""
+    require("mcp", "mcp")
+    import httpx2  # noqa: PLC0415
+    from mcp import ClientSession  # noqa: PLC0415
+    from mcp.client.streamable_http import streamable_http_client  # noqa: PLC0415
+
+    storage = _Memory()
+
+    async def session_run() -> tuple[Any, Any, Any]:
+        auth = sdk_auth(mcp_endpoint, oidc_provider, storage)
+        async with (httpx2.AsyncClient(auth=auth, timeout=10) as http,
+                    streamable_http_client(mcp_endpoint, http_client=http) as streams,
+                    ClientSession(streams[0], streams[1]) as session):
+            initialized = await session.initialize()
+            listed = await session.list_tools()
+            called = await session.call_tool("list_numbers", {})
+            return initialized, listed, called
+
+    initialized, listed, called = asyncio.run(asyncio.wait_for(session_run(), 60))
+    assert initialized.server_info.name == "otcauth-mcp-test"
+    assert [tool.name for tool in listed.tools] == ["list_numbers"]
+    assert called.is_error is False and called.content[0].text == "1 2 3"
+    assert storage.tokens.scope.split() == ["tools:list", "tools:call:list_numbers"]
