@@ -21,6 +21,7 @@ from ..helpers import assert_refused
 from ..oidc_provider import OPAQUE_CLIENT, TOKEN_TTL, OidcProvider
 from .conftest import OTHER_RESOURCE, RESOURCE, Clock, bearer, oauth_app, start_oidc_provider
 
+pytestmark = pytest.mark.e2e
 TTL, COOLDOWN, MAX_STALE = 300, 30, 600
 SETTINGS: Final[dict[str, Any]] = {"OTC_AUTH_OAUTH_JWKS_TTL": TTL,
                                    "OTC_AUTH_OAUTH_JWKS_COOLDOWN": COOLDOWN,
