@@ -46,8 +46,8 @@ def forged_token(provider: OidcProvider, kid: str) -> str:
 
 
 def test_its_jwt_access_token_for_our_resource_is_accepted(oidc_provider: OidcProvider) -> None:
-    """RFC 9068 section 4 and RFC 8707 section 2: its token for our resource, keys found by
-    OIDC Discovery 1.0 section 4 from the issuer alone."""
+    """RFC 9068 section 4 and RFC 8707 section 2: its token for our resource, its keys found
+    from the issuer alone (RFC 8414 section 3: its metadata names the jwks_uri)."""
     token = oidc_provider.token(RESOURCE)
     response = whoami(provider_app(oidc_provider), token)
     assert response.status_code == 200, response.json
