@@ -1,7 +1,8 @@
 """What an OAuth access token's claims and key must be, once its issuer is known (RFC 9068).
 
 Kept apart from the scheme so the rules read in one place: the time claims against the issuer's
-allowance (``exp``, ``nbf`` and ``iat`` within its ``leeway``), the audience compared as
+allowances (``exp`` strict but for ``leeway``, ``iat``/``nbf`` up to ``clock_skew`` ahead, as
+the ``jwt`` method's), the audience compared as
 :func:`.oauth_config.canonical_audience` folds it, the key agreeing with the header's ``alg``,
 and the identity's fields read from the claims the issuer entry names.
 Each check raises the one ``invalid_token`` refusal.
@@ -42,9 +43,11 @@ def check_claims(entry: IssuerConfig, claims: Mapping[str, Any], now: float) -> 
     if int(claims["exp"]) <= now - entry.leeway:
         raise refusal("The token has expired: get a new one from the identity provider.")
     for name in ("nbf", "iat"):
-        if name in claims and int(claims[name]) > now + entry.leeway:
-            raise refusal("The token is not valid yet (nbf or iat is in the future).")
-    if entry.max_lifetime is not None and claims["exp"] > now + entry.max_lifetime + entry.leeway:
+        if name in claims and int(claims[name]) > now + entry.clock_skew:
+            raise refusal(f"The token's {name} is more than {entry.clock_skew} s ahead of this "
+                          "server's clock (the issuer's clock_skew): set the clocks right (NTP).")
+    if (entry.max_lifetime is not None
+            and claims["exp"] > now + entry.max_lifetime + entry.clock_skew):
         raise refusal(f"The token's exp is more than {entry.max_lifetime} s ahead.")
     audience = claims.get("aud")
     values = [audience] if isinstance(audience, str) else (audience or [])

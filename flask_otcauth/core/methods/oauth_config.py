@@ -22,9 +22,13 @@ ASYMMETRIC: Final = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS5
                                "ES256", "ES384", "ES512", "EdDSA"})
 DEFAULT_ALGORITHMS: Final = ("RS256", "PS256", "ES256", "EdDSA")
 TOKEN_TYPES: Final = ("at+jwt",)
+DEFAULT_CLOCK_SKEW: Final = 60
+"""Seconds an ``iat``/``nbf`` may be ahead, as ``OTC_AUTH_JWT_CLOCK_SKEW``'s default: clocks of
+real hosts disagree by a fraction of a second, and a token minted the instant before it is sent
+would otherwise be refused now and then; ``exp`` stays strict (``leeway``, default 0)."""
 _FIELDS: Final = frozenset({"issuer", "jwks_uri", "jwks", "algorithms", "audiences",
                             "scope_claim", "client_claim", "tenant_claim", "leeway",
-                            "max_lifetime", "token_type"})
+                            "clock_skew", "max_lifetime", "token_type"})
 
 
 def canonical_audience(value: str) -> str:
@@ -52,6 +56,7 @@ class IssuerConfig:
     leeway: int
     max_lifetime: int | None
     token_type: str | None
+    clock_skew: int = DEFAULT_CLOCK_SKEW
 
 
 def _resource(value: Any, name: str) -> str | None:
@@ -119,7 +124,7 @@ def _issuer_entry(entry: Any, where: str, resource: str | None) -> IssuerConfig:
         _optional_claim(entry, "tenant_claim", where),
         leeway(entry.get("leeway", 0), f"{where}.leeway"),
         None if max_lifetime is None else seconds(1)(max_lifetime, f"{where}.max_lifetime"),
-        token_type)
+        token_type, leeway(entry.get("clock_skew", DEFAULT_CLOCK_SKEW), f"{where}.clock_skew"))
 
 
 def _check_static_jwks(jwks: Any, where: str) -> None:
@@ -175,8 +180,9 @@ RESOURCE_KEY: Final = ConfigKey(
 ISSUERS_KEY: Final = ConfigKey(
     "OTC_AUTH_OAUTH_ISSUERS", [],
     "Trusted authorization servers: dicts with issuer and jwks_uri, jwks or neither "
-    "(discovery), algorithms, audiences, scope_claim, client_claim, tenant_claim, leeway, "
-    "max_lifetime, token_type; see docs/oauth.md.",
+    "(discovery), algorithms, audiences, scope_claim, client_claim, tenant_claim, leeway "
+    "(after exp, default 0), clock_skew (iat/nbf ahead, default 60), max_lifetime, "
+    "token_type; see docs/oauth.md.",
     type="list[dict]",
     example=[{"issuer": "https://id.example.com/realms/tools",
               "jwks_uri": "https://id.example.com/realms/tools/protocol/openid-connect/certs"}],
