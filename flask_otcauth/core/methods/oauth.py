@@ -24,6 +24,7 @@ from .oauth_config import (
     ISSUERS_KEY,
     JWKS_COOLDOWN_KEY,
     JWKS_MAX_STALE_KEY,
+    JWKS_PREFETCH_KEY,
     JWKS_TTL_KEY,
     KEYS,
     RESOURCE_KEY,
@@ -49,7 +50,8 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
         return OAuthSettings(
             resource, issuers(values(ISSUERS_KEY), ISSUERS_KEY.name, resource),
             values(SCOPES_SUPPORTED_KEY), values(JWKS_TTL_KEY), values(JWKS_COOLDOWN_KEY),
-            values(JWKS_MAX_STALE_KEY), values(HTTP_TIMEOUT_KEY), values(INTROSPECTION_KEY))
+            values(JWKS_MAX_STALE_KEY), values(HTTP_TIMEOUT_KEY), values(INTROSPECTION_KEY),
+            values(JWKS_PREFETCH_KEY))
 
     def check_enabled(self, settings: OAuthSettings, context: Mapping[str, Any]) -> None:
         if settings.resource is None:
@@ -80,7 +82,9 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
                             + ", ".join(entry.issuer for entry in settings.issuers)
                             + f"; keys kept {settings.jwks_ttl} s, refetched at most every "
                             f"{settings.jwks_cooldown} s, stale keys served up to "
-                            f"{settings.jwks_max_stale} s, per worker")
+                            f"{settings.jwks_max_stale} s, per worker"
+                            + ("; fetched at start and refreshed in the background"
+                               if settings.jwks_prefetch else ""))
         for entry in settings.issuers:  # fetched now, as a worker would, with a short timeout
             describe_issuer(report, issuer=entry.issuer, jwks_uri=entry.jwks_uri,
                             jwks=entry.jwks, ttl=settings.jwks_ttl,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ..config_keys import ConfigKey, leeway, seconds
+from ..config_keys import ConfigKey, boolean, leeway, seconds
 from ..introspection import introspection_config
 from ..jwks import FetchError, parse_key_set, url_problem
 from ..refusals import OTCAuthConfigError
@@ -219,6 +219,12 @@ HTTP_TIMEOUT_KEY: Final = ConfigKey(
     "Seconds a fetch of discovery or keys may take (and a request waits for one in flight).",
     type="int (seconds, 1-60)", example=3, wrong="Not a whole number in 1-60.",
     bad_example=120, parse=seconds(1, 60))
+JWKS_PREFETCH_KEY: Final = ConfigKey(
+    "OTC_AUTH_OAUTH_JWKS_PREFETCH", False,
+    "Fetch every issuer's keys at init_app (refusing to start, naming the issuer, when its "
+    "keys cannot be fetched) and refresh them in a background thread per process before they "
+    "expire, so no request waits for a fetch.",
+    type="bool", example=True, wrong="Not true or false.", bad_example="yes", parse=boolean)
 INTROSPECTION_KEY: Final = ConfigKey(
     "OTC_AUTH_OAUTH_INTROSPECTION", None,
     "Token introspection (RFC 7662) for tokens that are no JWT of a configured issuer: a dict "
@@ -234,4 +240,5 @@ INTROSPECTION_KEY: Final = ConfigKey(
                  "client_secret": "from-the-environment"},
     parse=introspection_config)
 KEYS: Final = (RESOURCE_KEY, ISSUERS_KEY, SCOPES_SUPPORTED_KEY, JWKS_TTL_KEY,
-               JWKS_COOLDOWN_KEY, JWKS_MAX_STALE_KEY, HTTP_TIMEOUT_KEY, INTROSPECTION_KEY)
+               JWKS_COOLDOWN_KEY, JWKS_MAX_STALE_KEY, HTTP_TIMEOUT_KEY, JWKS_PREFETCH_KEY,
+               INTROSPECTION_KEY)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import time
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
@@ -24,6 +25,7 @@ from ..identity import Identity
 from ..introspection import IntrospectionConfig, Introspector
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..jwks import KeyClient, KeysUnavailable, UsableKey
+from ..jwks_refresh import KeyRefresher, prefetch, started
 from ..refusals import AuthFailure, OTCAuthConfigError
 from ..storage import MemoryStorage, Storage
 from .base import AuthRequest, quoted_string_content
@@ -71,6 +73,7 @@ class OAuthSettings:
     jwks_max_stale: int
     http_timeout: int
     introspection: IntrospectionConfig | None = None
+    jwks_prefetch: bool = False
 
     def metadata(self) -> dict[str, Any]:
         """The protected resource metadata document (RFC 9728 section 2)."""
@@ -109,6 +112,10 @@ class OAuthScheme:
         self._max_stale = settings.jwks_max_stale
         self._challenge = f'Bearer resource_metadata="{metadata_url(settings.resource)}"'
         self._verified = VerifiedTokenCache()
+        self.refresher: KeyRefresher | None = None
+        if settings.jwks_prefetch:
+            prefetch(self.clients.values(), time.time())
+            self.refresher = started(self, self.clients.values())
 
     def extract(self, request: AuthRequest) -> str | None:
         query = request.query()
