@@ -89,11 +89,16 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
             describe_issuer(report, issuer=entry.issuer, jwks_uri=entry.jwks_uri,
                             jwks=entry.jwks, ttl=settings.jwks_ttl,
                             cooldown=settings.jwks_cooldown, timeout=settings.http_timeout)
-        if settings.introspection is not None:
+        introspection = settings.introspection
+        if introspection is not None:
+            assertion = introspection.private_key_jwt
             report.lines.append(
-                f"oauth: other tokens introspected at {settings.introspection.endpoint} "
-                f"(RFC 7662) as client {settings.introspection.client_id}, active answers "
-                f"kept up to {settings.introspection.cache_ttl} s in {report.storage_uri}")
+                f"oauth: other tokens introspected at {introspection.endpoint} "
+                f"(RFC 7662) as client {introspection.client_id} ("
+                + ("client_secret_basic" if assertion is None else
+                   f"private_key_jwt {assertion.algorithm}, aud {assertion.audience}")
+                + f"), active answers kept up to {introspection.cache_ttl} s in "
+                f"{report.storage_uri}")
 
     def test_headers(self, settings: OAuthSettings, request: TestRequest) -> dict[str, str]:
         token = request.options.get("token")

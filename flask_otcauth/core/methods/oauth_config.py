@@ -228,14 +228,17 @@ JWKS_PREFETCH_KEY: Final = ConfigKey(
 INTROSPECTION_KEY: Final = ConfigKey(
     "OTC_AUTH_OAUTH_INTROSPECTION", None,
     "Token introspection (RFC 7662) for tokens that are no JWT of a configured issuer: a dict "
-    "with endpoint, client_id, client_secret (sent as client_secret_basic) and cache_ttl "
-    "(seconds an active answer is kept in the shared storage, default 60, never past exp).",
+    "with endpoint, client_id, either client_secret (sent as client_secret_basic) or "
+    "private_key (private_key_jwt: a PEM file path or a private JWK, with algorithm and "
+    "optionally key_id and assertion_audience, default the endpoint), and cache_ttl (seconds "
+    "an active answer is kept in the shared storage, default 60, never past exp).",
     type="dict | None",
     example={"endpoint": "https://id.example.com/oauth2/introspect", "client_id": "tools",
              "client_secret": "from-the-environment", "cache_ttl": 60},
-    wrong="Not a dict, an unknown field, endpoint, client_id or client_secret missing or "
-          "empty, an endpoint that is not https (http only for a loopback host), a cache_ttl "
-          "outside 0-3600.",
+    wrong="Not a dict, an unknown field, endpoint or client_id missing or empty, both or "
+          "neither of client_secret and private_key, a private key that cannot be read, is "
+          "not private or does not fit its algorithm, an endpoint that is not https (http "
+          "only for a loopback host), a cache_ttl outside 0-3600.",
     bad_example={"endpoint": "http://id.example.com/introspect", "client_id": "tools",
                  "client_secret": "from-the-environment"},
     parse=introspection_config)
