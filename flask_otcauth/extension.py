@@ -90,7 +90,8 @@ class OTCAuth:
             weakref.finalize(app, self.states.pop, id(app), None)
         state = self.states[id(app)] = AppState(
             settings=settings,
-            gate=Gate(settings, Setup(storage, self._key_loader), rate_limits),
+            gate=Gate(settings, Setup(storage, self._key_loader), rate_limits,
+                      _policy_limits(app, settings, limiter, circuits, rate_limits)),
             storage=storage, limiter=limiter, key_loader=self._key_loader)
         app.extensions[EXTENSION_NAME] = self
         if settings.require_https:
@@ -230,6 +231,26 @@ def _serve_resource_metadata(app: Flask, settings: OAuthSettings) -> None:
     for path in metadata_paths(str(settings.resource)):
         app.add_url_rule(path, METADATA_ENDPOINT, protected_resource_metadata,
                          methods=["GET"])
+
+
+def _policy_limits(app: Flask, settings: Settings, limiter: Limiter | None, circuits: Circuits,
+                   rate_limits: RateLimits | None) -> RateLimits | None:
+    """Where a policy's own ``ratelimit`` is counted when the app's limits are both off:
+    the same storage and strategy, with no limit of its own (``RATELIMIT_ENABLED = False``
+    still turns every limit off)."""
+    if rate_limits is not None:
+        return rate_limits
+    if limiter is None:
+        return own_rate_limits(settings, circuits.for_uri(
+            settings.ratelimit_storage_uri or "memory://"), for_policies=True)
+    if not limiter.initialized:
+        limiter.init_app(app)
+    if not limiter.enabled:
+        return None
+    return RateLimits(limiter.limiter, per_identity=(), per_failure=(),
+                      circuit=circuits.for_uri("limiter://"),
+                      refuse_on_outage=settings.ratelimit_fallback == REFUSE,
+                      timeout=settings.storage_timeout)
 
 
 def _rate_limits(app: Flask, settings: Settings, limiter: Limiter | None, circuits: Circuits
