@@ -40,9 +40,11 @@ def build_policy_app(policy: dict[str, Any] | None = None, *, records: list[Any]
 
     @app.post("/tools/call")
     @require_auth
-    def call_tool() -> dict[str, Any]:
-        call = request.get_json()
-        return {"tool": call["request"]["tool_id"], "bytes": len(request.get_data())}
+    def call_tool() -> tuple[dict[str, Any], int]:
+        call = request.get_json(silent=True)  # the view's own read of the body
+        if not isinstance(call, dict):
+            return {"tool": None}, 400
+        return {"tool": call["request"]["tool_id"], "bytes": len(request.get_data())}, 200
 
     @app.get("/items/<int:item_id>")
     @require_auth
