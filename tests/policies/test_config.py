@@ -106,3 +106,14 @@ def test_a_loader_records_policy_applies_to_its_key() -> None:
     app.add_url_rule("/tools", "list_tools", require_auth(lambda: {"ok": True}))
     assert get(app, address="10.0.0.9").status_code == 200
     assert_refused(get(app, address="10.0.1.9"), 403, "ip_not_allowed")
+
+
+def test_check_names_the_policies_and_the_address_binding(policy_app: PolicyApp) -> None:
+    """flask otcauth check: which records and clients carry a policy, and the binding's claim."""
+    app = policy_app({"ip_allowlist": ["10.0.0.0/8"]},
+                     OTC_AUTH_CLIENT_POLICIES={AUDIENCE: {"allowed_endpoints": ["list_tools"]}},
+                     OTC_AUTH_TOKEN_ADDRESS_CLAIM="client_ip")
+    output = app.test_cli_runner().invoke(args=["otcauth", "check"]).output
+    assert '"ci-bot", sha256:' in output and ", policy" in output
+    assert f'client policies: "{AUDIENCE}"' in output
+    assert "bound to the caller's address by the client_ip claim" in output

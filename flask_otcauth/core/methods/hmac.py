@@ -341,7 +341,9 @@ class HmacMethod(AuthMethod[HmacSettings]):
             scopes = settings.client_scopes.get(client_id)
             report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
                                 + (f"none given ({SCOPELESS_GRANTS})" if scopes is None
-                                   else " ".join(sorted(scopes)) or "(none)"))
+                                   else " ".join(sorted(scopes)) or "(none)")
+                                + (", policy" if client_id in settings.labelled.policies
+                                   else ""))
         for _, labelled in settings.labelled.labelled:
             for where, secret in labelled:
                 estimate = strength(secret)
