@@ -8,7 +8,13 @@ Limits are written in the ``limits`` notation ("2/minute"); a refusal is 429 wit
 from __future__ import annotations
 
 import pytest
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
+from flask_otcauth import OTCAuth, require_auth
+
+from ..conftest import base_config
 from ..helpers import API_KEY, OTHER_API_KEY, assert_refused, key_record
 from .conftest import Clock, PolicyApp, get
 
@@ -84,3 +90,18 @@ def test_refusals_by_endpoint_spend_the_callers_own_budget(policy_app: PolicyApp
         assert_refused(get(app, "/items/1"), 403, "endpoint_not_allowed")
     assert_refused(get(app, "/items/1"), 429, "rate_limited")
     assert_refused(get(app, "/tools"), 429, "rate_limited")
+
+
+def test_a_policys_limit_counts_in_a_given_limiters_storage_while_the_apps_are_off() -> None:
+    """OTCAuth(limiter=...) with both app limits None: the policy's limit is counted with the
+    given Flask-Limiter's strategy, and emptying its storage gives the budget back."""
+    limiter = Limiter(get_remote_address, storage_uri="memory://")
+    app = Flask(__name__)
+    app.config.update(base_config(OTC_AUTH_API_KEYS=[
+        key_record(API_KEY, policy={"ratelimit": "1/minute"})]))
+    OTCAuth(app, limiter=limiter)
+    app.add_url_rule("/tools", "list_tools", require_auth(lambda: {"ok": True}))
+    assert get(app).status_code == 200
+    assert_refused(get(app), 429, "rate_limited")
+    limiter.reset()
+    assert get(app).status_code == 200
