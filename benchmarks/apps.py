@@ -223,13 +223,14 @@ FULL_POLICY: dict[str, Any] = {
 }
 
 
-def policy_key_app(policy: dict[str, Any] | None) -> Flask:
-    """API_KEY as a record (no scopes), with ``policy`` or without; the app's limits off."""
+def policy_key_app(policy: dict[str, Any] | None, app_limit: str | None = None) -> Flask:
+    """API_KEY as a record (no scopes), with ``policy`` or without; the app's failure limit
+    off, its per-caller limit ``app_limit`` (off by default)."""
     record: dict[str, Any] = {"id": "bench", "hash": hash_key(API_KEY)}
     if policy is not None:
         record["policy"] = policy
     app = _flask(OTC_AUTH_METHODS=["api_key"], OTC_AUTH_API_KEYS=[record],
-                 OTC_AUTH_RATELIMIT=None, OTC_AUTH_FAILURE_RATELIMIT=None,
+                 OTC_AUTH_RATELIMIT=app_limit, OTC_AUTH_FAILURE_RATELIMIT=None,
                  OTC_AUTH_REQUIRE_HTTPS=False)
     OTCAuth(app)
     app.add_url_rule("/tool", view_func=require_auth(tool_view))
@@ -260,6 +261,8 @@ def cases(new_tokens: int) -> Iterator[Case]:
                lambda: policy_key_app(FULL_POLICY), _constant(key))
     yield Case("API key record + full policy (and its own ratelimit, memory)",
                lambda: policy_key_app({**FULL_POLICY, "ratelimit": BIG_LIMIT}), _constant(key))
+    yield Case("API key record, no policy, OTC_AUTH_RATELIMIT (memory)",
+               lambda: policy_key_app(None, BIG_LIMIT), _constant(key))
     yield Case("JWT, reused token", lambda: otcauth_app(methods=["jwt"]), _constant(bearer))
     yield Case("JWT, new token each request", lambda: otcauth_app(methods=["jwt"]), pool.headers)
     yield Case("JWT + both limits, memory",
