@@ -9,8 +9,9 @@ is locked out and when a caller's budget is spent is decided here, and nowhere e
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -56,11 +57,14 @@ class Gate:
     """One app's request path: its schemes, its limits, and the order they are asked in."""
 
     def __init__(self, settings: Settings, setup: Setup, rate_limits: RateLimits | None,
-                 policy_limits: RateLimits | None = None) -> None:
+                 policy_limits: Callable[[], RateLimits | None] | None = None) -> None:
         self.authenticator = Authenticator(build_schemes(settings, setup))
         self.rate_limits = rate_limits
-        # Where a policy's own ratelimit is counted while the app counts nothing else.
-        self.policy_limits = rate_limits if rate_limits is not None else policy_limits
+        # Where a policy's own ratelimit is counted while the app counts nothing else: built
+        # by the first such caller, so an app without one opens no storage for it.
+        self._policy_limits = rate_limits
+        self._build_policy_limits = policy_limits if rate_limits is None else None
+        self._lock = threading.Lock()
         self.methods = settings.methods
         self.auth_disabled = settings.auth_disabled
         self.require_https = settings.require_https
@@ -138,10 +142,21 @@ class Gate:
         else:
             limits.admit(address, caller, budget)  # the lock-out check and the count, together
 
+    @property
+    def policy_limits(self) -> RateLimits | None:
+        """The limits a policy's own ``ratelimit`` is counted with: the app's, else built once."""
+        if self._build_policy_limits is not None:
+            with self._lock:
+                build = self._build_policy_limits
+                if build is not None:
+                    self._policy_limits = build()
+                    self._build_policy_limits = None
+        return self._policy_limits
+
     def _apply(self, policy: Policy, identity: Identity, request: AuthRequest, now: float
                ) -> Budget | None:
         """The policy's refusal, counted as its rule says; else its own budget, if any."""
-        limits = self.policy_limits
+        limits = self.policy_limits if policy.ratelimit is not None else None
         budget = (limits.budget(policy.ratelimit, policy.ratelimit_text)
                   if limits is not None and policy.ratelimit is not None else None)
         try:

@@ -94,14 +94,30 @@ def test_refusals_by_endpoint_spend_the_callers_own_budget(policy_app: PolicyApp
 
 def test_a_policys_limit_counts_in_a_given_limiters_storage_while_the_apps_are_off() -> None:
     """OTCAuth(limiter=...) with both app limits None: the policy's limit is counted with the
-    given Flask-Limiter's strategy, and emptying its storage gives the budget back."""
+    given Flask-Limiter's strategy (set up by the app for limits of its own), and emptying its
+    storage gives the budget back."""
     limiter = Limiter(get_remote_address, storage_uri="memory://")
     app = Flask(__name__)
     app.config.update(base_config(OTC_AUTH_API_KEYS=[
         key_record(API_KEY, policy={"ratelimit": "1/minute"})]))
+    limiter.init_app(app)
     OTCAuth(app, limiter=limiter)
     app.add_url_rule("/tools", "list_tools", require_auth(lambda: {"ok": True}))
     assert get(app).status_code == 200
     assert_refused(get(app), 429, "rate_limited")
     limiter.reset()
     assert get(app).status_code == 200
+
+
+def test_a_policys_limit_counts_beside_a_limiter_the_app_never_set_up() -> None:
+    """A given Limiter the app did not set up is left alone (no request hooks installed): the
+    policy's limit is counted on its storage URI by the extension itself."""
+    limiter = Limiter(get_remote_address, storage_uri="memory://")
+    app = Flask(__name__)
+    app.config.update(base_config(OTC_AUTH_API_KEYS=[
+        key_record(API_KEY, policy={"ratelimit": "1/minute"})]))
+    OTCAuth(app, limiter=limiter)
+    app.add_url_rule("/tools", "list_tools", require_auth(lambda: {"ok": True}))
+    assert not limiter.initialized
+    assert get(app).status_code == 200
+    assert_refused(get(app), 429, "rate_limited")
