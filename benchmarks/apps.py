@@ -211,6 +211,32 @@ def scoped_key_app(*, loader: bool) -> Flask:
     return app
 
 
+FULL_POLICY: dict[str, Any] = {
+    # Every rule that a GET of /tool can be asked about, each one passed: the test client's
+    # address, the whole day in a zone with summer time, every weekday, the view by name and
+    # a blocked toolkit (a GET is no tool call: its body is never read), a budget of its own.
+    "ip_allowlist": ["10.0.0.0/8", "127.0.0.0/8", "2001:db8::/32"],
+    "ip_denylist": ["192.0.2.0/24"],
+    "allowed_hours": "00:00-24:00", "timezone": "Europe/Berlin",
+    "allowed_weekdays": ["mon-sun"],
+    "allowed_endpoints": ["tool_view", "tool:Math.*"], "blocked_endpoints": ["tool:Admin.*"],
+}
+
+
+def policy_key_app(policy: dict[str, Any] | None, app_limit: str | None = None) -> Flask:
+    """API_KEY as a record (no scopes), with ``policy`` or without; the app's failure limit
+    off, its per-caller limit ``app_limit`` (off by default)."""
+    record: dict[str, Any] = {"id": "bench", "hash": hash_key(API_KEY)}
+    if policy is not None:
+        record["policy"] = policy
+    app = _flask(OTC_AUTH_METHODS=["api_key"], OTC_AUTH_API_KEYS=[record],
+                 OTC_AUTH_RATELIMIT=app_limit, OTC_AUTH_FAILURE_RATELIMIT=None,
+                 OTC_AUTH_REQUIRE_HTTPS=False)
+    OTCAuth(app)
+    app.add_url_rule("/tool", view_func=require_auth(tool_view))
+    return app
+
+
 def junk_token() -> str:
     """8 KiB of base64url-looking garbage shaped like a JWS: the worst a scanner sends."""
     part = secrets.token_urlsafe(6000)[:2730]
@@ -230,6 +256,13 @@ def cases(new_tokens: int) -> Iterator[Case]:
                _constant(key))
     yield Case("API key from a loader (cached) + scope", lambda: scoped_key_app(loader=True),
                _constant(key))
+    yield Case("API key record, no policy", lambda: policy_key_app(None), _constant(key))
+    yield Case("API key record + policy (address, hours, endpoints)",
+               lambda: policy_key_app(FULL_POLICY), _constant(key))
+    yield Case("API key record + full policy (and its own ratelimit, memory)",
+               lambda: policy_key_app({**FULL_POLICY, "ratelimit": BIG_LIMIT}), _constant(key))
+    yield Case("API key record, no policy, OTC_AUTH_RATELIMIT (memory)",
+               lambda: policy_key_app(None, BIG_LIMIT), _constant(key))
     yield Case("JWT, reused token", lambda: otcauth_app(methods=["jwt"]), _constant(bearer))
     yield Case("JWT, new token each request", lambda: otcauth_app(methods=["jwt"]), pool.headers)
     yield Case("JWT + both limits, memory",

@@ -46,7 +46,8 @@ nitpick_ignore = [
     for name in (
         # the standard library
         "collections.abc.Callable", "collections.abc.Generator", "collections.abc.Iterable",
-        "collections.abc.Mapping", "collections.abc.Iterator",
+        "collections.abc.Mapping", "collections.abc.Iterator", "ipaddress.IPv4Network",
+        "ipaddress.IPv6Network", "datetime.tzinfo",
         # Flask and Werkzeug (the hints spell them both qualified and short)
         "Flask", "flask.app.Flask", "flask.blueprints.Blueprint", "FlaskClient", "Request",
         "Response", "werkzeug.sansio.Response", "werkzeug.sansio.response.Response",

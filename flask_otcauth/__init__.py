@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .core.identity import Identity
     from .core.keys import KeyRecord, generate_key, hash_key
     from .core.methods.base import AuthMethod, AuthRequest, Report, Scheme, Setup, TestRequest
+    from .core.policy import Policy
     from .core.refusals import AuthFailure, OTCAuthConfigError, Refusal
     from .core.settings import CONFIG_KEYS, Settings
     from .extension import OTCAuth
@@ -46,6 +47,7 @@ _HOMES: Final = {
     "KeyRecord": ".core.keys",
     "OTCAuth": ".extension",
     "OTCAuthConfigError": ".core.refusals",
+    "Policy": ".core.policy",
     "Refusal": ".core.refusals",
     "Report": ".core.methods.base",
     "Requirement": ".core.gate",
@@ -80,6 +82,7 @@ __all__ = [
     "KeyRecord",
     "OTCAuth",
     "OTCAuthConfigError",
+    "Policy",
     "Refusal",
     "Report",
     "Requirement",

@@ -191,7 +191,19 @@ def _describe(settings: Settings, report: Report) -> Report:
     report.lines.append(f"protect all views: {settings.protect_all}")
     _describe_https(settings, report)
     _describe_scopeless_grants(settings, report)
+    _describe_policies(settings, report)
     return report
+
+
+def _describe_policies(settings: Settings, report: Report) -> None:
+    """Token clients' policies and the address binding; records name their own policy."""
+    if settings.client_policies:
+        report.lines.append("client policies: " + ", ".join(
+            f'"{client}"' for client in sorted(settings.client_policies)))
+    if settings.token_address_claim is not None:
+        report.lines.append(f"tokens bound to the caller's address by the "
+                            f"{settings.token_address_claim} claim (a token without it is "
+                            "refused; behind a proxy, apply ProxyFix)")
 
 
 def _describe_scopeless_grants(settings: Settings, report: Report) -> None:

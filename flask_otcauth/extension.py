@@ -8,8 +8,10 @@ configuration needs: none at all for the usual set-up, where the views carry
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -90,7 +92,9 @@ class OTCAuth:
             weakref.finalize(app, self.states.pop, id(app), None)
         state = self.states[id(app)] = AppState(
             settings=settings,
-            gate=Gate(settings, Setup(storage, self._key_loader), rate_limits),
+            gate=Gate(settings, Setup(storage, self._key_loader), rate_limits,
+                      None if rate_limits is not None
+                      else _policy_limits(app, settings, limiter, circuits)),
             storage=storage, limiter=limiter, key_loader=self._key_loader)
         app.extensions[EXTENSION_NAME] = self
         if settings.require_https:
@@ -230,6 +234,29 @@ def _serve_resource_metadata(app: Flask, settings: OAuthSettings) -> None:
     for path in metadata_paths(str(settings.resource)):
         app.add_url_rule(path, METADATA_ENDPOINT, protected_resource_metadata,
                          methods=["GET"])
+
+
+def _policy_limits(app: Flask, settings: Settings, limiter: Limiter | None, circuits: Circuits
+                   ) -> Callable[[], RateLimits | None]:
+    """Where a policy's own ``ratelimit`` is counted when the app's limits are both off: the
+    same storage and strategy, with no limit of its own (``RATELIMIT_ENABLED = False`` still
+    turns every limit off): a given Limiter's when the app has set it up, else ours, opened by
+    the first request that needs it, so an app whose callers have no such limit opens none."""
+    uri = (getattr(limiter, "_storage_uri", None) or app.config.get("RATELIMIT_STORAGE_URI")
+           if limiter is not None else None)
+    if limiter is None or not limiter.initialized:
+        # Ours, on the given Limiter's storage if there is one: a Limiter set up here would
+        # install request hooks that every request of the app pays for.
+        own = replace(settings, ratelimit_storage_uri=uri) if isinstance(uri, str) else settings
+        return functools.partial(own_rate_limits, own, circuits.for_uri(
+            own.ratelimit_storage_uri or "memory://"), for_policies=True)
+    if not limiter.enabled:
+        return lambda: None
+    built = RateLimits(limiter.limiter, per_identity=(), per_failure=(),
+                       circuit=circuits.for_uri(uri if isinstance(uri, str) else "limiter://"),
+                       refuse_on_outage=settings.ratelimit_fallback == REFUSE,
+                       timeout=settings.storage_timeout)
+    return lambda: built
 
 
 def _rate_limits(app: Flask, settings: Settings, limiter: Limiter | None, circuits: Circuits

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from werkzeug.sansio.response import Response
 
 REQUIREMENT_ATTR: Final = "__otcauth_requirement__"
+TOOL_BODY_LIMIT: Final = 1024 * 1024
+"""Bytes of a tool call's body read for a policy's tool check when ``MAX_CONTENT_LENGTH``
+is unset."""
 EXEMPT_ATTR: Final = "__otcauth_exempt__"
 _DEFAULT: Final = Requirement()
 
@@ -92,13 +95,15 @@ def verify(
     else:
         secure = True
     auth_request = AuthRequest(header_reader(environ), current_request.method, target_uri,
-                               _request_body, environ.get("REMOTE_ADDR"), secure, query_string)
+                               _request_body, environ.get("REMOTE_ADDR"), secure, query_string,
+                               _route, _tool_id)
     identity = None
     try:
-        identity = gate.verify(auth_request, methods, optional=requirement.optional,
-                               now=time.time())
-        if gate.rate_limits is not None or requirement.scopes or requirement.any_scopes:
-            gate.admit(identity, requirement, auth_request)  # else it has nothing to do
+        now = time.time()
+        identity = gate.verify(auth_request, methods, optional=requirement.optional, now=now)
+        if (gate.rate_limits is not None or requirement.scopes or requirement.any_scopes
+                or gate.policies or (identity is not None and identity.policy is not None)):
+            gate.admit(identity, requirement, auth_request, now)  # else it has nothing to do
     except AuthFailure as failure:
         if refusal_audited(failure):  # else nothing is built for the audit trail
             record_refusal(app, failure, functools.partial(_request_facts, current_request),
@@ -215,6 +220,28 @@ def _request_facts(current_request: Request) -> RequestFacts:
     """What the audit trail says of a request; built only when someone listens."""
     return RequestFacts(http_method=current_request.method, path=current_request.path,
                         client_address=current_request.remote_addr or "unknown")
+
+
+def _route() -> tuple[str | None, str | None]:
+    """The endpoint and URL rule the request matched, for a policy that names views."""
+    rule = request.url_rule
+    return (rule.endpoint, rule.rule) if rule is not None else (None, None)
+
+
+def _tool_id() -> str | None:
+    """The tool a ``POST /tools/call`` names (OXP: ``{"request": {"tool_id": ...}}``), read
+    once for a policy that lists tools. ``get_json`` parses the body once and keeps both the
+    bytes and the parsed value, so the view reads the same body without a second parse. A
+    body of unknown length (chunked) or above ``MAX_CONTENT_LENGTH`` (1 MiB when unset) is not
+    read: ``None``, and the policy refuses the call."""
+    current: Request = request._get_current_object()  # type: ignore[attr-defined]
+    length = current.content_length
+    if length is None or length > (current.max_content_length or TOOL_BODY_LIMIT):
+        return None
+    body = current.get_json(silent=True)
+    call = body.get("request") if isinstance(body, dict) else None
+    tool = call.get("tool_id") if isinstance(call, dict) else None
+    return tool if isinstance(tool, str) and tool else None
 
 
 def _request_body() -> bytes:

@@ -9,13 +9,18 @@ is locked out and when a caller's budget is spent is decided here, and nowhere e
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
 from .authenticator import Authenticator
 from .identity import NO_AUTH_IDENTITY, Identity
 from .methods.base import AuthRequest, Scheme, Setup
-from .ratelimit import RateLimits
+from .policy import Policy
+from .policy_check import check_address_claim, check_policy
+from .ratelimit import Budget, RateLimits
 from .refusals import HTTPS_REQUIRED, AuthFailure, OTCAuthConfigError
 from .scopes import scope_failure
 from .settings import Settings
@@ -51,12 +56,23 @@ def build_schemes(settings: Settings, setup: Setup | None = None) -> dict[str, S
 class Gate:
     """One app's request path: its schemes, its limits, and the order they are asked in."""
 
-    def __init__(self, settings: Settings, setup: Setup, rate_limits: RateLimits | None) -> None:
+    def __init__(self, settings: Settings, setup: Setup, rate_limits: RateLimits | None,
+                 policy_limits: Callable[[], RateLimits | None] | None = None) -> None:
         self.authenticator = Authenticator(build_schemes(settings, setup))
         self.rate_limits = rate_limits
+        # Where a policy's own ratelimit is counted while the app counts nothing else: built
+        # by the first such caller, so an app without one opens no storage for it.
+        self._policy_limits = rate_limits
+        self._build_policy_limits = policy_limits if rate_limits is None else None
+        self._lock = threading.Lock()
         self.methods = settings.methods
         self.auth_disabled = settings.auth_disabled
         self.require_https = settings.require_https
+        self.client_policies: Mapping[str, Policy] = settings.client_policies
+        self.address_claim = settings.token_address_claim
+        # Whether any caller may carry a policy without one on its identity: the one flag the
+        # request path reads for callers without a policy of their own.
+        self.policies = bool(self.client_policies) or self.address_claim is not None
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""
@@ -98,11 +114,24 @@ class Gate:
             raise
 
     def admit(self, identity: Identity | None, requirement: Requirement,
-              request: AuthRequest) -> None:
-        """Authorize, then spend one request of the caller's budget (or refuse)."""
+              request: AuthRequest, now: float | None = None) -> None:
+        """Apply the caller's policy, authorize, then spend one request of the caller's
+        budget (its policy's, when it sets one), or refuse."""
+        budget = None
+        if identity is not None and not self.auth_disabled:
+            policy = identity.policy
+            if self.policies:
+                if self.address_claim is not None:
+                    self._bound(identity, request)
+                if policy is None:
+                    policy = self.client_policies.get(identity.client or "")
+            if policy is not None:
+                budget = self._apply(policy, identity, request,
+                                     time.time() if now is None else now)
         if requirement.scopes or requirement.any_scopes:
-            self.authorize(identity, requirement, request.client_address or UNKNOWN_ADDRESS)
-        limits = self.rate_limits
+            self.authorize(identity, requirement, request.client_address or UNKNOWN_ADDRESS,
+                           budget)
+        limits = self.rate_limits if budget is None else self.policy_limits
         if limits is None:
             return
         address = request.client_address or UNKNOWN_ADDRESS
@@ -111,10 +140,56 @@ class Gate:
         if self.auth_disabled:
             limits.count_request(caller)  # no credentials, so no failures to check
         else:
-            limits.admit(address, caller)  # the lock-out check and the count, together
+            limits.admit(address, caller, budget)  # the lock-out check and the count, together
+
+    @property
+    def policy_limits(self) -> RateLimits | None:
+        """The limits a policy's own ``ratelimit`` is counted with: the app's, else built once."""
+        if self._build_policy_limits is not None:
+            with self._lock:
+                build = self._build_policy_limits
+                if build is not None:
+                    self._policy_limits = build()
+                    self._build_policy_limits = None
+        return self._policy_limits
+
+    def _apply(self, policy: Policy, identity: Identity, request: AuthRequest, now: float
+               ) -> Budget | None:
+        """The policy's refusal, counted as its rule says; else its own budget, if any."""
+        limits = self.policy_limits if policy.ratelimit is not None else None
+        budget = (limits.budget(policy.ratelimit, policy.ratelimit_text)
+                  if limits is not None and policy.ratelimit is not None else None)
+        try:
+            check_policy(policy, request, now)
+        except AuthFailure as failure:
+            self._count_refusal(failure, identity, request, budget)
+            raise
+        return budget
+
+    def _bound(self, identity: Identity, request: AuthRequest) -> None:
+        """A token bound to addresses by ``OTC_AUTH_TOKEN_ADDRESS_CLAIM``, or its refusal."""
+        try:
+            check_address_claim(str(self.address_claim), identity.claims, request)
+        except AuthFailure as failure:
+            self._count_refusal(failure, identity, request, None)
+            raise
+
+    def _count_refusal(self, failure: AuthFailure, identity: Identity, request: AuthRequest,
+                       budget: Budget | None) -> None:
+        """A refusal from a denied address counts as a failed attempt (a stolen credential
+        tried from elsewhere is a guess like any other); one by time or endpoint is its
+        holder's, charged to its own budget like a missing scope."""
+        address = request.client_address or UNKNOWN_ADDRESS
+        if failure.counts_as_failure:
+            if self.rate_limits is not None:
+                self.rate_limits.record_failure(address)  # 429 if locked out already
+            return
+        limits = self.rate_limits if budget is None else self.policy_limits
+        if limits is not None:
+            self._charge(limits, address, identity.rate_limit_key, budget)
 
     def authorize(self, identity: Identity | None, requirement: Requirement,
-                  address: str | None = None) -> None:
+                  address: str | None = None, budget: Budget | None = None) -> None:
         """The 403 unless ``identity`` holds the scopes ``requirement`` asks for.
 
         With ``address`` (the first check of a request), a 403 is only answered to an address
@@ -126,12 +201,14 @@ class Gate:
             return  # anonymous callers only reach views without scopes (require_auth ensures it)
         failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
         if failure is not None:
-            if address is not None and self.rate_limits is not None:
-                self._charge(self.rate_limits, address, identity.rate_limit_key)
+            limits = self.rate_limits if budget is None else self.policy_limits
+            if address is not None and limits is not None:
+                self._charge(limits, address, identity.rate_limit_key, budget)
             raise failure
 
     @staticmethod
-    def _charge(limits: RateLimits, address: str, caller: str | None) -> None:
+    def _charge(limits: RateLimits, address: str, caller: str | None,
+                budget: Budget | None = None) -> None:
         """A verified credential refused all the same (expired, not yet valid, a foreign aud,
         a missing scope): its holder has the secret, so this is no guess to count against the
         address, which a platform with a wrong clock would otherwise lock out with refusals it
@@ -140,4 +217,4 @@ class Gate:
         answer that a credential verified would confirm a guessed secret.
         """
         limits.refuse_if_failing(address)
-        limits.count_request(caller if caller is not None else f"address:{address}")
+        limits.count_request(caller if caller is not None else f"address:{address}", budget)

@@ -6,9 +6,12 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .scopes import grants
+
+if TYPE_CHECKING:
+    from .policy import Policy
 
 _NO_CLAIMS: Final[Mapping[str, Any]] = MappingProxyType({})
 
@@ -25,7 +28,9 @@ class Identity:
     ``scope_source`` says where ``scopes`` come from (``'key record "ci-bot"'``, ``"the token's
     scope claim"``, ``'OTC_AUTH_HMAC_CLIENTS["x"]'``, or ``"OTC_AUTH_SCOPELESS_GRANTS"`` for a
     credential that carries no scopes), so the log line of a 403 tells the operator what to
-    change; it takes no part in comparing identities.
+    change; it takes no part in comparing identities. ``policy`` is the credential's own
+    access policy (a key record's, an hmac client's), ``None`` for none; a token's client may
+    have one in ``OTC_AUTH_CLIENT_POLICIES`` instead.
     """
 
     method: str
@@ -36,6 +41,7 @@ class Identity:
     tenant: str | None = None
     scope_source: str | None = field(default=None, compare=False)
     issuer: str | None = None
+    policy: Policy | None = field(default=None, compare=False, repr=False)
 
     def has_scope(self, scope: str) -> bool:
         """Whether the caller may do ``scope`` (wildcards such as ``tools:call:*`` included).

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from .identity import key_fingerprint, sha256
+from .policy import Policy, parse_policy
 from .refusals import OTCAuthConfigError
 from .scopes import ScopeError, checked_scopes
 
@@ -40,7 +41,8 @@ ISSUED_PREFIXES: Final = tuple(f"otc_{env}_" for env in ENVIRONMENTS)
 _ISSUED: Final = re.compile(r"(otc_(live|test)_[0-9A-Za-z]{32,})_([0-9A-Za-z]{6})")
 _DIGEST: Final = re.compile(r"sha256:([0-9a-f]{64})")
 _RECORD_ID: Final = re.compile(r"[\x21-\x7e]{1,128}")
-RECORD_FIELDS: Final = ("id", "hash", "scopes", "tenant", "expires_at", "not_before", "disabled")
+RECORD_FIELDS: Final = ("id", "hash", "scopes", "tenant", "expires_at", "not_before", "disabled",
+                         "policy")
 MAX_CACHED_LOOKUPS: Final = 10_000
 
 
@@ -99,7 +101,8 @@ class KeyRecord:
     record keeping ``expires_at`` until its holders have switched. ``scopes`` is ``None`` for a
     record written without them (a plain key, a record without a ``scopes`` field): such a key
     carries no scope information and is granted ``OTC_AUTH_SCOPELESS_GRANTS``; a record with
-    ``scopes`` (even ``[]``) is held to exactly them.
+    ``scopes`` (even ``[]``) is held to exactly them. ``policy`` limits where, when and what
+    the key may reach (a :class:`~flask_otcauth.Policy`).
     """
 
     id: str
@@ -109,6 +112,7 @@ class KeyRecord:
     expires_at: float | None = None
     not_before: float | None = None
     disabled: bool = False
+    policy: Policy | None = None
 
     def refusal(self, now: float) -> str | None:
         """Why the key must be refused at ``now`` (for the server's log only), or ``None``."""
@@ -162,9 +166,11 @@ def parse_record(data: object, where: str) -> KeyRecord:
     disabled = data.get("disabled", False)
     if not isinstance(disabled, bool):
         raise OTCAuthConfigError(f"{where}.disabled must be true or false, got {disabled!r}.")
+    policy = data.get("policy")
     return KeyRecord(id=record_id, digest=parse_digest(digest, f"{where}.hash"), scopes=scopes,
                      tenant=tenant, expires_at=expires_at, not_before=not_before,
-                     disabled=disabled)
+                     disabled=disabled,
+                     policy=None if policy is None else parse_policy(policy, f"{where}.policy"))
 
 
 def _scope_list(value: object, where: str) -> Iterable[object]:

@@ -24,6 +24,7 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from limits import RateLimitItem
@@ -53,6 +54,16 @@ _MAX_KEYS: Final = 10_000  # callers and addresses whose storage keys are rememb
 _MAX_CACHED_NAME: Final = 256  # longer names get their keys built each time
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A caller's own request limit (a policy's ``ratelimit``) in place of the app's: its
+    items, the name its counters' keys are cached under, and the admit script's arguments."""
+
+    items: tuple[RateLimitItem, ...]
+    tag: str
+    count_argv: tuple[int, ...]
+
+
 def build_strategy(
     storage_uri: str, strategy: str = "fixed-window", options: Mapping[str, Any] | None = None,
     *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
@@ -71,10 +82,16 @@ def build_strategy(
     return STRATEGIES[strategy](storage)
 
 
-def own_rate_limits(settings: Settings, circuit: Circuit | None = None) -> RateLimits | None:
+def own_rate_limits(settings: Settings, circuit: Circuit | None = None, *,
+                    for_policies: bool = False) -> RateLimits | None:
     """The limits of an app that gave OTCAuth no Flask-Limiter, counted with the strategy its
-    ``RATELIMIT_*`` keys name; ``None`` when no limit is on (or ``RATELIMIT_ENABLED`` is off)."""
-    if not (settings.ratelimit or settings.failure_ratelimit) or not settings.ratelimit_enabled:
+    ``RATELIMIT_*`` keys name; ``None`` when no limit is on (or ``RATELIMIT_ENABLED`` is off).
+
+    ``for_policies``: built even with both limits off, for the callers whose policy sets a
+    limit of their own (nobody else's requests reach it).
+    """
+    if not settings.ratelimit_enabled or not (
+            for_policies or settings.ratelimit or settings.failure_ratelimit):
         return None
     uri = settings.ratelimit_storage_uri or "memory://"
     try:
@@ -136,7 +153,8 @@ class RateLimits:
         # once per caller, an accepted request costs one read and one increment (limits builds
         # each key anew, in Python, on every call of its strategy).
         self._fixed_window = isinstance(strategy, FixedWindowRateLimiter)
-        self._storage_keys: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._storage_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._budgets: dict[str, Budget] = {}
         storage = self._storage
         if (self._fixed_window and isinstance(storage, RedisStorage)
                 and storage.target_server == "redis"):
@@ -154,16 +172,30 @@ class RateLimits:
             for item in per_failure:
                 self._failure_argv += [item.amount, item.get_expiry()]
 
-    def admit(self, address: str, caller: str) -> None:
-        """429 if ``address`` is locked out by failures, else spend one of ``caller``'s budget."""
+    def budget(self, items: tuple[RateLimitItem, ...], tag: str) -> Budget:
+        """The :class:`Budget` of a policy's limit, built once per spelling ``tag``."""
+        budget = self._budgets.get(tag)
+        if budget is None:
+            argv = [0]
+            for item in items:
+                argv += [item.amount, item.get_expiry()]
+            budget = Budget(items, tag, tuple(argv))
+            if len(self._budgets) >= _MAX_KEYS:
+                self._budgets.clear()
+            self._budgets[tag] = budget
+        return budget
+
+    def admit(self, address: str, caller: str, budget: Budget | None = None) -> None:
+        """429 if ``address`` is locked out by failures, else spend one of ``caller``'s budget
+        (``budget``'s limits in place of the app's, when given)."""
         if self._fixed_window:
             circuit = self._circuit
             if not circuit.open or circuit.probe():
                 try:
                     if self._script is not None:
-                        self._admit_by_script(address, caller)
+                        self._admit_by_script(address, caller, budget)
                     else:
-                        self._admit_in_fixed_windows(address, caller)
+                        self._admit_in_fixed_windows(address, caller, budget)
                 except AuthFailure as refusal:
                     if circuit.open and refusal.status == 429:  # the storage's own answer
                         circuit.answered()
@@ -175,41 +207,52 @@ class RateLimits:
                         circuit.answered()
                     return
         self.refuse_if_failing(address)
-        self.count_request(caller)
+        self.count_request(caller, budget)
 
-    def _admit_by_script(self, address: str, caller: str) -> None:
+    def _admit_by_script(self, address: str, caller: str, budget: Budget | None) -> None:
         failed = self._keys(_FAILED, address, self._per_failure)
-        calls = self._keys(_CALLER, caller, self._per_identity)
+        if budget is None:
+            items, count_argv = self._per_identity, self._count_argv
+            calls = self._keys(_CALLER, caller, items)
+            admit_argv = self._admit_argv
+        else:
+            items, count_argv = budget.items, list(budget.count_argv)
+            calls = self._keys(_CALLER, caller, items, budget.tag)
+            admit_argv = self._check_argv + count_argv[1:]
         if not self._split:
-            self._answer(self._script(failed + calls, self._admit_argv))
+            self._answer(self._script(failed + calls, admit_argv), items)
             return
         if failed:
-            self._answer(self._script(failed, self._check_argv))
+            self._answer(self._script(failed, self._check_argv), items)
         if calls:
-            self._answer(self._script(calls, self._count_argv))
+            self._answer(self._script(calls, count_argv), items)
 
-    def _answer(self, reply: Any) -> None:
+    def _answer(self, reply: Any, items: tuple[RateLimitItem, ...]) -> None:
         outcome, index, seconds = (int(value) for value in reply)
         if outcome == 1:
             raise _locked_out(max(0, seconds))
         if outcome == 2:
-            raise _over_budget(self._per_identity[index - 1], max(0, seconds))
+            raise _over_budget(items[index - 1], max(0, seconds))
 
-    def _admit_in_fixed_windows(self, address: str, caller: str) -> None:
+    def _admit_in_fixed_windows(self, address: str, caller: str, budget: Budget | None) -> None:
         """What ``FixedWindowRateLimiter.test`` and ``.hit`` do, on keys built once."""
         storage = self._storage
         for item, key in zip(self._per_failure, self._keys(_FAILED, address, self._per_failure),
                              strict=True):
             if storage.get(key) >= item.amount:
                 raise _locked_out(self._retry_after(item, _FAILED, address))
-        for item, key in zip(self._per_identity,
-                             self._keys(_CALLER, caller, self._per_identity), strict=True):
+        items = self._per_identity if budget is None else budget.items
+        keys = self._keys(_CALLER, caller, items, "" if budget is None else budget.tag)
+        for item, key in zip(items, keys, strict=True):
             if storage.incr(key, item.get_expiry()) > item.amount:
                 raise _over_budget(item, self._retry_after(item, _CALLER, caller))
 
-    def _keys(self, kind: str, name: str, items: tuple[RateLimitItem, ...]) -> tuple[str, ...]:
-        """The storage keys of ``name``'s counters, as the ``limits`` strategy names them."""
-        keys = self._storage_keys.get((kind, name))
+    def _keys(self, kind: str, name: str, items: tuple[RateLimitItem, ...], tag: str = ""
+              ) -> tuple[str, ...]:
+        """The storage keys of ``name``'s counters, as the ``limits`` strategy names them;
+        ``tag`` names a policy's own limits, whose keys are cached apart from the app's."""
+        cached = (kind, name) if not tag else (kind, name, tag)
+        keys = self._storage_keys.get(cached)
         if keys is None:
             if self._script is not None:
                 prefixed = self._storage.prefixed_key  # type: ignore[attr-defined]
@@ -220,7 +263,7 @@ class RateLimits:
             if len(name) <= _MAX_CACHED_NAME:  # bounded in bytes too (a JWT sub may be long)
                 if len(self._storage_keys) >= _MAX_KEYS:
                     self._storage_keys.clear()  # a flood of names: start over, nothing is lost
-                self._storage_keys[(kind, name)] = keys
+                self._storage_keys[cached] = keys
         return keys
 
     def refuse_if_failing(self, address: str) -> None:
@@ -258,9 +301,9 @@ class RateLimits:
                 if not self._call("hit", item, _FAILED, address):
                     raise _locked_out(self._retry_after(item, _FAILED, address))
 
-    def count_request(self, caller: str) -> None:
+    def count_request(self, caller: str, budget: Budget | None = None) -> None:
         """Spend one request of the caller's budget, or 429 when it is used up."""
-        for item in self._per_identity:
+        for item in self._per_identity if budget is None else budget.items:
             if not self._call("hit", item, _CALLER, caller):
                 raise _over_budget(item, self._retry_after(item, _CALLER, caller))
 

@@ -112,6 +112,17 @@ INSUFFICIENT_SCOPE: Final = Refusal(
     "insufficient_scope", 403,
     "The credential is valid but lacks the permission for this request.",
     "This request needs scopes the credential does not grant.")
+IP_NOT_ALLOWED: Final = Refusal(
+    # A policy's address rule, or a token bound to other addresses: counted, as a guess is.
+    "ip_not_allowed", 403, "This credential may not be used from this address.",
+    "The credential's policy does not allow requests from this client address.",
+    counts_as_failure=True)
+OUTSIDE_ALLOWED_HOURS: Final = Refusal(
+    "outside_allowed_hours", 403, "This credential may not be used at this time.",
+    "The credential's policy allows it only on certain days and hours.")
+ENDPOINT_NOT_ALLOWED: Final = Refusal(
+    "endpoint_not_allowed", 403, "This credential may not be used for this request.",
+    "The credential's policy does not allow it to reach this endpoint or tool.")
 RATE_LIMITED: Final = Refusal(
     "rate_limited", 429, "Too many requests. Retry later.",
     "More requests than this caller's limit.", log_level=logging.WARNING)
@@ -131,7 +142,7 @@ TEMPORARILY_UNAVAILABLE: Final = Refusal(
 
 REFUSALS: Final[tuple[Refusal, ...]] = (
     MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_API_KEY, INVALID_SIGNATURE, HTTPS_REQUIRED,
-    INSUFFICIENT_SCOPE, RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE,
-    TEMPORARILY_UNAVAILABLE,
+    INSUFFICIENT_SCOPE, IP_NOT_ALLOWED, OUTSIDE_ALLOWED_HOURS, ENDPOINT_NOT_ALLOWED,
+    RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE, TEMPORARILY_UNAVAILABLE,
 )
 """The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""

@@ -32,6 +32,7 @@ from .config_keys import (
     timeout_seconds,
 )
 from .methods import BUILT_IN, NO_AUTH, AuthMethod, checked_methods
+from .policy import ADDRESS_CLAIM_KEY, CLIENT_POLICIES_KEY, POLICY_KEYS, Policy
 from .redis_clients import DEFAULT_TIMEOUT_SECONDS
 from .refusals import OTCAuthConfigError
 from .scopes import SCOPELESS_GRANTS, ScopeError, checked_scope
@@ -177,7 +178,7 @@ RATELIMIT_FALLBACK_KEY: Final = ConfigKey(
 GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
                        RATELIMIT_STORAGE_URI_KEY, RATELIMIT_FALLBACK_KEY, PROTECT_ALL_KEY,
                        STORAGE_URI_KEY, STORAGE_NAMESPACE_KEY, STORAGE_TIMEOUT_KEY,
-                       REQUIRE_HTTPS_KEY, SCOPELESS_GRANTS_KEY)
+                       REQUIRE_HTTPS_KEY, SCOPELESS_GRANTS_KEY, *POLICY_KEYS)
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
@@ -215,6 +216,8 @@ class Settings:
     registered: tuple[AuthMethod[Any], ...] = BUILT_IN
     method_settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     scopeless_grants: frozenset[str] = frozenset()
+    client_policies: Mapping[str, Policy] = field(default_factory=lambda: MappingProxyType({}))
+    token_address_claim: str | None = None
 
     @property
     def auth_disabled(self) -> bool:
@@ -288,6 +291,8 @@ def load_settings(
         ratelimit_fallback=RATELIMIT_FALLBACK_KEY.read(config),
         registered=registered, method_settings=MappingProxyType(method_settings),
         scopeless_grants=SCOPELESS_GRANTS_KEY.read(config),
+        client_policies=MappingProxyType(dict(CLIENT_POLICIES_KEY.read(config))),
+        token_address_claim=ADDRESS_CLAIM_KEY.read(config),
     )
 
 

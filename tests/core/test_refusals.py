@@ -47,8 +47,11 @@ def test_codes_are_unique() -> None:
 
 
 @pytest.mark.parametrize("refusal", REFUSALS, ids=lambda refusal: refusal.code)
-def test_only_a_401_counts_as_a_failed_attempt(refusal: Refusal) -> None:
-    assert refusal.counts_as_failure == (refusal.status == 401)
+def test_only_a_401_or_a_refused_address_counts_as_a_failed_attempt(refusal: Refusal) -> None:
+    """A refused address (issue 16: "a refused attempt from a denied address counts toward the
+    failure limit") is the one 403 that counts: a stolen credential tried from elsewhere."""
+    assert refusal.counts_as_failure == (refusal.status == 401
+                                         or refusal.code == "ip_not_allowed")
 
 
 @pytest.mark.parametrize("refusal", REFUSALS, ids=lambda refusal: refusal.code)

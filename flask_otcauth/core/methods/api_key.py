@@ -133,7 +133,7 @@ class ApiKeyScheme:
         else:
             scopes, source = record.scopes, f'key record "{record.id}"'
         identity = Identity(method=self.method, subject=record.id, scopes=scopes,
-                            tenant=record.tenant, scope_source=source)
+                            tenant=record.tenant, scope_source=source, policy=record.policy)
         if len(self._identities) >= _MAX_IDENTITIES:
             self._identities.clear()
         self._identities[record.digest] = (record, identity)
@@ -218,12 +218,15 @@ def _header_names(value: Any, name: str) -> tuple[str, ...]:
 KEYS_KEY: Final = ConfigKey(
     "OTC_AUTH_API_KEYS", [],
     'Accepted API keys: plain strings (>= 32 characters), "sha256:<64 hex>" digests, or '
-    "records (dicts with id, hash, scopes, tenant, expires_at, not_before, disabled).",
+    "records (dicts with id, hash, scopes, tenant, expires_at, not_before, disabled, policy: "
+    "see the policies page).",
     type='list[str | dict]: keys, "sha256:<hex>" digests or key records',
     example=["sha256:" + "3f" * 32,
              {"id": "ci-bot", "hash": "sha256:" + "5a" * 32,
               "scopes": ["tools:list", "tools:call:Math.*"], "tenant": "acme",
-              "expires_at": "2027-01-31T00:00:00Z"}],
+              "expires_at": "2027-01-31T00:00:00Z",
+              "policy": {"ip_allowlist": ["203.0.113.0/24"], "allowed_hours": "09:00-17:30",
+                         "timezone": "Europe/Berlin", "ratelimit": "100/minute;1000/hour"}}],
     wrong="A key shorter than 32 characters or with characters a header cannot carry, a "
           'malformed "sha256:" digest, an issued otc_ key with a bad checksum, a record with an '
           "unknown or invalid field (named), the same key twice with a record, or an empty list "
@@ -344,6 +347,8 @@ def _describe_record(record: KeyRecord) -> str:
         parts.append(f"not before {_iso(record.not_before)}")
     if record.expires_at is not None:
         parts.append(f"expires {_iso(record.expires_at)}")
+    if record.policy is not None:
+        parts.append("policy")
     if record.disabled:
         parts.append("DISABLED")
     return ", ".join(parts)

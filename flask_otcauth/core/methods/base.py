@@ -38,6 +38,14 @@ def _no_query() -> str:
     return ""
 
 
+def _no_route() -> tuple[str | None, str | None]:
+    return None, None
+
+
+def _no_tool() -> str | None:
+    return None
+
+
 @dataclass(slots=True)  # built for every request: a frozen dataclass costs 3x to build
 class AuthRequest:
     """What a scheme may read of an HTTP request; built by the framework layer.
@@ -48,7 +56,10 @@ class AuthRequest:
     the client addressed) and the exact body bytes received. ``client_address`` is the address
     the rate limits count failures by; ``secure`` whether the request came over TLS;
     ``query`` the raw query string alone (cheaper than ``target_uri`` for a scheme that only
-    looks for a credential in it).
+    looks for a credential in it). For access policies, asked only
+    when a caller's policy needs them: ``route`` gives the endpoint name and URL rule the
+    request matched (``None`` for none), ``tool`` the tool id a tool call's JSON body names
+    (``None`` when it names none, or the body is not read: too large, or of unknown length).
     """
 
     header: Callable[[str], str | None]
@@ -58,6 +69,8 @@ class AuthRequest:
     client_address: str | None = None
     secure: bool = True
     query: Callable[[], str] = _no_query
+    route: Callable[[], tuple[str | None, str | None]] = _no_route
+    tool: Callable[[], str | None] = _no_tool
 
 
 class Scheme(Protocol):

@@ -32,6 +32,7 @@ from http_message_signatures import (
 from ...client.signing import sign_request
 from ..config_keys import SECRET_HINT, ConfigKey
 from ..identity import Identity, sha256
+from ..policy import Policy
 from ..refusals import INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
 from ..scopes import SCOPELESS_GRANTS
 from ..storage import Storage, StorageForgot, StorageUnavailable
@@ -96,7 +97,9 @@ class HmacScheme:
         nonces: Storage,
         scopes: Mapping[str, frozenset[str]] | None = None,
         scopeless_grants: frozenset[str] = frozenset(),
+        policies: Mapping[str, Policy] | None = None,
     ) -> None:
+        self._policies = dict(policies or {})
         # A client written with "scopes" holds exactly them; any other, the scope-less grants.
         self._scopes = {client_id: (granted, f'OTC_AUTH_HMAC_CLIENTS["{client_id}"]')
                         for client_id, granted in (scopes or {}).items()}
@@ -144,6 +147,7 @@ class HmacScheme:
                                      "nonce": signed.nonce}),
             scopes=scopes,
             scope_source=source,
+            policy=self._policies.get(signed.client_id),
         )
 
     def challenge(self, failure: AuthFailure | None) -> str:
@@ -310,7 +314,8 @@ class HmacMethod(AuthMethod[HmacSettings]):
     def build(self, settings: HmacSettings, setup: Setup) -> HmacScheme:
         return HmacScheme(settings.clients, max_age=settings.max_age, leeway=settings.leeway,
                           nonces=setup.storage, scopes=settings.client_scopes,
-                          scopeless_grants=setup.scopeless_grants or frozenset())
+                          scopeless_grants=setup.scopeless_grants or frozenset(),
+                          policies=settings.labelled.policies)
 
     def security_scheme(self, settings: HmacSettings) -> SchemeObject:
         # OpenAPI has no type for RFC 9421 signatures; apiKey-in-header names its header.
@@ -336,7 +341,9 @@ class HmacMethod(AuthMethod[HmacSettings]):
             scopes = settings.client_scopes.get(client_id)
             report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
                                 + (f"none given ({SCOPELESS_GRANTS})" if scopes is None
-                                   else " ".join(sorted(scopes)) or "(none)"))
+                                   else " ".join(sorted(scopes)) or "(none)")
+                                + (", policy" if client_id in settings.labelled.policies
+                                   else ""))
         for _, labelled in settings.labelled.labelled:
             for where, secret in labelled:
                 estimate = strength(secret)

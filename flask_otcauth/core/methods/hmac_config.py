@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
 from ..config_keys import SECRET_EXAMPLE, ConfigKey, leeway, seconds, secret_bytes
+from ..policy import Policy, parse_policy
 from ..refusals import OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes
 
@@ -29,10 +30,10 @@ def _client_scopes(value: Any) -> Mapping[str, frozenset[str]]:
         if not isinstance(entry, Mapping):
             continue
         where = f'OTC_AUTH_HMAC_CLIENTS["{client_id}"]'
-        unknown = set(entry) - {"secrets", "scopes"}
+        unknown = set(entry) - {"secrets", "scopes", "policy"}
         if unknown:
             raise OTCAuthConfigError(f"{where} has unknown fields {sorted(map(str, unknown))}: a "
-                                     'client record holds "secrets" and "scopes".')
+                                     'client record holds "secrets", "scopes" and "policy".')
         if "scopes" not in entry:
             continue
         listed = entry["scopes"]
@@ -43,6 +44,15 @@ def _client_scopes(value: Any) -> Mapping[str, frozenset[str]]:
         except ScopeError as error:
             raise OTCAuthConfigError(f"{where}.scopes: {error}.") from None
     return MappingProxyType(scopes)
+
+
+def _client_policies(value: Mapping[Any, Any]) -> Mapping[str, Policy]:
+    """The policies of clients written as records with ``policy``."""
+    return MappingProxyType({
+        str(client_id): parse_policy(entry["policy"],
+                                     f'OTC_AUTH_HMAC_CLIENTS["{client_id}"].policy')
+        for client_id, entry in value.items()
+        if isinstance(entry, Mapping) and entry.get("policy") is not None})
 
 
 def _clients(value: Any, name: str) -> HmacSettingsClients:
@@ -71,7 +81,7 @@ def _clients(value: Any, name: str) -> HmacSettingsClients:
                 raise OTCAuthConfigError(f"{label} must be a string.")
             secrets.append((label, secret_bytes(secret, label, "signing secrets")))
         clients.append((client_id, tuple(secrets)))
-    return HmacSettingsClients(tuple(clients), scopes)
+    return HmacSettingsClients(tuple(clients), scopes, _client_policies(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +90,22 @@ class HmacSettingsClients:
 
     labelled: tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...]
     scopes: Mapping[str, frozenset[str]]
+    policies: Mapping[str, Policy] = field(default_factory=lambda: MappingProxyType({}))
 
 
 CLIENTS_KEY: Final = ConfigKey(
     "OTC_AUTH_HMAC_CLIENTS", {},
     'Request-signing clients: {"client-id": "secret" | ["current", "previous"] | '
-    '{"secrets": [...], "scopes": [...]}}, secrets >= 32 bytes and distinct from API keys.',
+    '{"secrets": [...], "scopes": [...], "policy": {...}}}, secrets >= 32 bytes and distinct '
+    "from API keys; a policy as on the policies page.",
     type='dict[str, str | list[str] | dict]: client id -> secret, [current, previous], or '
-         '{"secrets": [...], "scopes": [...]}',
+         '{"secrets": [...], "scopes": [...], "policy": {...}}',
     example={"agent-platform": SECRET_EXAMPLE},
     wrong="Not a mapping, a client id a keyid cannot carry, a secret shorter than 32 bytes or "
           "also used as an API key or JWT secret, a client record with a field other than "
-          '"secrets" and "scopes" (named), scopes that are not a list of valid scopes (visible '
-          'ASCII without spaces or quotes), or empty while "hmac" is enabled.',
+          '"secrets", "scopes" and "policy" (named), a malformed policy (the client and field '
+          "named), scopes that are not a list of valid scopes (visible ASCII without spaces or "
+          'quotes), or empty while "hmac" is enabled.',
     bad_example={"agent-platform": {"secrets": [SECRET_EXAMPLE], "scope": []}}, parse=_clients)
 MAX_AGE_KEY: Final = ConfigKey(
     "OTC_AUTH_HMAC_MAX_AGE", 300,
