@@ -45,6 +45,12 @@ SCHEMAS: Final[dict[str, Any]] = {
         "properties": {
             "$schema": {"type": "string", "const": LATEST_SCHEMA},
             "items": {"type": "array", "items": _ref("ToolDefinition")},
+            "signatures": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "With OTC_AUTH_TOOL_SIGNING on: each item's detached JWS by "
+                               "tool id, keys at /.well-known/otc-tool-keys.json.",
+            },
         },
     },
     "CallToolRequest": {

@@ -36,6 +36,7 @@ from .redis_clients import DEFAULT_TIMEOUT_SECONDS
 from .refusals import OTCAuthConfigError
 from .scopes import SCOPELESS_GRANTS, ScopeError, checked_scope
 from .storage import NAMESPACE
+from .tool_signing import TOOL_SIGNING_KEYS, ToolSigner, read_tool_signer
 
 S = TypeVar("S")
 DEFAULT_STRATEGY: Final = "fixed-window"
@@ -181,8 +182,8 @@ GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
-    """The general keys, then each method's, in the order the methods are given."""
-    return (*GENERAL_KEYS, *(key for method in methods for key in method.keys))
+    """The general keys, tool signing's, then each method's, in the order given."""
+    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, *(key for method in methods for key in method.keys))
 
 
 CONFIG_KEYS: Final = config_keys()
@@ -215,6 +216,7 @@ class Settings:
     registered: tuple[AuthMethod[Any], ...] = BUILT_IN
     method_settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     scopeless_grants: frozenset[str] = frozenset()
+    tool_signer: ToolSigner | None = None  # OTC_AUTH_TOOL_SIGNING on: the key and its cache
 
     @property
     def auth_disabled(self) -> bool:
@@ -288,6 +290,7 @@ def load_settings(
         ratelimit_fallback=RATELIMIT_FALLBACK_KEY.read(config),
         registered=registered, method_settings=MappingProxyType(method_settings),
         scopeless_grants=SCOPELESS_GRANTS_KEY.read(config),
+        tool_signer=read_tool_signer(config),
     )
 
 
