@@ -62,10 +62,11 @@ class ToolServer:
 
 
 def tool_server(**overrides: Any) -> ToolServer:
-    """A server without authentication (the signature is the point here) that signs."""
+    """A signing server; without authentication unless ``overrides`` say otherwise (the
+    signature is the point here)."""
     app = Flask(__name__)
-    app.config.update(base_config(OTC_AUTH_METHODS=["none"], OTC_AUTH_TOOL_SIGNING=True,
-                                  **overrides))
+    app.config.update(base_config(**{"OTC_AUTH_METHODS": ["none"],
+                                     "OTC_AUTH_TOOL_SIGNING": True, **overrides}))
     auth = OTCAuth(app)
     server = ToolServer(app, auth, [copy.deepcopy(ADD), copy.deepcopy(ECHO)])
 
