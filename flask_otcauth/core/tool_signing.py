@@ -9,12 +9,13 @@ key's RFC 7638 thumbprint and ``iat`` in the protected header. The public keys, 
 and those still published during a rotation, are served as a JWK Set; clients check listings
 with :func:`flask_otcauth.client.verify_tool_listing`. Flask-free.
 
-Signatures are cached by the definition's canonical bytes, so a listing signs each definition
-once per process, not once per request, and a changed definition is signed afresh.
+Signatures are cached per definition, so a listing signs each definition once per process, not
+once per request, and a changed definition is signed afresh.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -107,7 +108,7 @@ class ToolSigner:
                 keys.append(jwk)
         self._key_set: Final = {"keys": keys}
         self._jws = PyJWS(algorithms=[self.algorithm])
-        self._signatures: dict[bytes, str] = {}
+        self._signatures: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def key_set(self) -> dict[str, Any]:
@@ -115,17 +116,25 @@ class ToolSigner:
         return {"keys": [dict(jwk) for jwk in self._key_set["keys"]]}
 
     def sign(self, definition: Mapping[str, Any]) -> str:
-        """The detached compact JWS (``<protected>..<signature>``) of one definition."""
-        payload = canonicalize(definition)
-        signature = self._signatures.get(payload)
+        """The detached compact JWS (``<protected>..<signature>``) of one definition.
+
+        The cache is keyed by the definition's sorted ``json.dumps``, which the C encoder
+        writes in a fraction of the time the pure-Python RFC 8785 form takes: two definitions
+        with the same dump are the same JSON value, so they have the same canonical bytes and
+        the same signature. Only a definition not seen before is canonicalized and signed.
+        """
+        fingerprint = _fingerprint(definition)
+        signature = self._signatures.get(fingerprint) if fingerprint is not None else None
         if signature is None:
             signature = self._jws.encode(
-                payload, self._key, algorithm=self.algorithm, is_payload_detached=True,
+                canonicalize(definition), self._key, algorithm=self.algorithm,
+                is_payload_detached=True,
                 headers={"typ": MEDIA_TYPE, "kid": self.kid, "iat": int(time.time())})
-            with self._lock:
-                if len(self._signatures) >= MAX_CACHED_SIGNATURES:
-                    self._signatures.clear()  # definitions that churn: start over, bounded
-                self._signatures[payload] = signature
+            if fingerprint is not None:
+                with self._lock:
+                    if len(self._signatures) >= MAX_CACHED_SIGNATURES:
+                        self._signatures.clear()  # definitions that churn: start over
+                    self._signatures[fingerprint] = signature
         return signature
 
     def sign_all(self, definitions: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -141,6 +150,16 @@ class ToolSigner:
                 raise ValueError(f"Two tool definitions have the id {tool_id!r}.")
             signatures[tool_id] = self.sign(definition)
         return signatures
+
+
+def _fingerprint(definition: Mapping[str, Any]) -> str | None:
+    """The cache key of a definition, or ``None`` for one JSON cannot hold (canonicalize then
+    says why)."""
+    try:
+        return json.dumps(definition, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
 
 
 def read_tool_signer(config: Mapping[str, Any]) -> ToolSigner | None:

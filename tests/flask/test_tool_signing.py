@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import Flask
 
 from flask_otcauth import OTCAuth, OTCAuthConfigError
-from flask_otcauth.client import canonicalize
+from flask_otcauth.client import CanonicalizationError, canonicalize
 from flask_otcauth.client.jwk import jwk_thumbprint
 
 from ..conftest import base_config
@@ -228,3 +228,11 @@ def test_definitions_sharing_an_id_are_refused() -> None:
 
     with server.app.app_context(), pytest.raises(ValueError, match=r"Math\.Add@1\.0\.0"):
         server.auth.sign_tool_definitions([ADD, {**ADD, "description": "Other."}])
+
+
+def test_a_definition_json_cannot_hold_is_refused_not_signed() -> None:
+    """RFC 8785 appendix B note 3: NaN has no canonical form, so nothing is signed for it."""
+    server = tool_server()
+
+    with server.app.app_context(), pytest.raises(CanonicalizationError, match="nan"):
+        server.auth.sign_tool_definitions([{**ADD, "output_schema": {"maximum": float("nan")}}])
