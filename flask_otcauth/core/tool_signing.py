@@ -95,9 +95,10 @@ class ToolSigner:
     """One app's signing key, the key set it publishes and its cache of signatures."""
 
     def __init__(self, key: SigningKey, published: Iterable[PublicKey] = (),
-                 *, generated: bool = False) -> None:
+                 *, source: str | None = None) -> None:
         self._key = key
-        self.generated = generated
+        self.source = source
+        """The key file, or ``None`` for a key generated for this process (development)."""
         current = public_jwk(key.public_key())
         self.kid: str = current["kid"]
         self.algorithm: str = current["alg"]
@@ -110,6 +111,17 @@ class ToolSigner:
         self._jws = PyJWS(algorithms=[self.algorithm])
         self._signatures: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def describe(self) -> tuple[str, str | None]:
+        """``flask otcauth check``'s line, and its warning for a key no restart keeps."""
+        line = (f"tool signing: {self.algorithm}, kid {self.kid}, key "
+                f"{self.source or 'generated for this process'}, "
+                f"{len(self._key_set['keys'])} published key(s) at {KEYS_PATH}")
+        if self.source is not None:
+            return line, None
+        return line, (f"{TOOL_SIGNING_KEY_FILE_KEY.name} is unset: each process signs with a "
+                      "key of its own, which no restart keeps, so clients that pin the key set "
+                      f"see a new one at every restart; {_GENERATE_HINT}, and set it.")
 
     def key_set(self) -> dict[str, Any]:
         """The JWK Set to publish: the current key first, then the earlier ones."""
@@ -175,14 +187,14 @@ def read_tool_signer(config: Mapping[str, Any]) -> ToolSigner | None:
     published = [_public_key(path, TOOL_SIGNING_PUBLISHED_KEY_FILES_KEY.name)
                  for path in published_files]
     if key_file is not None:
-        return ToolSigner(_private_key(key_file), published)
+        return ToolSigner(_private_key(key_file), published, source=key_file)
     if not (config.get("DEBUG") or config.get("TESTING")):
         raise OTCAuthConfigError(
             f"{TOOL_SIGNING_KEY.name} is on, but {TOOL_SIGNING_KEY_FILE_KEY.name} is not set: "
             f"{_GENERATE_HINT}, and set {TOOL_SIGNING_KEY_FILE_KEY.name} to its path. A key is "
             "generated only in development (DEBUG or TESTING), as every process would sign "
             "with a key of its own that no restart keeps.")
-    return ToolSigner(ed25519.Ed25519PrivateKey.generate(), published, generated=True)
+    return ToolSigner(ed25519.Ed25519PrivateKey.generate(), published)
 
 
 def _read(path: str, name: str) -> bytes:

@@ -236,3 +236,19 @@ def test_a_definition_json_cannot_hold_is_refused_not_signed() -> None:
 
     with server.app.app_context(), pytest.raises(CanonicalizationError, match="nan"):
         server.auth.sign_tool_definitions([{**ADD, "output_schema": {"maximum": float("nan")}}])
+
+
+def test_check_names_the_key_file_and_the_kid(tmp_path: Path) -> None:
+    path = _pem(ed25519.Ed25519PrivateKey.generate(), tmp_path / "k.pem")
+    server = tool_server(OTC_AUTH_TOOL_SIGNING_KEY_FILE=path)
+
+    output = server.app.test_cli_runner().invoke(args=["otcauth", "check"]).output
+
+    assert f"tool signing: EdDSA, kid {server.keys()['keys'][0]['kid']}, key {path}" in output
+    assert "OTC_AUTH_TOOL_SIGNING_KEY_FILE is unset" not in output
+
+
+def test_check_warns_that_a_generated_key_changes_at_every_restart() -> None:
+    output = tool_server().app.test_cli_runner().invoke(args=["otcauth", "check"]).output
+
+    assert "warning: OTC_AUTH_TOOL_SIGNING_KEY_FILE is unset" in output
