@@ -26,6 +26,7 @@ from .config import (
     dev_signing_key_file,
     from_environment,
     oauth_settings,
+    remove_dev_signing_key,
 )
 from .logs import printable, route_to_stderr
 from .openapi import openapi_document
@@ -83,11 +84,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if dev_mode:
         # The development server speaks plain HTTP on localhost; production keeps the default.
         app.config.setdefault("OTC_AUTH_REQUIRE_HTTPS", False)
-        app.config.from_mapping(dev_signing_key_file(app.config))
+    dev_key = dev_signing_key_file(app.config) if dev_mode else {}
+    app.config.from_mapping(dev_key)
 
     # Before init_app, so that a refusal of the configuration is not the first thing unlogged.
     route_to_stderr(as_flag(app.config["EXAMPLE_LOG_REQUESTS"], "EXAMPLE_LOG_REQUESTS"))
-    auth.init_app(app)  # validates every OTC_AUTH_* key; a bad or missing secret raises here
+    try:
+        auth.init_app(app)  # validates every OTC_AUTH_* key; a bad or missing secret raises here
+    finally:
+        remove_dev_signing_key(dev_key)  # read once by init_app: no key stays on disk
     if credentials is not None:
         # stderr, not logging: a log pipeline would keep the credentials after the run ends.
         print(dev_banner(credentials, app.config), file=sys.stderr, flush=True)

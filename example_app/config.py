@@ -8,7 +8,6 @@ why the app's own settings use the ``EXAMPLE_`` prefix: the extension refuses un
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import secrets
@@ -158,13 +157,13 @@ def dev_signing_key_file(config: Mapping[str, Any]) -> dict[str, Any]:
 
     The extension generates keys itself only under ``DEBUG`` or ``TESTING``, which dev mode
     does not set (``DEBUG`` would start Werkzeug's debugger). The key goes to a file only this
-    user can read, in a folder of its own removed when the process exits.
+    user can read, in a folder of its own that :func:`remove_dev_signing_key` deletes as soon
+    as ``init_app`` has read it, so no key outlives the run however the process ends.
     """
     if config.get("OTC_AUTH_TOOL_SIGNING") is not True or config.get(
             "OTC_AUTH_TOOL_SIGNING_KEY_FILE"):
         return {}
     folder = tempfile.mkdtemp(prefix="example-app-tool-key-")
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = os.path.join(folder, "tool-signing.pem")
     pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -173,6 +172,13 @@ def dev_signing_key_file(config: Mapping[str, Any]) -> dict[str, Any]:
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
     return {"OTC_AUTH_TOOL_SIGNING_KEY_FILE": path}
+
+
+def remove_dev_signing_key(settings: Mapping[str, Any]) -> None:
+    """Delete the folder :func:`dev_signing_key_file` made (the extension holds the key)."""
+    path = settings.get("OTC_AUTH_TOOL_SIGNING_KEY_FILE")
+    if isinstance(path, str):
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def mint_command(secret: str, audience: str | None, lifetime: int = _DEV_TOKEN_SECONDS) -> str:

@@ -19,6 +19,7 @@ import pytest
 from flask import Flask
 
 from example_app import create_app
+from example_app.config import dev_signing_key_file, remove_dev_signing_key
 from flask_otcauth import OTCAuthConfigError, hash_key
 from flask_otcauth.client import verify_tool_listing
 
@@ -117,13 +118,26 @@ def test_without_signing_the_listing_has_no_signatures_and_no_keys(app: Flask) -
     assert app.test_client().get(KEYS_PATH).status_code == 404
 
 
-def test_dev_mode_generates_a_key_file_only_the_user_can_read(make_app: Callable[..., Flask]
-                                                              ) -> None:
+def test_dev_mode_signs_with_a_generated_key(make_app: Callable[..., Flask]) -> None:
     app = make_app(TESTING=False, EXAMPLE_DEV_MODE=True, OTC_AUTH_TOOL_SIGNING=True)
-    key_file = Path(app.config["OTC_AUTH_TOOL_SIGNING_KEY_FILE"])
 
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert verify_tool_listing(_listing(app), _keys(app)).verified
+
+
+def test_dev_mode_leaves_no_key_on_disk_once_started(make_app: Callable[..., Flask]) -> None:
+    app = make_app(TESTING=False, EXAMPLE_DEV_MODE=True, OTC_AUTH_TOOL_SIGNING=True)
+
+    assert not Path(app.config["OTC_AUTH_TOOL_SIGNING_KEY_FILE"]).parent.exists()
+
+
+def test_the_dev_key_file_is_readable_by_its_user_alone() -> None:
+    generated = dev_signing_key_file({"OTC_AUTH_TOOL_SIGNING": True})
+    key_file = Path(generated["OTC_AUTH_TOOL_SIGNING_KEY_FILE"])
+    try:
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    finally:
+        remove_dev_signing_key(generated)
 
 
 def test_production_mode_without_a_key_file_refuses_to_start() -> None:
