@@ -99,18 +99,17 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def _integer(value: int) -> str:
-    """An integer is an IEEE 754 double too; one that a double cannot hold exactly would
-    arrive elsewhere as another number, so it is refused (RFC 8785 section 3.2.2.3)."""
+    """An integer is read as the nearest IEEE 754 double, as every JSON parser that follows
+    I-JSON reads it (RFC 8785 section 3.2.2.3): so 2**53 + 1 canonicalizes as 2**53 here and
+    in a JavaScript verifier alike, and a large float that was served as digits (1e17 as
+    ``100000000000000000``) and parsed back as a Python int keeps its canonical form."""
     if abs(value) <= _MAX_EXACT_INTEGER:
         return str(value)
     try:
-        as_double = float(value)
+        return number(float(value))
     except OverflowError:
-        as_double = math.inf
-    if as_double != value:
-        raise CanonicalizationError(f"The integer {value} is not exactly an IEEE 754 double: "
-                                    "send it as a string (RFC 8785 appendix D).")
-    return number(as_double)
+        raise CanonicalizationError(f"The integer {value} exceeds every IEEE 754 double: send "
+                                    "it as a string (RFC 8785 appendix D).") from None
 
 
 def number(value: float) -> str:

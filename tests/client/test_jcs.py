@@ -114,10 +114,15 @@ def test_a_lone_surrogate_is_refused() -> None:
         canonicalize({"text": "a\ud800b"})
 
 
-def test_an_integer_a_double_cannot_hold_is_refused() -> None:
-    """RFC 8785 section 3.2.2.3: numbers are IEEE 754 doubles; 2**53 + 1 is none."""
+def test_an_integer_past_2_53_is_read_as_the_nearest_double() -> None:
+    """RFC 8785 section 3.2.2.3: numbers are IEEE 754 doubles; 2**53 + 1 is read as 2**53."""
+    assert canonicalize(2**53 + 1) == b"9007199254740992"
+
+
+def test_an_integer_beyond_every_double_is_refused() -> None:
+    """RFC 8785 appendix D: what no double holds travels as a string."""
     with pytest.raises(CanonicalizationError, match="string"):
-        canonicalize(2**53 + 1)
+        canonicalize(10**400)
 
 
 def test_an_integer_a_double_holds_exactly_serializes_as_that_double() -> None:

@@ -82,6 +82,8 @@ INPUTS: Final = [
     json.dumps(ECHO),
     r'{"z": {"\u2028": "line separator", "\u007f": "delete", "": []}, "a": [0.1, -0, 1e-7]}',
     '{"nested": [[[{"b": true, "a": null}]]], "empty": {}, "controls": "\\u0000\\u001f\\b"}',
+    # Past 2**53 both sides read the nearest double: 2**53 + 1 and 1e17 spelled as digits.
+    '{"big": 9007199254740993, "digits": 100000000000000000, "negative": -18014398509481985}',
 ]
 
 
