@@ -45,21 +45,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def spawn_gunicorn(
     app: str, settings: Mapping[str, object], log: Path, *, args: Sequence[str] = ("-w", "2"),
     env: Mapping[str, str] | None = None, error_log: Path | None = None,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn serving ``app`` with ``settings`` as JSON variables, not yet waited for.
 
-    The test's own environment loses its ``OTC_AUTH_*``, ``RATELIMIT_*`` and ``EXAMPLE_*``
-    settings and ``FLASK_DEBUG``, so only what the test passes configures the server. Its
-    stdout and stderr go to ``log``, or stderr to ``error_log`` when one is given.
+    The test's own environment loses its ``OTC_AUTH_*``, ``RATELIMIT_*``, ``EXAMPLE_*`` and
+    ``FLASK_*`` variables (a test elsewhere may leave ``FLASK_RUN_FROM_CLI`` behind), so only
+    what the test passes configures the server. Its stdout and stderr go to ``log``, or stderr
+    to ``error_log`` when one is given. ``port``: one the test picked with :func:`free_port`,
+    for a server whose settings must name its own URL.
     """
     environ = {name: value for name, value in os.environ.items()
-               if not name.startswith(("OTC_AUTH_", "RATELIMIT_", "EXAMPLE_"))
-               and name != "FLASK_DEBUG"}
+               if not name.startswith(("OTC_AUTH_", "RATELIMIT_", "EXAMPLE_", "FLASK_"))}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                           environ.get("PYTHONPATH")]))
     environ.update({name: json.dumps(value) for name, value in settings.items()})
     environ.update(env or {})
-    port = free_port()
+    port = port or free_port()
     command = [sys.executable, "-m", "gunicorn", *args, "-b", f"127.0.0.1:{port}", app]
     with contextlib.ExitStack() as files:
         output = files.enter_context(log.open("wb"))
@@ -73,10 +75,11 @@ def spawn_gunicorn(
 def start_gunicorn(
     app: str, settings: Mapping[str, object], log: Path, *, args: Sequence[str] = ("-w", "2"),
     env: Mapping[str, str] | None = None, error_log: Path | None = None,
+    port: int | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """:func:`spawn_gunicorn`, returned once ``/health`` answers (stopped and failed if not)."""
     process, base_url = spawn_gunicorn(app, settings, log, args=args, env=env,
-                                       error_log=error_log)
+                                       error_log=error_log, port=port)
     deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
 
     def logged() -> str:

@@ -8,8 +8,9 @@ app's shared storage (memory or Redis), under the token's SHA-256 (never the tok
 most ``min(cache_ttl, exp - now)`` seconds, so a revoked token is refused again within
 ``cache_ttl`` and a negative answer is asked again each time. An endpoint that does not answer
 is a 503 ``temporarily_unavailable`` with ``Retry-After``, never an acceptance. The client
-secret is sent in the ``Authorization`` header (``client_secret_basic``, RFC 6749 section
-2.3.1) and never logged, echoed or put in a refusal.
+authenticates with its secret in the ``Authorization`` header (``client_secret_basic``, RFC 6749
+section 2.3.1) or with a signed assertion (``private_key_jwt``, :mod:`.client_assertion`);
+neither is ever logged, echoed or put in a refusal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .client_assertion import PrivateKeyJwt, private_key_jwt
 from .jwks import FetchError, json_object, url_problem
 from .refusals import INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
 from .storage import Storage, StorageUnavailable
@@ -34,8 +36,10 @@ logger = logging.getLogger("flask_otcauth")
 CACHE_PREFIX: Final = "oauth-introspection:"
 RETRY_AFTER_SECONDS: Final = 5
 MAX_CACHE_TTL: Final = 3600
-_FIELDS: Final = frozenset({"endpoint", "client_id", "client_secret", "cache_ttl"})
-_REQUIRED: Final = ("endpoint", "client_id", "client_secret")
+_ASSERTION_FIELDS: Final = frozenset({"algorithm", "key_id", "assertion_audience"})
+_FIELDS: Final = frozenset({"endpoint", "client_id", "client_secret", "private_key",
+                            "cache_ttl"}) | _ASSERTION_FIELDS
+_REQUIRED: Final = ("endpoint", "client_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +48,9 @@ class IntrospectionConfig:
 
     endpoint: str
     client_id: str
-    client_secret: str = field(repr=False)
+    client_secret: str | None = field(repr=False)
     cache_ttl: int = 60
+    private_key_jwt: PrivateKeyJwt | None = None
 
 
 def introspection_config(value: Any, name: str) -> IntrospectionConfig | None:
@@ -54,7 +59,8 @@ def introspection_config(value: Any, name: str) -> IntrospectionConfig | None:
         return None
     if not isinstance(value, Mapping):
         raise OTCAuthConfigError(f"{name} must be a dict with endpoint, client_id, "
-                                 "client_secret and optionally cache_ttl, or None.")
+                                 "client_secret or private_key, and optionally cache_ttl, "
+                                 "or None.")
     unknown = sorted(str(key) for key in set(value) - _FIELDS)
     if unknown:
         raise OTCAuthConfigError(f"{name} has unknown field(s) {unknown}; known: "
@@ -65,12 +71,24 @@ def introspection_config(value: Any, name: str) -> IntrospectionConfig | None:
     problem = url_problem(value["endpoint"])
     if problem is not None:
         raise OTCAuthConfigError(f"{name}.endpoint {problem}.")
+    if ("client_secret" in value) == ("private_key" in value):
+        raise OTCAuthConfigError(
+            f"{name} needs exactly one of client_secret (client_secret_basic) and private_key "
+            "(private_key_jwt: the path of a PEM file or a private JWK, with algorithm).")
+    secret = value.get("client_secret")
+    if "client_secret" in value and (not isinstance(secret, str) or not secret):
+        raise OTCAuthConfigError(f"{name}.client_secret must be a non-empty string.")
+    stray = sorted(_ASSERTION_FIELDS & set(value)) if secret is not None else []
+    if stray:
+        raise OTCAuthConfigError(f"{name} gives {stray} with client_secret: they are for "
+                                 "private_key only.")
     cache_ttl = value.get("cache_ttl", 60)
     if type(cache_ttl) is not int or not 0 <= cache_ttl <= MAX_CACHE_TTL:
         raise OTCAuthConfigError(f"{name}.cache_ttl must be a whole number of seconds in "
                                  f"0-{MAX_CACHE_TTL} (0: never cache).")
-    return IntrospectionConfig(value["endpoint"], value["client_id"], value["client_secret"],
-                               cache_ttl)
+    assertion = None if secret is not None else private_key_jwt(value, name, value["endpoint"])
+    return IntrospectionConfig(value["endpoint"], value["client_id"], secret, cache_ttl,
+                               assertion)
 
 
 def _refusal(hint: str) -> AuthFailure:
@@ -103,9 +121,14 @@ class Introspector:
         self._audiences, self._issuers = audiences, issuers
         self._timeout = timeout
         self._canonical = canonical
-        credentials = (f"{urllib.parse.quote(config.client_id, safe='')}:"
-                       f"{urllib.parse.quote(config.client_secret, safe='')}")
-        self._authorization = "Basic " + base64.b64encode(credentials.encode()).decode()
+        self._assertion = config.private_key_jwt
+        self._headers = {"Accept": "application/json",
+                         "Content-Type": "application/x-www-form-urlencoded"}
+        if config.client_secret is not None:
+            credentials = (f"{urllib.parse.quote(config.client_id, safe='')}:"
+                           f"{urllib.parse.quote(config.client_secret, safe='')}")
+            self._headers["Authorization"] = "Basic " + base64.b64encode(
+                credentials.encode()).decode()
         self.calls = 0  # requests sent to the endpoint: for the tests
 
     def claims(self, token: str, now: float) -> dict[str, Any]:
@@ -114,7 +137,7 @@ class Introspector:
         cached = self._cached(cache_key)
         if cached is not None and int(cached.get("exp", 0)) > now:
             return cached
-        answer = self._ask(token)
+        answer = self._ask(token, now)
         self._check(answer, now)
         ttl = min(self.cache_ttl, int(answer["exp"] - now))
         if ttl >= 1:
@@ -135,12 +158,13 @@ class Introspector:
             return None
         return value if isinstance(value, dict) else None
 
-    def _ask(self, token: str) -> dict[str, Any]:
-        body = urllib.parse.urlencode({"token": token, "token_type_hint": "access_token"})
+    def _ask(self, token: str, now: float) -> dict[str, Any]:
+        form = {"token": token, "token_type_hint": "access_token"}
+        if self._assertion is not None:
+            form.update(self._assertion.form(now))
         request = urllib.request.Request(  # noqa: S310 - url_problem allowed https or loopback
-            self.endpoint, data=body.encode(), method="POST", headers={
-                "Authorization": self._authorization, "Accept": "application/json",
-                "Content-Type": "application/x-www-form-urlencoded"})
+            self.endpoint, data=urllib.parse.urlencode(form).encode(), method="POST",
+            headers=self._headers)
         self.calls += 1
         try:
             answer, _ = json_object(request, self._timeout)

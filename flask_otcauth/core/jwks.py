@@ -43,6 +43,7 @@ logger = logging.getLogger("flask_otcauth")
 MAX_DOCUMENT_BYTES: Final = 64 * 1024
 MAX_CACHE_SECONDS: Final = 86400
 MIN_RSA_BITS: Final = 2048
+REFRESH_AT: Final = 0.8  # of the keys' lifetime: when the background refresh fetches
 USABLE_KTY: Final = frozenset({"RSA", "EC", "OKP"})
 PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _MAX_AGE: Final = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.I)
@@ -220,6 +221,7 @@ class KeyClient:
         self._attempted_at: float | None = None
         self._attempts = 0
         self.fetches = 0  # documents requested, discovery included: for check and the tests
+        self.last_error: str | None = None  # why the last fetch failed; None after a success
 
     def key_set(self, now: float, *, unknown_kid: bool = False) -> KeySet:
         """The keys to verify with now; refetched when expired, or for an unknown ``kid`` once
@@ -250,15 +252,38 @@ class KeyClient:
                 document = self._fetch(url, self._timeout)
                 keys = parse_key_set(document.body, f"the jwks_uri of {self.issuer}")
             except FetchError as error:
+                self.last_error = str(error)
                 self._stale(now, str(error))
                 return self.keys
-            self.keys, self.fetched_at = keys, now
+            self.keys, self.fetched_at, self.last_error = keys, now, None
             lifetime = self._ttl if document.max_age is None else min(
                 max(document.max_age, self._cooldown), MAX_CACHE_SECONDS)
             self._expires_at = now + lifetime
             return keys
         finally:
             self._lock.release()
+
+    def refresh(self, now: float) -> None:
+        """Fetch now, whether or not the keys expired, unless the cooldown forbids it: what
+        the background refresh and the prefetch at ``init_app`` call."""
+        if not self._static:
+            self._refresh(now)
+
+    def refresh_due(self) -> float:
+        """When the background should refresh: at 80 % of the keys' lifetime, so requests never
+        see them expire while the provider answers; a failed fetch is retried once per
+        cooldown (never sooner: the cooldown bounds every fetch, whatever asks)."""
+        if self._static:
+            return float("inf")
+        retry = 0.0 if self._attempted_at is None else self._attempted_at + self._cooldown
+        if self.keys is None:
+            return retry
+        return max(self.fetched_at + (self._expires_at - self.fetched_at) * REFRESH_AT, retry)
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock a thread of the parent held at the fork is held forever
+        here (that thread does not exist in the child), so the child takes a new one."""
+        self._lock = threading.Lock()
 
     def _may_try(self, now: float) -> bool:
         return self._attempted_at is None or now - self._attempted_at >= self._cooldown

@@ -1,10 +1,12 @@
-"""Shared set-up of the oauth tests: an app whose views accept oauth, a controlled clock."""
+"""Shared set-up of the oauth tests: an app whose views accept oauth, a controlled clock, and
+a real authorization server (npm oidc-provider) for the module that asks for one."""
 
 from __future__ import annotations
 
 import base64
 import json
 import time
+from collections.abc import Iterator
 from typing import Any, Final
 
 import jwt
@@ -16,10 +18,14 @@ from flask_otcauth import guard as guard_module
 from flask_otcauth.testing import LocalIssuer
 
 from ..conftest import base_config
+from ..oidc_provider import OidcProvider
 
 RESOURCE: Final = "https://tools.example.com/mcp"
 METADATA_URL: Final = "https://tools.example.com/.well-known/oauth-protected-resource/mcp"
 CHALLENGE: Final = f'Bearer resource_metadata="{METADATA_URL}"'
+OTHER_RESOURCE: Final = "https://other.example.com/mcp"
+PROVIDER_RESOURCES: Final = {RESOURCE: RESOURCE, OTHER_RESOURCE: OTHER_RESOURCE}
+"""What oidc-provider issues tokens for: each resource indicator, the audience it stands for."""
 
 
 class Clock:
@@ -101,3 +107,16 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     controlled = Clock(time.time())
     monkeypatch.setattr(guard_module, "time", controlled)
     return controlled
+
+
+def start_oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> OidcProvider:
+    log = tmp_path_factory.mktemp("oidc-provider") / "oidc-provider.log"
+    return OidcProvider(dict(PROVIDER_RESOURCES)).start(log)
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """One oidc-provider process for the module (a Node start costs about a second)."""
+    provider = start_oidc_provider(tmp_path_factory)
+    yield provider
+    provider.stop()

@@ -66,6 +66,7 @@ def test_oauth_enabled_without_issuers_is_refused() -> None:
     {"issuer": "https://id.example.com", "audiences": []},
     {"issuer": "https://id.example.com", "token_type": "JWT"},
     {"issuer": "https://id.example.com", "leeway": 600},
+    {"issuer": "https://id.example.com", "clock_skew": 301},
     "https://id.example.com",
 ])
 def test_a_wrong_issuer_entry_is_refused(entry: Any) -> None:

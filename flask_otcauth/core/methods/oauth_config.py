@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from ..config_keys import ConfigKey, leeway, seconds
+from ..config_keys import ConfigKey, boolean, leeway, seconds
 from ..introspection import introspection_config
 from ..jwks import FetchError, parse_key_set, url_problem
 from ..refusals import OTCAuthConfigError
@@ -22,9 +22,13 @@ ASYMMETRIC: Final = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS5
                                "ES256", "ES384", "ES512", "EdDSA"})
 DEFAULT_ALGORITHMS: Final = ("RS256", "PS256", "ES256", "EdDSA")
 TOKEN_TYPES: Final = ("at+jwt",)
+DEFAULT_CLOCK_SKEW: Final = 60
+"""Seconds an ``iat``/``nbf`` may be ahead, as ``OTC_AUTH_JWT_CLOCK_SKEW``'s default: clocks of
+real hosts disagree by a fraction of a second, and a token minted the instant before it is sent
+would otherwise be refused now and then; ``exp`` stays strict (``leeway``, default 0)."""
 _FIELDS: Final = frozenset({"issuer", "jwks_uri", "jwks", "algorithms", "audiences",
                             "scope_claim", "client_claim", "tenant_claim", "leeway",
-                            "max_lifetime", "token_type"})
+                            "clock_skew", "max_lifetime", "token_type"})
 
 
 def canonical_audience(value: str) -> str:
@@ -52,6 +56,7 @@ class IssuerConfig:
     leeway: int
     max_lifetime: int | None
     token_type: str | None
+    clock_skew: int = DEFAULT_CLOCK_SKEW
 
 
 def _resource(value: Any, name: str) -> str | None:
@@ -119,7 +124,7 @@ def _issuer_entry(entry: Any, where: str, resource: str | None) -> IssuerConfig:
         _optional_claim(entry, "tenant_claim", where),
         leeway(entry.get("leeway", 0), f"{where}.leeway"),
         None if max_lifetime is None else seconds(1)(max_lifetime, f"{where}.max_lifetime"),
-        token_type)
+        token_type, leeway(entry.get("clock_skew", DEFAULT_CLOCK_SKEW), f"{where}.clock_skew"))
 
 
 def _check_static_jwks(jwks: Any, where: str) -> None:
@@ -175,8 +180,9 @@ RESOURCE_KEY: Final = ConfigKey(
 ISSUERS_KEY: Final = ConfigKey(
     "OTC_AUTH_OAUTH_ISSUERS", [],
     "Trusted authorization servers: dicts with issuer and jwks_uri, jwks or neither "
-    "(discovery), algorithms, audiences, scope_claim, client_claim, tenant_claim, leeway, "
-    "max_lifetime, token_type; see docs/oauth.md.",
+    "(discovery), algorithms, audiences, scope_claim, client_claim, tenant_claim, leeway "
+    "(after exp, default 0), clock_skew (iat/nbf ahead, default 60), max_lifetime, "
+    "token_type; see docs/oauth.md.",
     type="list[dict]",
     example=[{"issuer": "https://id.example.com/realms/tools",
               "jwks_uri": "https://id.example.com/realms/tools/protocol/openid-connect/certs"}],
@@ -213,19 +219,29 @@ HTTP_TIMEOUT_KEY: Final = ConfigKey(
     "Seconds a fetch of discovery or keys may take (and a request waits for one in flight).",
     type="int (seconds, 1-60)", example=3, wrong="Not a whole number in 1-60.",
     bad_example=120, parse=seconds(1, 60))
+JWKS_PREFETCH_KEY: Final = ConfigKey(
+    "OTC_AUTH_OAUTH_JWKS_PREFETCH", False,
+    "Fetch every issuer's keys at init_app (refusing to start, naming the issuer, when its "
+    "keys cannot be fetched) and refresh them in a background thread per process before they "
+    "expire, so no request waits for a fetch.",
+    type="bool", example=True, wrong="Not true or false.", bad_example="yes", parse=boolean)
 INTROSPECTION_KEY: Final = ConfigKey(
     "OTC_AUTH_OAUTH_INTROSPECTION", None,
     "Token introspection (RFC 7662) for tokens that are no JWT of a configured issuer: a dict "
-    "with endpoint, client_id, client_secret (sent as client_secret_basic) and cache_ttl "
-    "(seconds an active answer is kept in the shared storage, default 60, never past exp).",
+    "with endpoint, client_id, either client_secret (sent as client_secret_basic) or "
+    "private_key (private_key_jwt: a PEM file path or a private JWK, with algorithm and "
+    "optionally key_id and assertion_audience, default the endpoint), and cache_ttl (seconds "
+    "an active answer is kept in the shared storage, default 60, never past exp).",
     type="dict | None",
     example={"endpoint": "https://id.example.com/oauth2/introspect", "client_id": "tools",
              "client_secret": "from-the-environment", "cache_ttl": 60},
-    wrong="Not a dict, an unknown field, endpoint, client_id or client_secret missing or "
-          "empty, an endpoint that is not https (http only for a loopback host), a cache_ttl "
-          "outside 0-3600.",
+    wrong="Not a dict, an unknown field, endpoint or client_id missing or empty, both or "
+          "neither of client_secret and private_key, a private key that cannot be read, is "
+          "not private or does not fit its algorithm, an endpoint that is not https (http "
+          "only for a loopback host), a cache_ttl outside 0-3600.",
     bad_example={"endpoint": "http://id.example.com/introspect", "client_id": "tools",
                  "client_secret": "from-the-environment"},
     parse=introspection_config)
 KEYS: Final = (RESOURCE_KEY, ISSUERS_KEY, SCOPES_SUPPORTED_KEY, JWKS_TTL_KEY,
-               JWKS_COOLDOWN_KEY, JWKS_MAX_STALE_KEY, HTTP_TIMEOUT_KEY, INTROSPECTION_KEY)
+               JWKS_COOLDOWN_KEY, JWKS_MAX_STALE_KEY, HTTP_TIMEOUT_KEY, JWKS_PREFETCH_KEY,
+               INTROSPECTION_KEY)
