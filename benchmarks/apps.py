@@ -274,6 +274,9 @@ def cases(new_tokens: int) -> Iterator[Case]:
     from .oauth_apps import oauth_cases  # noqa: PLC0415 - it imports this module
 
     yield from oauth_cases(new_tokens)
+    from .listing_apps import listing_cases  # noqa: PLC0415 - it imports this module
+
+    yield from listing_cases()
     yield Case("reject: 8 KiB junk token", lambda: otcauth_app(methods=["jwt"]),
                _constant(junk), status=401)
     yield Case("reject: random 60-byte key", lambda: otcauth_app(methods=["api_key"]),

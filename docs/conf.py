@@ -55,5 +55,10 @@ nitpick_ignore = [
         # Flask-Limiter, limits, httpx, redis-py, pytest
         "Limiter", "flask_limiter._extension.Limiter", "limits.limits.RateLimitItem",
         "httpx.Request", "httpx.Response", "redis.Redis", "pytest.FixtureRequest",
+        # cryptography's key classes (the tool-signing keys)
+        "cryptography.hazmat.primitives.asymmetric.ed25519.Ed25519PublicKey",
+        "cryptography.hazmat.primitives.asymmetric.ed25519.Ed25519PrivateKey",
+        "cryptography.hazmat.primitives.asymmetric.ec.EllipticCurvePublicKey",
+        "cryptography.hazmat.primitives.asymmetric.ec.EllipticCurvePrivateKey",
     )
 ]

@@ -23,8 +23,10 @@ from .config import (
     as_flag,
     dev_banner,
     dev_credentials,
+    dev_signing_key_file,
     from_environment,
     oauth_settings,
+    remove_dev_signing_key,
 )
 from .logs import printable, route_to_stderr
 from .openapi import openapi_document
@@ -82,10 +84,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if dev_mode:
         # The development server speaks plain HTTP on localhost; production keeps the default.
         app.config.setdefault("OTC_AUTH_REQUIRE_HTTPS", False)
+    dev_key = dev_signing_key_file(app.config) if dev_mode else {}
+    app.config.from_mapping(dev_key)
 
     # Before init_app, so that a refusal of the configuration is not the first thing unlogged.
     route_to_stderr(as_flag(app.config["EXAMPLE_LOG_REQUESTS"], "EXAMPLE_LOG_REQUESTS"))
-    auth.init_app(app)  # validates every OTC_AUTH_* key; a bad or missing secret raises here
+    try:
+        auth.init_app(app)  # validates every OTC_AUTH_* key; a bad or missing secret raises here
+    finally:
+        remove_dev_signing_key(dev_key)  # read once by init_app: no key stays on disk
     if credentials is not None:
         # stderr, not logging: a log pipeline would keep the credentials after the run ends.
         print(dev_banner(credentials, app.config), file=sys.stderr, flush=True)
@@ -167,7 +174,12 @@ def list_tools() -> Response:
     callable_tools = _registry().definitions(
         lambda qualified_name: current_identity.has_scope(tool_scope(qualified_name)))
     _log_request("tools listed", 200, tools=len(callable_tools))
-    return jsonify(list_response(callable_tools))
+    listing = list_response(callable_tools)
+    if auth.signs_tools():
+        # Beside the items: the OXP schema allows no extra member inside a ToolDefinition.
+        # Each definition is signed once per process; later requests reuse the signature.
+        listing["signatures"] = auth.sign_tool_definitions(callable_tools)
+    return jsonify(listing)
 
 
 @api.post("/tools/call")

@@ -9,15 +9,20 @@ why the app's own settings use the ``EXAMPLE_`` prefix: the extension refuses un
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from flask_otcauth import generate_key, hash_key
 
@@ -145,6 +150,35 @@ def dev_credentials(config: Mapping[str, Any]) -> DevCredentials | None:
         api_key=generate_key("test") if "api_key" in methods else None,
         jwt_secret=secrets.token_urlsafe(48) if "jwt" in methods else None,
     )
+
+
+def dev_signing_key_file(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A tool-signing key for this run when signing is on and no key file is configured.
+
+    The extension generates keys itself only under ``DEBUG`` or ``TESTING``, which dev mode
+    does not set (``DEBUG`` would start Werkzeug's debugger). The key goes to a file only this
+    user can read, in a folder of its own that :func:`remove_dev_signing_key` deletes as soon
+    as ``init_app`` has read it, so no key outlives the run however the process ends.
+    """
+    if config.get("OTC_AUTH_TOOL_SIGNING") is not True or config.get(
+            "OTC_AUTH_TOOL_SIGNING_KEY_FILE"):
+        return {}
+    folder = tempfile.mkdtemp(prefix="example-app-tool-key-")
+    path = os.path.join(folder, "tool-signing.pem")
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(pem)
+    return {"OTC_AUTH_TOOL_SIGNING_KEY_FILE": path}
+
+
+def remove_dev_signing_key(settings: Mapping[str, Any]) -> None:
+    """Delete the folder :func:`dev_signing_key_file` made (the extension holds the key)."""
+    path = settings.get("OTC_AUTH_TOOL_SIGNING_KEY_FILE")
+    if isinstance(path, str):
+        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def mint_command(secret: str, audience: str | None, lifetime: int = _DEV_TOKEN_SECONDS) -> str:

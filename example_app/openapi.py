@@ -45,6 +45,12 @@ SCHEMAS: Final[dict[str, Any]] = {
         "properties": {
             "$schema": {"type": "string", "const": LATEST_SCHEMA},
             "items": {"type": "array", "items": _ref("ToolDefinition")},
+            "signatures": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "With OTC_AUTH_TOOL_SIGNING on: each item's detached JWS by "
+                               "tool id, keys at /.well-known/otc-tool-keys.json.",
+            },
         },
     },
     "CallToolRequest": {
@@ -116,7 +122,9 @@ SCHEMAS: Final[dict[str, Any]] = {
                 "examples": ["missing_credentials", "invalid_token", "invalid_api_key",
                              "invalid_signature", "https_required", "insufficient_scope",
                              "rate_limited", "too_many_failed_attempts",
-                             "key_lookup_unavailable", "temporarily_unavailable"],
+                             "key_lookup_unavailable", "temporarily_unavailable",
+                             "ip_not_allowed", "outside_allowed_hours",
+                             "endpoint_not_allowed"],
             },
             "message": {"type": "string"},
             "developer_message": {"type": "string"},

@@ -192,6 +192,11 @@ def _describe(settings: Settings, report: Report) -> Report:
     _describe_https(settings, report)
     _describe_scopeless_grants(settings, report)
     _describe_policies(settings, report)
+    if settings.tool_signer is not None:
+        line, warning = settings.tool_signer.describe()
+        report.lines.append(line)
+        if warning is not None:
+            report.warnings.append(warning)
     return report
 
 

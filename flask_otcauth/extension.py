@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from .core.openapi import SchemeObject, SecurityRequirement, security_requiremen
 from .core.ratelimit import RateLimits, own_rate_limits
 from .core.settings import REFUSE, Settings, config_keys, load_settings
 from .core.storage import Storage, open_storage
+from .core.tool_signing import KEYS_CACHE_CONTROL, KEYS_PATH, ToolSigner
 from .state import EXTENSION_NAME, AppState, app_state
 from .transport import install_hsts
 from .view_decorators import exempt, require_auth
@@ -102,6 +103,8 @@ class OTCAuth:
         _install_hooks(app, state, previous)
         if OAUTH.name in settings.methods:
             _serve_resource_metadata(app, settings.of(OAUTH))
+        if settings.tool_signer is not None:
+            _serve_tool_keys(app, settings.tool_signer)
         if "otcauth" not in app.cli.commands:
             app.cli.add_command(otcauth_cli)
 
@@ -181,6 +184,32 @@ class OTCAuth:
         ``/.well-known/oauth-protected-resource`` (``oauth`` enabled or not)."""
         return app_state(app).settings.of(OAUTH).metadata()
 
+    def signs_tools(self, app: Flask | None = None) -> bool:
+        """Whether ``app`` signs its tool definitions (``OTC_AUTH_TOOL_SIGNING``)."""
+        return app_state(app).settings.tool_signer is not None
+
+    def sign_tool_definitions(
+        self, definitions: Iterable[Mapping[str, Any]], app: Flask | None = None
+    ) -> dict[str, str]:
+        """``{tool id: detached JWS}`` for the ToolDefinitions a listing holds.
+
+        Put it beside the items (``{"items": [...], "signatures": {...}}``): the OXP schema
+        allows no other member inside a ToolDefinition. Each definition is signed once per
+        process and its signature reused while it stays the same, so a view may call this on
+        every request. ``RuntimeError`` while ``OTC_AUTH_TOOL_SIGNING`` is off.
+        """
+        signer = app_state(app).settings.tool_signer
+        if signer is None:
+            raise RuntimeError("OTC_AUTH_TOOL_SIGNING is off: turn it on (with "
+                               "OTC_AUTH_TOOL_SIGNING_KEY_FILE) to sign tool definitions.")
+        return signer.sign_all(definitions)
+
+    def tool_keys(self, app: Flask | None = None) -> dict[str, Any]:
+        """The JWK Set served at ``/.well-known/otc-tool-keys.json`` (empty when signing is
+        off): the current signing key, then the earlier ones still published."""
+        signer = app_state(app).settings.tool_signer
+        return {"keys": []} if signer is None else signer.key_set()
+
     def protect(self, blueprint: Blueprint) -> None:
         """Require authentication on every view of ``blueprint`` (``@auth.exempt`` opts out)."""
         blueprint.before_request(guard.guard_request)
@@ -257,6 +286,24 @@ def _policy_limits(app: Flask, settings: Settings, limiter: Limiter | None, circ
                        refuse_on_outage=settings.ratelimit_fallback == REFUSE,
                        timeout=settings.storage_timeout)
     return lambda: built
+TOOL_KEYS_ENDPOINT = "otcauth_tool_keys"
+
+
+def _serve_tool_keys(app: Flask, signer: ToolSigner) -> None:
+    """The public keys of the tool signatures at the app's root, open to every caller (a
+    verifier fetches them before it trusts anything of the server), and cacheable."""
+    document = signer.key_set()
+
+    def tool_keys() -> Response:
+        response = jsonify(document)
+        response.headers["Cache-Control"] = KEYS_CACHE_CONTROL
+        return response
+
+    setattr(tool_keys, guard.EXEMPT_ATTR, True)
+    if TOOL_KEYS_ENDPOINT in app.view_functions:  # init_app again: the new keys
+        app.view_functions[TOOL_KEYS_ENDPOINT] = tool_keys
+        return
+    app.add_url_rule(KEYS_PATH, TOOL_KEYS_ENDPOINT, tool_keys, methods=["GET"])
 
 
 def _rate_limits(app: Flask, settings: Settings, limiter: Limiter | None, circuits: Circuits

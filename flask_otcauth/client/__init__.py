@@ -7,6 +7,10 @@
     httpx.post(url, json=payload, auth=HttpxAuth("my-client", secret))
     requests.post(url, json=payload, auth=RequestsAuth("my-client", secret))
 
+:func:`verify_tool_listing` checks a signed ``GET /tools`` listing against the server's key set
+and a pinned earlier listing (added, removed and changed tools, and rug pulls: a definition
+changed under an unchanged version); :func:`canonicalize` is the RFC 8785 form it verifies.
+
 Nothing here imports Flask or the server: a caller installs what it calls with.
 """
 
@@ -14,12 +18,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .jcs import CanonicalizationError, canonicalize
 from .signing import sign_request
+from .tool_listing import ToolListingError, ToolListingReport, verify_tool_listing
 
 if TYPE_CHECKING:
     from .auth import HttpxAuth, RequestsAuth
 
-__all__ = ["HttpxAuth", "RequestsAuth", "sign_request"]
+__all__ = ["CanonicalizationError", "HttpxAuth", "RequestsAuth", "ToolListingError",
+           "ToolListingReport", "canonicalize", "sign_request", "verify_tool_listing"]
 
 
 def __getattr__(name: str) -> Any:

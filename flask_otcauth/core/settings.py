@@ -37,6 +37,7 @@ from .redis_clients import DEFAULT_TIMEOUT_SECONDS
 from .refusals import OTCAuthConfigError
 from .scopes import SCOPELESS_GRANTS, ScopeError, checked_scope
 from .storage import NAMESPACE
+from .tool_signing import TOOL_SIGNING_KEYS, ToolSigner, read_tool_signer
 
 S = TypeVar("S")
 DEFAULT_STRATEGY: Final = "fixed-window"
@@ -182,8 +183,8 @@ GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
-    """The general keys, then each method's, in the order the methods are given."""
-    return (*GENERAL_KEYS, *(key for method in methods for key in method.keys))
+    """The general keys, tool signing's, then each method's, in the order given."""
+    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, *(key for method in methods for key in method.keys))
 
 
 CONFIG_KEYS: Final = config_keys()
@@ -218,6 +219,7 @@ class Settings:
     scopeless_grants: frozenset[str] = frozenset()
     client_policies: Mapping[str, Policy] = field(default_factory=lambda: MappingProxyType({}))
     token_address_claim: str | None = None
+    tool_signer: ToolSigner | None = None  # OTC_AUTH_TOOL_SIGNING on: the key and its cache
 
     @property
     def auth_disabled(self) -> bool:
@@ -293,6 +295,7 @@ def load_settings(
         scopeless_grants=SCOPELESS_GRANTS_KEY.read(config),
         client_policies=MappingProxyType(dict(CLIENT_POLICIES_KEY.read(config))),
         token_address_claim=ADDRESS_CLAIM_KEY.read(config),
+        tool_signer=read_tool_signer(config),
     )
 
 
