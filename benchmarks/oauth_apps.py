@@ -32,7 +32,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from flask_otcauth import OTCAuth, require_auth
 
-from .apps import TOKEN_LIFETIME, Case, Headers, View, tool_view
+from .apps import TOKEN_LIFETIME, Case, Headers, View, bare, tool_view
 
 ISSUER: Final = "https://id.bench.example"
 RESOURCE: Final = "https://tools.bench.example"
@@ -187,6 +187,8 @@ def oauth_cases(new_tokens: int) -> Iterator[Case]:
         reused, pool = OAuthTokens(alg, 1), OAuthTokens(alg, new_tokens)
         ours = functools.partial(otcauth_oauth, alg)
         theirs = functools.partial(handwritten_pyjwkclient, alg)
+        yield Case(f"bare Flask, same {alg} token header", _built(bare, reused),
+                   reused.headers, group="reference")  # what receiving the header costs
         yield Case(f"OAuth {alg}, reused token", _built(ours, reused), reused.headers)
         yield Case(f"OAuth {alg}, new token each request", _built(ours, pool), pool.headers)
         yield Case(f"PyJWT + PyJWKClient {alg}, reused token", _built(theirs, reused),

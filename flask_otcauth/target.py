@@ -32,11 +32,6 @@ def target_uri() -> str:
     return f"{uri}?{query}" if query else uri
 
 
-def query_string() -> str:
-    """The current request's raw query string (WSGI ``QUERY_STRING``), without building a URI."""
-    return str(request.environ.get("QUERY_STRING", ""))
-
-
 def _raw_path_and_query(environ: dict[str, Any]) -> tuple[str, str]:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
