@@ -121,6 +121,7 @@ SCHEMAS: Final[dict[str, Any]] = {
                 "type": "string",
                 "examples": ["missing_credentials", "invalid_token", "invalid_api_key",
                              "invalid_signature", "https_required", "insufficient_scope",
+                             "ip_not_allowed", "outside_allowed_hours", "endpoint_not_allowed",
                              "rate_limited", "too_many_failed_attempts",
                              "key_lookup_unavailable", "temporarily_unavailable",
                              "ip_not_allowed", "outside_allowed_hours",
@@ -136,7 +137,8 @@ _REFUSALS: Final[dict[str, Any]] = {
     "401": _json(_ref("AuthErrorResponse"),
                  "Missing or invalid credentials; WWW-Authenticate names each accepted method."),
     "403": _json(_ref("AuthErrorResponse"),
-                 "Credentials sent over plain HTTP, or a caller without the scope required."),
+                 "Credentials sent over plain HTTP, a caller without the scope required, or one "
+                 "its access policy does not allow here (address, hours, endpoint or tool)."),
     "429": _json(_ref("AuthErrorResponse"), "Rate limited; Retry-After says when to come back."),
     "503": _json(_ref("AuthErrorResponse"),
                  "A check that must fail closed cannot be made: the API key store did not "
