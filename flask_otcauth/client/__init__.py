@@ -7,6 +7,12 @@
     httpx.post(url, json=payload, auth=HttpxAuth("my-client", secret))
     requests.post(url, json=payload, auth=RequestsAuth("my-client", secret))
 
+DPoP-bound OAuth tokens (RFC 9449) go with a proof per request: :class:`DPoPKey` makes them,
+:class:`DPoPHttpxAuth` and :class:`DPoPRequestsAuth` add them (and answer one nonce challenge)::
+
+    key = DPoPKey.generate()
+    httpx.get(url, auth=DPoPHttpxAuth(access_token, key))
+
 Nothing here imports Flask or the server: a caller installs what it calls with.
 """
 
@@ -14,22 +20,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .dpop import DPoPKey
 from .signing import sign_request
 
 if TYPE_CHECKING:
     from .auth import HttpxAuth, RequestsAuth
+    from .dpop_auth import DPoPHttpxAuth, DPoPRequestsAuth
 
-__all__ = ["HttpxAuth", "RequestsAuth", "sign_request"]
+__all__ = ["DPoPHttpxAuth", "DPoPKey", "DPoPRequestsAuth", "HttpxAuth", "RequestsAuth",
+           "sign_request"]
+_LAZY = {"HttpxAuth": "auth", "RequestsAuth": "auth", "DPoPHttpxAuth": "dpop_auth",
+         "DPoPRequestsAuth": "dpop_auth"}
 
 
 def __getattr__(name: str) -> Any:
-    """``HttpxAuth`` and ``RequestsAuth`` import their HTTP library on first use (PEP 562)."""
-    if name in ("HttpxAuth", "RequestsAuth"):
-        from . import auth  # noqa: PLC0415 - the client extra, loaded when asked for
+    """The auth classes import their HTTP library on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib  # noqa: PLC0415 - the client extra, loaded when asked for
 
-        return getattr(auth, name)
+        return getattr(importlib.import_module(f".{module}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), "HttpxAuth", "RequestsAuth"])
+    return sorted([*globals(), *_LAZY])

@@ -57,6 +57,8 @@ class Gate:
         self.methods = settings.methods
         self.auth_disabled = settings.auth_disabled
         self.require_https = settings.require_https
+        # Whether accepted requests' responses may carry a scheme's headers (a DPoP-Nonce).
+        self.adds_headers = self.authenticator.adds_headers
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask
 
 from flask_otcauth import OTCAuth, current_identity, require_auth
 from flask_otcauth import guard as guard_module
+from flask_otcauth.client import DPoPKey
 from flask_otcauth.testing import LocalIssuer
 
 from ..conftest import base_config
@@ -120,3 +121,16 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
     provider = start_oidc_provider(tmp_path_factory)
     yield provider
     provider.stop()
+
+
+@pytest.fixture
+def key() -> DPoPKey:
+    """A DPoP client key (ES256), as a caller holds it."""
+    return DPoPKey.generate("ES256")
+
+
+@pytest.fixture
+def frozen(clock: Clock) -> Clock:
+    """The guard's clock on a whole second, so proofs' iat compare exactly."""
+    clock.now = float(int(clock.now))
+    return clock
