@@ -1,0 +1,128 @@
+"""DPoP beside Bearer: the downgrade refused (RFC 9449 section 7.2), the challenges (section
+7.1), the metadata (RFC 9728 with RFC 9449 section 5.2's parameters) and required mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from flask_otcauth.client import DPoPKey
+from flask_otcauth.core.refusals import OTCAuthConfigError
+from flask_otcauth.testing import LocalIssuer
+
+from ..helpers import assert_refused
+from .conftest import CHALLENGE, RESOURCE, bearer, oauth_app
+from .dpop_support import ALGS, METADATA, WHOAMI, bound_token, dpop_app, send
+
+DPOP_CHALLENGE = f"DPoP {ALGS}, {METADATA}"
+
+
+def test_a_bound_token_sent_as_bearer_is_refused(issuer: LocalIssuer, key: DPoPKey) -> None:
+    """RFC 9449 section 7.2: a DPoP-bound token is no bearer token."""
+    response = dpop_app(issuer).test_client().get("/api/whoami",
+                                                  headers=bearer(bound_token(issuer, key)))
+    assert_refused(response, 401, "invalid_token", hint="send it as Authorization: DPoP")
+
+
+def test_a_bound_token_sent_as_bearer_is_refused_with_dpop_off(issuer: LocalIssuer,
+                                                               key: DPoPKey) -> None:
+    """RFC 9449 section 7.2: even a server that takes no proofs refuses the downgrade."""
+    response = oauth_app(issuer).test_client().get("/api/whoami",
+                                                   headers=bearer(bound_token(issuer, key)))
+    assert_refused(response, 401, "invalid_token", hint="DPoP-bound")
+
+
+def test_an_unbound_bearer_token_still_works_when_dpop_is_accepted(issuer: LocalIssuer) -> None:
+    """RFC 9449 section 7.1: "accepted" takes both schemes."""
+    token = issuer.make_token(audience=RESOURCE)
+    response = dpop_app(issuer).test_client().get("/api/whoami", headers=bearer(token))
+    assert response.status_code == 200
+
+
+def test_both_challenges_when_both_are_accepted(issuer: LocalIssuer) -> None:
+    """RFC 9449 section 7.1, RFC 9110 section 11.6.1: a Bearer and a DPoP challenge."""
+    response = dpop_app(issuer).test_client().get("/api/whoami")
+    assert_refused(response, 401, "missing_credentials",
+                   challenges=[CHALLENGE, DPOP_CHALLENGE])
+
+
+def test_a_bad_proof_puts_the_error_on_the_dpop_challenge(issuer: LocalIssuer,
+                                                          key: DPoPKey) -> None:
+    """RFC 9449 section 7.1: error="invalid_dpop_proof" on the DPoP challenge only."""
+    response = send(dpop_app(issuer).test_client(), bound_token(issuer, key), None)
+    body = assert_refused(response, 401, "invalid_dpop_proof")
+    assert response.headers.getlist("WWW-Authenticate") == [
+        CHALLENGE, f'{DPOP_CHALLENGE}, error="invalid_dpop_proof", error_description="'
+        + body["developer_message"] + '"']
+
+
+def test_dpop_off_gives_no_dpop_challenge(issuer: LocalIssuer) -> None:
+    """RFC 9449 section 7.1: a server that takes no proofs does not invite them."""
+    response = oauth_app(issuer).test_client().get("/api/whoami")
+    assert_refused(response, 401, "missing_credentials", challenges=[CHALLENGE])
+
+
+def test_required_refuses_every_bearer_token(issuer: LocalIssuer) -> None:
+    """RFC 9449 section 5.2 dpop_bound_access_tokens_required: only DPoP is taken."""
+    token = issuer.make_token(audience=RESOURCE)
+    response = dpop_app(issuer, OTC_AUTH_DPOP="required").test_client().get(
+        "/api/whoami", headers=bearer(token))
+    body = assert_refused(response, 401, "invalid_token", hint="requires DPoP-bound tokens")
+    assert response.headers.getlist("WWW-Authenticate") == [
+        f'{DPOP_CHALLENGE}, error="invalid_token", error_description="'
+        + body["developer_message"] + '"']
+
+
+def test_required_accepts_a_proof(issuer: LocalIssuer, key: DPoPKey) -> None:
+    """RFC 9449 section 7.1: in required mode a bound token with its proof is the caller."""
+    token = bound_token(issuer, key)
+    response = send(dpop_app(issuer, OTC_AUTH_DPOP="required").test_client(), token,
+                    key.proof("GET", WHOAMI, access_token=token))
+    assert response.status_code == 200
+
+
+def test_metadata_advertises_the_proof_algorithms(issuer: LocalIssuer) -> None:
+    """RFC 9449 section 5.2: dpop_signing_alg_values_supported in the resource metadata."""
+    document = dpop_app(issuer).test_client().get(
+        "/.well-known/oauth-protected-resource/mcp").json
+    assert document is not None
+    assert document["dpop_signing_alg_values_supported"] == ["ES256", "PS256", "EdDSA"]
+    assert "dpop_bound_access_tokens_required" not in document
+
+
+def test_metadata_says_when_dpop_is_required(issuer: LocalIssuer) -> None:
+    """RFC 9449 section 5.2: dpop_bound_access_tokens_required: true."""
+    document = dpop_app(issuer, OTC_AUTH_DPOP="required").test_client().get(
+        "/.well-known/oauth-protected-resource/mcp").json
+    assert document is not None and document["dpop_bound_access_tokens_required"] is True
+
+
+def test_metadata_without_dpop_names_none_of_it(issuer: LocalIssuer) -> None:
+    """RFC 9728 section 2: DPoP off, no DPoP parameter."""
+    document = oauth_app(issuer).test_client().get(
+        "/.well-known/oauth-protected-resource/mcp").json
+    assert document is not None and not [name for name in document if "dpop" in name]
+
+
+def test_a_dpop_request_to_a_server_without_dpop_is_refused(issuer: LocalIssuer,
+                                                             key: DPoPKey) -> None:
+    """RFC 9449 section 7.1: the scheme is not silently ignored."""
+    token = bound_token(issuer, key)
+    response = send(oauth_app(issuer).test_client(), token,
+                    key.proof("GET", WHOAMI, access_token=token))
+    assert_refused(response, 401, "invalid_token", hint="OTC_AUTH_DPOP is off")
+
+
+@pytest.mark.parametrize("algorithms", [["HS256"], ["none"], [], "ES256"])
+def test_symmetric_or_no_algorithms_refuse_to_start(issuer: LocalIssuer,
+                                                    algorithms: object) -> None:
+    """RFC 9449 section 4.2: a proof's alg is asymmetric, never none or a MAC."""
+    with pytest.raises(OTCAuthConfigError, match="OTC_AUTH_DPOP_ALGORITHMS"):
+        dpop_app(issuer, OTC_AUTH_DPOP_ALGORITHMS=algorithms)
+
+
+def test_ed25519_is_configured_as_eddsa(issuer: LocalIssuer) -> None:
+    """RFC 9864: Ed25519 is the fully specified name of EdDSA over Ed25519."""
+    document = dpop_app(issuer, OTC_AUTH_DPOP_ALGORITHMS=["Ed25519", "ES256"]).test_client().get(
+        "/.well-known/oauth-protected-resource/mcp").json
+    assert document is not None
+    assert document["dpop_signing_alg_values_supported"] == ["EdDSA", "ES256"]
