@@ -81,13 +81,19 @@ def _jwks(alg: str) -> dict[str, Any]:
     return {"keys": [{**member, "kid": _KID, "use": "sig", "alg": alg}]}
 
 
-def _token(alg: str, index: int) -> str:
+def _token(alg: str, index: int, **extra: Any) -> str:
     issued = int(time.time())
     claims = {"iss": ISSUER, "aud": RESOURCE, "sub": "agent-1", "client_id": "agent-platform",
               "jti": str(index), "scope": "tools:list", "iat": issued,
-              "exp": issued + TOKEN_LIFETIME}
+              "exp": issued + TOKEN_LIFETIME, **extra}
     return jwt.encode(claims, _private_key(alg), algorithm=alg,
                       headers={"kid": _KID, "typ": "at+jwt"})
+
+
+def bound_token(alg: str, jkt: str | None) -> str:
+    """A token bound to the DPoP key of thumbprint ``jkt`` (RFC 9449 section 6.1), or, with
+    ``None``, the same token unbound."""
+    return _token(alg, 0) if jkt is None else _token(alg, 0, cnf={"jkt": jkt})
 
 
 class OAuthTokens:
