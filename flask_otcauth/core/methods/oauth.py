@@ -129,7 +129,11 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
         token = request.options.get("token")
         if not isinstance(token, str):
             raise ValueError("oauth needs token=...: mint one with the plugin's "
-                             "otc_oauth_issuer.make_token(...) (make_oauth_token).")
+                             "otc_oauth_issuer.make_token(...) (make_oauth_token); "
+                             "dpop_key=DPoPKey(...) sends it with a DPoP proof.")
+        key = request.options.get("dpop_key")  # a flask_otcauth.client.DPoPKey: its proof
+        if key is not None:
+            return dict(key.headers(request.method, request.url, token))
         return {"Authorization": f"Bearer {token}"}
 
 
