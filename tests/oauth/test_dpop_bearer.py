@@ -126,3 +126,10 @@ def test_ed25519_is_configured_as_eddsa(issuer: LocalIssuer) -> None:
         "/.well-known/oauth-protected-resource/mcp").json
     assert document is not None
     assert document["dpop_signing_alg_values_supported"] == ["EdDSA", "ES256"]
+
+
+def test_required_mode_asks_for_dpop_when_nothing_is_sent(issuer: LocalIssuer) -> None:
+    """RFC 9449 section 7.1: the missing-credential hint names the only scheme taken."""
+    response = dpop_app(issuer, OTC_AUTH_DPOP="required").test_client().get("/api/whoami")
+    assert_refused(response, 401, "missing_credentials", hint="Authorization: DPoP",
+                   challenges=[DPOP_CHALLENGE])

@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from ..audit import refusals_audited
 from ..dpop import DPoPVerifier
 from ..dpop_config import DPoPSettings
 from ..dpop_replay import ReplayStore
-from ..identity import Identity
+from ..identity import Identity, credential_fingerprint
 from ..refusals import AuthFailure
 from ..storage import Storage
 from .base import quoted_string_content
@@ -71,6 +72,8 @@ class DPoPBinding:
             verifier.spend(proof, now)
         except AuthFailure as failure:
             failure.scheme = DPOP
+            if failure.fingerprint is None and refusals_audited():  # the token's, as Bearer's
+                failure.fingerprint = credential_fingerprint(credential.token)
             raise
         return identity
 

@@ -98,7 +98,7 @@ class OAuthScheme:
     """Accepts ``Authorization: Bearer <access token>`` issued by a configured issuer."""
 
     method: Final = METHOD
-    credential_hint: Final = "Authorization: Bearer <access token from the identity provider>"
+    credential_hint: str = "Authorization: Bearer <access token from the identity provider>"
 
     def __init__(self, settings: OAuthSettings, storage: Storage | None = None) -> None:
         if settings.resource is None:
@@ -123,6 +123,9 @@ class OAuthScheme:
             settings.dpop, storage if storage is not None else MemoryStorage(),
             metadata_url(settings.resource))
         self._required = settings.dpop.required
+        if self._required:
+            self.credential_hint = ("Authorization: DPoP <access token from the identity "
+                                    "provider> with a DPoP proof header")
         if self.dpop is not None:
             self.spends_credential = True  # a proof's jti: verified after other methods
         self.adds_success_headers = self.dpop is not None and settings.dpop.nonces
