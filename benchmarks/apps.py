@@ -241,9 +241,6 @@ def cases(new_tokens: int) -> Iterator[Case]:
     from .oauth_apps import oauth_cases  # noqa: PLC0415 - it imports this module
 
     yield from oauth_cases(new_tokens)
-    from .dpop_apps import dpop_cases  # noqa: PLC0415 - it imports this module
-
-    yield from dpop_cases(new_tokens)
     yield Case("reject: 8 KiB junk token", lambda: otcauth_app(methods=["jwt"]),
                _constant(junk), status=401)
     yield Case("reject: random 60-byte key", lambda: otcauth_app(methods=["api_key"]),

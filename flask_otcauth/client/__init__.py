@@ -24,22 +24,19 @@ from .dpop import DPoPKey
 from .signing import sign_request
 
 if TYPE_CHECKING:
-    from .auth import HttpxAuth, RequestsAuth
-    from .dpop_auth import DPoPHttpxAuth, DPoPRequestsAuth
+    from .auth import DPoPHttpxAuth, DPoPRequestsAuth, HttpxAuth, RequestsAuth
 
 __all__ = ["DPoPHttpxAuth", "DPoPKey", "DPoPRequestsAuth", "HttpxAuth", "RequestsAuth",
            "sign_request"]
-_LAZY = {"HttpxAuth": "auth", "RequestsAuth": "auth", "DPoPHttpxAuth": "dpop_auth",
-         "DPoPRequestsAuth": "dpop_auth"}
+_LAZY = ("HttpxAuth", "RequestsAuth", "DPoPHttpxAuth", "DPoPRequestsAuth")
 
 
 def __getattr__(name: str) -> Any:
     """The auth classes import their HTTP library on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is not None:
-        import importlib  # noqa: PLC0415 - the client extra, loaded when asked for
+    if name in _LAZY:
+        from . import auth  # noqa: PLC0415 - the client extra, loaded when asked for
 
-        return getattr(importlib.import_module(f".{module}", __name__), name)
+        return getattr(auth, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

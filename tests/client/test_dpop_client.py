@@ -18,8 +18,7 @@ from flask_otcauth.client import DPoPHttpxAuth, DPoPKey, DPoPRequestsAuth
 from flask_otcauth.core.dpop import thumbprint
 from flask_otcauth.testing import LocalIssuer
 
-from ..oauth.conftest import RESOURCE
-from ..oauth.dpop_support import dpop_app
+from ..oauth.conftest import RESOURCE, dpop_app
 
 NONCES = {"OTC_AUTH_DPOP_NONCES": True,
           "OTC_AUTH_DPOP_NONCE_SECRET": "a-nonce-secret-of-more-than-32-bytes-for-clients"}

@@ -13,8 +13,7 @@ from werkzeug.serving import make_server
 
 from flask_otcauth.testing import LocalIssuer
 
-from ..oauth.conftest import RESOURCE
-from ..oauth.dpop_support import dpop_app
+from ..oauth.conftest import RESOURCE, dpop_app
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from flask_otcauth.client import DPoPKey
 from flask_otcauth.testing import LocalIssuer
 
 from ..helpers import assert_refused
-from .conftest import RESOURCE, Clock
-from .dpop_support import WHOAMI, b64, bound_token, dpop_app, proof_parts, send, signed
+from .conftest import RESOURCE, WHOAMI, Clock, b64, bound_token, dpop_app, proof_parts, send, signed
 
 
 @pytest.fixture

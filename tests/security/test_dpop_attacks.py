@@ -15,8 +15,17 @@ from flask_otcauth.client import DPoPKey
 from flask_otcauth.testing import LocalIssuer
 
 from ..helpers import assert_refused
-from ..oauth.conftest import Clock, bearer
-from ..oauth.dpop_support import WHOAMI, b64, bound_token, dpop_app, proof_parts, send, signed
+from ..oauth.conftest import (
+    WHOAMI,
+    Clock,
+    b64,
+    bearer,
+    bound_token,
+    dpop_app,
+    proof_parts,
+    send,
+    signed,
+)
 
 
 @pytest.fixture
