@@ -86,7 +86,7 @@ def test_memory_full_of_live_proofs_refuses_rather_than_forgets() -> None:
 
 
 def test_a_full_memory_answers_503(issuer: LocalIssuer, frozen: Clock) -> None:
-    """RFC 9449 section 11.1 through HTTP: the 65536-byte minimum holds 327 proofs, then 503."""
+    """RFC 9449 section 11.1 through HTTP: the 65536-byte minimum holds 256 proofs, then 503."""
     app = dpop_app(issuer, OTC_AUTH_DPOP_REPLAY_MEMORY_BYTES=65536)
     key = DPoPKey.generate("ES256")
     token = bound_token(issuer, key, now=frozen.now)

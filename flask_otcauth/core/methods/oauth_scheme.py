@@ -39,7 +39,7 @@ from .oauth_claims import (
     token_identity,
 )
 from .oauth_config import ASYMMETRIC, IssuerConfig, canonical_audience
-from .oauth_dpop import DPoPBinding, DPoPCredential
+from .oauth_dpop import DPoPBinding, DPoPCredential, bound_thumbprint
 
 MAX_TOKEN_LENGTH: Final = 8192
 METADATA_PATH: Final = "/.well-known/oauth-protected-resource"
@@ -184,7 +184,7 @@ class OAuthScheme:
         if "cnf" in identity.claims or self._required:  # one lookup for an unbound token
             if dpop is not None:
                 dpop.check_bearer(identity)
-            elif "jkt" in (identity.claims.get("cnf") or ()):
+            elif bound_thumbprint(identity) is not None:
                 raise refusal("The token is DPoP-bound (cnf.jkt), and this server does not "
                               "take DPoP proofs: it cannot be used here.")
         return identity
