@@ -1,6 +1,11 @@
 """The ``oauth`` rows: access tokens signed RS256, ES256 and EdDSA, against the decorator people
 write with PyJWT and its ``PyJWKClient``, and Authlib's ``ResourceProtector`` with its RFC 9068
-``JWTBearerTokenValidator``.
+``JWTBearerTokenValidator``; then the DPoP rows (RFC 9449): one ES256 token bound to a client
+key (``cnf.jkt``) with a new ES256 or EdDSA proof per request, against the same token unbound,
+as Bearer, to the same app. A proof is accepted once, so as many are made when the case is
+built as the run sends (``new_tokens``: the warm-up and the requests), for
+``http://localhost/tool``, the test client's URI; minting happens in both processes
+``benchmarks.instructions`` subtracts, so only checking them is counted.
 
 Every side is given the same JWK Set up front (``oauth`` as a static ``jwks``, ``PyJWKClient``
 through a ``fetch_data`` that returns it: its own cache then holds the parsed set; Authlib's
@@ -31,6 +36,7 @@ from joserfc.jwk import KeySet
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from flask_otcauth import OTCAuth, require_auth
+from flask_otcauth.client import DPoPKey
 
 from .apps import TOKEN_LIFETIME, Case, Headers, View, bare, tool_view
 
@@ -81,13 +87,19 @@ def _jwks(alg: str) -> dict[str, Any]:
     return {"keys": [{**member, "kid": _KID, "use": "sig", "alg": alg}]}
 
 
-def _token(alg: str, index: int) -> str:
+def _token(alg: str, index: int, **extra: Any) -> str:
     issued = int(time.time())
     claims = {"iss": ISSUER, "aud": RESOURCE, "sub": "agent-1", "client_id": "agent-platform",
               "jti": str(index), "scope": "tools:list", "iat": issued,
-              "exp": issued + TOKEN_LIFETIME}
+              "exp": issued + TOKEN_LIFETIME, **extra}
     return jwt.encode(claims, _private_key(alg), algorithm=alg,
                       headers={"kid": _KID, "typ": "at+jwt"})
+
+
+def bound_token(alg: str, jkt: str | None) -> str:
+    """A token bound to the DPoP key of thumbprint ``jkt`` (RFC 9449 section 6.1), or, with
+    ``None``, the same token unbound."""
+    return _token(alg, 0) if jkt is None else _token(alg, 0, cnf={"jkt": jkt})
 
 
 class OAuthTokens:
@@ -171,12 +183,75 @@ def authlib_resource_protector(alg: str) -> Flask:
     return app
 
 
-def _built(build: Callable[[], Flask], *pools: OAuthTokens) -> Callable[[], Flask]:
+def _built(build: Callable[[], Flask], *pools: OAuthTokens | Proofs | Unbound
+           ) -> Callable[[], Flask]:
     def minted_then_built() -> Flask:
         for pool in pools:
             pool.mint()
         return build()
     return minted_then_built
+
+
+_DPOP_ALG: Final = "ES256"
+_URL: Final = "http://localhost/tool"
+
+
+def dpop_app() -> Flask:
+    """The ``oauth`` app of the ES256 rows, with DPoP accepted beside Bearer."""
+    app = Flask(__name__)
+    app.config.update(
+        OTC_AUTH_METHODS=["oauth"], OTC_AUTH_OAUTH_RESOURCE=RESOURCE,
+        OTC_AUTH_OAUTH_ISSUERS=[{"issuer": ISSUER, "jwks": _jwks(_DPOP_ALG),
+                                 "algorithms": [_DPOP_ALG]}],
+        OTC_AUTH_DPOP="accepted", OTC_AUTH_RATELIMIT=None, OTC_AUTH_FAILURE_RATELIMIT=None,
+        OTC_AUTH_REQUIRE_HTTPS=False)
+    OTCAuth(app)
+    app.add_url_rule("/tool", view_func=require_auth(tool_view))
+    return app
+
+
+class Proofs:
+    """One bound token and ``size`` proofs of one client key, made by :meth:`mint`."""
+
+    def __init__(self, proof_alg: str, size: int) -> None:
+        self.proof_alg, self.size = proof_alg, size
+        self._token = ""
+        self._proofs: list[str] = []
+
+    def mint(self) -> None:
+        if not self._proofs:
+            key = DPoPKey.generate(self.proof_alg)
+            self._token = bound_token(_DPOP_ALG, key.thumbprint)
+            self._proofs = [key.proof("GET", _URL, access_token=self._token)
+                            for _ in range(self.size)]
+
+    def headers(self, index: int) -> Headers:
+        return {"Authorization": "DPoP " + self._token, "DPoP": self._proofs[index]}
+
+
+class Unbound:
+    """The same token without ``cnf``, as Bearer."""
+
+    def __init__(self) -> None:
+        self._headers: Headers = {}
+
+    def mint(self) -> None:
+        if not self._headers:
+            self._headers = {"Authorization": "Bearer " + bound_token(_DPOP_ALG, None)}
+
+    def headers(self, index: int) -> Headers:
+        return self._headers
+
+
+def dpop_cases(new_tokens: int) -> Iterator[Case]:
+    """The bearer row of the DPoP app, then the DPoP rows with ES256 and EdDSA proofs."""
+    bearer = Unbound()
+    yield Case(f"OAuth {_DPOP_ALG} as Bearer, DPoP accepted", _built(dpop_app, bearer),
+               bearer.headers)
+    for proof_alg in ("ES256", "EdDSA"):
+        proofs = Proofs(proof_alg, new_tokens)
+        yield Case(f"OAuth {_DPOP_ALG} DPoP-bound, {proof_alg} proof each request",
+                   _built(dpop_app, proofs), proofs.headers)
 
 
 def oauth_cases(new_tokens: int) -> Iterator[Case]:
@@ -202,3 +277,4 @@ def oauth_cases(new_tokens: int) -> Iterator[Case]:
                    reused.headers, group="reference")
         yield Case(f"Authlib ResourceProtector {alg}, new token each request",
                    _built(authlib, pool), pool.headers, group="reference")
+    yield from dpop_cases(new_tokens)

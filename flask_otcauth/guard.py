@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from logging import INFO
 from typing import TYPE_CHECKING, Any, Final
 
-from flask import current_app, request
+from flask import after_this_request, current_app, request
 from flask.globals import request_ctx
 
 from .context import VERIFIED_ATTR
@@ -102,8 +102,8 @@ def verify(
                                _request_body, environ.get("REMOTE_ADDR"), secure, query,
                                _route, _tool_id)
     identity = None
+    now = time.time()
     try:
-        now = time.time()
         identity = gate.verify(auth_request, methods, optional=requirement.optional, now=now)
         if (gate.rate_limits is not None or requirement.scopes or requirement.any_scopes
                 or gate.policies or (identity is not None and identity.policy is not None)):
@@ -117,6 +117,8 @@ def verify(
     if identity is not None and (auth_succeeded.receivers or audit_logger.isEnabledFor(INFO)):
         record_success(app, identity, functools.partial(_request_facts, current_request))
     setattr(current_request, VERIFIED_ATTR, (methods, identity))
+    if gate.adds_headers and identity is not None:
+        _add_success_headers(gate.authenticator.success_headers(identity, now))
     return identity
 
 
@@ -218,6 +220,20 @@ def _authorize(gate: Gate, identity: Identity, requirement: Requirement, app: Fl
         record_refusal(app, failure, functools.partial(_request_facts, current_request),
                        identity)
         raise _error(gate, gate.methods, failure, requirement, identity) from None
+
+
+def _add_success_headers(headers: list[tuple[str, str]]) -> None:
+    """Headers a scheme asked for on the accepted response (a DPoP-Nonce), added once the view
+    answered."""
+    if not headers:
+        return
+
+    def add(response: Response) -> Response:
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+
+    after_this_request(add)
 
 
 def _request_facts(current_request: Request) -> RequestFacts:

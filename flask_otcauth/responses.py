@@ -34,6 +34,8 @@ class AuthError(HTTPException):
         headers = response.headers
         for challenge in self.challenges:
             headers.add("WWW-Authenticate", challenge)
+        for name, value in failure.headers:
+            headers.add(name, value)
         if failure.retry_after is not None:
             headers.add("Retry-After", str(failure.retry_after))
         headers.add("Cache-Control", "no-store")

@@ -5,7 +5,8 @@ tokens, key sets and introspection answers of a widely deployed implementation w
 write are read as their RFCs mean. The Node side is ``tests/node/oidc_provider_server.mjs``:
 clients get tokens with the client_credentials grant and an RFC 8707 resource indicator (no
 browser), as JWT access tokens (RFC 9068) or opaque ones per client; introspection (RFC 7662)
-and revocation (RFC 7009) are on; two harness-only routes rotate the signing key and count the
+and revocation (RFC 7009) are on, and DPoP (RFC 9449) binds the tokens of a request that
+sends a proof; two harness-only routes rotate the signing key and count the
 JWK Set fetches. Without node or npm the tests skip with the reason, except under ``CI=true``.
 """
 
@@ -129,8 +130,8 @@ class OidcProvider:
             return answer
 
     def _post(self, path: str, form: dict[str, str] | None, client: Client | None = None, *,
-              body: bytes = b"") -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
+              body: bytes = b"", extra: dict[str, str] | None = None) -> dict[str, Any]:
+        headers = {"Accept": "application/json", **(extra or {})}
         if client is not None:
             headers["Authorization"] = _basic(client)
         data = body if form is None else urllib.parse.urlencode(form).encode()
@@ -145,6 +146,18 @@ class OidcProvider:
         answer = self._post("/token", {"grant_type": "client_credentials", "resource": resource,
                                        "scope": scope}, client)
         assert answer.get("token_type") == "Bearer", answer
+        token: str = answer["access_token"]
+        return token
+
+    def dpop_token(self, resource: str, proof: Any, *, client: Client = JWT_CLIENT,
+                   scope: str = SCOPE) -> str:
+        """A DPoP-bound access token (RFC 9449 section 5): ``proof(method, url)`` makes the
+        proof for the token request, with the key the token is bound to."""
+        url = self.issuer + "/token"
+        answer = self._post("/token", {"grant_type": "client_credentials", "resource": resource,
+                                       "scope": scope}, client,
+                            extra={"DPoP": proof("POST", url)})
+        assert answer.get("token_type") == "DPoP", answer
         token: str = answer["access_token"]
         return token
 

@@ -72,8 +72,33 @@ class Authenticator:
         return False
 
     def challenges(self, methods: tuple[str, ...], failure: AuthFailure | None) -> list[str]:
-        """One ``WWW-Authenticate`` challenge per method the view accepts (RFC 9110)."""
-        return [self._schemes[method].challenge(failure) for method in methods]
+        """One ``WWW-Authenticate`` challenge per method the view accepts (RFC 9110), and the
+        further ones of a method that reads several auth schemes (``more_challenges``: oauth's
+        DPoP beside its Bearer)."""
+        values = []
+        for method in methods:
+            scheme = self._schemes[method]
+            values.append(scheme.challenge(failure))
+            more = getattr(scheme, "more_challenges", None)
+            if more is not None:
+                values.extend(more(failure))
+        return values
+
+    def success_headers(self, identity: Identity, now: float) -> list[tuple[str, str]]:
+        """The response headers of an accepted request that its schemes ask for (a DPoP
+        nonce); asked only when :attr:`adds_headers`."""
+        headers: list[tuple[str, str]] = []
+        for scheme in self._schemes.values():
+            own = getattr(scheme, "success_headers", None)
+            if own is not None:
+                headers.extend(own(identity, now))
+        return headers
+
+    @property
+    def adds_headers(self) -> bool:
+        """Whether a scheme may add headers to an accepted request's response."""
+        return any(getattr(scheme, "adds_success_headers", False)
+                   for scheme in self._schemes.values())
 
     def scope_challenge(self, method: str, failure: AuthFailure) -> str | None:
         """The 403 challenge of the scheme that verified the caller, if it has its own (the

@@ -73,6 +73,8 @@ class Gate:
         # Whether any caller may carry a policy without one on its identity: the one flag the
         # request path reads for callers without a policy of their own.
         self.policies = bool(self.client_policies) or self.address_claim is not None
+        # Whether accepted requests' responses may carry a scheme's headers (a DPoP-Nonce).
+        self.adds_headers = self.authenticator.adds_headers
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""

@@ -2,9 +2,9 @@
 
 A token that is not a JWT of a configured issuer cannot be checked locally: its authorization
 server is asked. The answer is held to what a local check would demand (``active``, ``exp`` in
-the future, ``aud`` naming this resource, ``iss`` a configured issuer, a ``Bearer`` token type,
-well-formed ``scope`` and ``client_id``), and only a positive answer is remembered: in the
-app's shared storage (memory or Redis), under the token's SHA-256 (never the token), for at
+the future, ``aud`` naming this resource, ``iss`` a configured issuer, a ``Bearer`` or ``DPoP``
+token type, well-formed ``scope`` and ``client_id``), and only a positive answer is remembered:
+in the app's shared storage (memory or Redis), under the token's SHA-256 (never the token), for at
 most ``min(cache_ttl, exp - now)`` seconds, so a revoked token is refused again within
 ``cache_ttl`` and a negative answer is asked again each time. An endpoint that does not answer
 is a 503 ``temporarily_unavailable`` with ``Retry-After``, never an acceptance. The client
@@ -190,9 +190,11 @@ class Introspector:
                 for value in values):
             raise _refusal("The introspected token's aud does not name this resource server.")
         token_type = answer.get("token_type")
+        # RFC 9449 section 6.2: a DPoP-bound token is introspected as token_type "DPoP" (its
+        # cnf.jkt then binds it, and the oauth scheme holds it to a proof).
         if token_type is not None and (not isinstance(token_type, str)
-                                       or token_type.lower() != "bearer"):
-            raise _refusal("The introspected token is not a Bearer access token.")
+                                       or token_type.lower() not in ("bearer", "dpop")):
+            raise _refusal("The introspected token is not a Bearer or DPoP access token.")
         for name in ("scope", "client_id", "sub"):
             if name in answer and not isinstance(answer[name], str):
                 raise _refusal(f"The introspection answer's {name} is not a string.")

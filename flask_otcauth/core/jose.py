@@ -60,27 +60,29 @@ def check_compact_jws(
 def parse_compact_jws(
     token: str, *, algorithms: frozenset[str], allow_kid: bool = False,
     header_names: frozenset[str] | None = None, types: frozenset[str] | None = None,
+    max_header_length: int = MAX_HEADER_LENGTH,
 ) -> ParsedJws:
     """``token`` read once, if it has exactly one reading, else a refusal.
 
     Checks shape and types only: the signature, ``exp``/``nbf`` against the clock, ``aud`` and
     ``iss`` stay with the verifier. ``allow_kid`` is for verifiers that select keys by id;
     ``header_names`` and ``types`` replace the allowed header parameters and ``typ`` values
-    (the ``oauth`` method's: ``kid``, thumbprints, ``at+jwt``).
+    (the ``oauth`` method's: ``kid``, thumbprints, ``at+jwt``); ``max_header_length`` is for
+    a header that carries a key (a DPoP proof's ``jwk``).
     """
     # Three non-empty base64url segments without padding: a JWE (five segments), an unsigned
     # token (empty signature), a padded one or anything with another character is refused.
     # Checked at C speed: junk is as long as a header may be, and a regular expression reads
     # it character by character.
-    if token.find(".", 0, MAX_HEADER_LENGTH + 1) < 0:  # read no further than a header may be
-        raise refusal(not_a_jwt(token))
+    if token.find(".", 0, max_header_length + 1) < 0:  # read no further than a header may be
+        raise refusal(not_a_jwt(token, max_header_length))
     encoded = token.encode("ascii") if token.isascii() else b""
     segments = encoded.split(b".")
     if (len(segments) != 3 or not all(segments)
             or encoded.translate(None, _BASE64URL_ALPHABET) != b".."):
         if "," in token:  # WSGI servers join repeated header lines with ", "
             raise refusal("The Authorization header was sent more than once.")
-        raise refusal(not_a_jwt(token))
+        raise refusal(not_a_jwt(token, max_header_length))
     encoded_header, encoded_claims, encoded_signature = segments
     header = _json_object(_segment(encoded_header, "header"), "header")
     signature = _segment(encoded_signature, "signature")
@@ -92,15 +94,15 @@ def parse_compact_jws(
                      signature)
 
 
-def not_a_jwt(token: str) -> str:
+def not_a_jwt(token: str, max_header_length: int = MAX_HEADER_LENGTH) -> str:
     """What was received instead of a JWT, by its shape only: never one of its characters, as
     it may be a key sent in the wrong header (an OXP client's placeholder bearer, say)."""
     count = token.count(".") + 1
     first = token.find(".")
     shape = f"{len(token)} characters in {count} dot-separated segment"
     shape += "" if count == 1 else "s"
-    if (first if first >= 0 else len(token)) > MAX_HEADER_LENGTH:
-        shape += f", the first longer than the {MAX_HEADER_LENGTH} a JWS header may be"
+    if (first if first >= 0 else len(token)) > max_header_length:
+        shape += f", the first longer than the {max_header_length} a JWS header may be"
     elif count == 3 and (first == 0 or ".." in token or token.endswith(".")):
         shape += ", one of them empty (an unsigned token has an empty signature)"
     elif count == 3:

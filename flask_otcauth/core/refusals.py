@@ -56,6 +56,10 @@ class AuthFailure(Exception):  # noqa: N818 - a refusal, not a programming error
     verified: bool = False
     caller: str | None = None
     skew: float | None = None
+    # Response headers the refusal needs (a DPoP-Nonce), and the auth scheme the credential
+    # came under when a method reads several ("DPoP" beside "Bearer"), for its challenge.
+    headers: tuple[tuple[str, str], ...] = ()
+    scheme: str | None = None
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.developer_message}"
@@ -140,9 +144,19 @@ TEMPORARILY_UNAVAILABLE: Final = Refusal(
     "A check that must fail closed could not be made; the request was not accepted.",
     log_level=logging.WARNING, retry_after=5)
 
+INVALID_DPOP_PROOF: Final = Refusal(
+    "invalid_dpop_proof", 401, "The DPoP proof is not valid.",
+    "Send one DPoP header with a new proof for this request, signed with the key the token is "
+    "bound to (RFC 9449).", counts_as_failure=True)
+USE_DPOP_NONCE: Final = Refusal(
+    "use_dpop_nonce", 401, "The DPoP proof must carry the server's nonce.",
+    "Make a new proof with the DPoP-Nonce response header's value as its nonce claim, and "
+    "send the request again (RFC 9449 section 9).", counts_as_failure=True)
+
 REFUSALS: Final[tuple[Refusal, ...]] = (
     MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_API_KEY, INVALID_SIGNATURE, HTTPS_REQUIRED,
     INSUFFICIENT_SCOPE, IP_NOT_ALLOWED, OUTSIDE_ALLOWED_HOURS, ENDPOINT_NOT_ALLOWED,
     RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE, TEMPORARILY_UNAVAILABLE,
+    INVALID_DPOP_PROOF, USE_DPOP_NONCE,
 )
 """The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""

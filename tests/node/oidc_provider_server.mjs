@@ -43,12 +43,15 @@ function makeProvider(issuer, key) {
   });
   const provider = new Provider(issuer, {
     clients,
+    enabledJWA: { dPoPSigningAlgValues: ["ES256", "EdDSA", "PS256"] },
     jwks: { keys: [key] },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
+      // RFC 9449: a token request with a DPoP proof gets a token bound to its key (cnf.jkt).
+      dPoP: { enabled: true },
       // RFC 7591, so the metadata offers clients a registration path (mcp-authlab's ASM-05).
       registration: { enabled: true },
       resourceIndicators: {

@@ -10,12 +10,21 @@ and :mod:`.oauth_config` the settings' parsers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from ..config_keys import ConfigKey
+from ..dpop_config import KEYS as DPOP_KEYS
+from ..dpop_config import dpop_settings
 from ..jwks_report import describe_issuer
-from ..refusals import INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, OTCAuthConfigError
+from ..refusals import (
+    INVALID_DPOP_PROOF,
+    INVALID_TOKEN,
+    TEMPORARILY_UNAVAILABLE,
+    USE_DPOP_NONCE,
+    OTCAuthConfigError,
+)
 from .base import AuthMethod, Report, SchemeObject, Setup, TestRequest
 from .oauth_claims import METHOD
 from .oauth_config import (
@@ -41,8 +50,8 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
     """``oauth``: OAuth 2.1 access tokens (JWT) from configured identity providers."""
 
     name = METHOD
-    keys = KEYS
-    refusals = (INVALID_TOKEN, TEMPORARILY_UNAVAILABLE)
+    keys = (*KEYS, *DPOP_KEYS)
+    refusals = (INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE)
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
                       ) -> OAuthSettings:
@@ -51,7 +60,12 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
             resource, issuers(values(ISSUERS_KEY), ISSUERS_KEY.name, resource),
             values(SCOPES_SUPPORTED_KEY), values(JWKS_TTL_KEY), values(JWKS_COOLDOWN_KEY),
             values(JWKS_MAX_STALE_KEY), values(HTTP_TIMEOUT_KEY), values(INTROSPECTION_KEY),
-            values(JWKS_PREFETCH_KEY))
+            values(JWKS_PREFETCH_KEY), dpop_settings(values))
+
+    def secrets(self, settings: OAuthSettings) -> Iterable[tuple[str, bytes]]:
+        secret = settings.dpop.nonce_secret
+        if secret is not None:
+            yield "OTC_AUTH_DPOP_NONCE_SECRET", hashlib.sha256(secret).digest()
 
     def check_enabled(self, settings: OAuthSettings, context: Mapping[str, Any]) -> None:
         if settings.resource is None:
@@ -89,6 +103,17 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
             describe_issuer(report, issuer=entry.issuer, jwks_uri=entry.jwks_uri,
                             jwks=entry.jwks, ttl=settings.jwks_ttl,
                             cooldown=settings.jwks_cooldown, timeout=settings.http_timeout)
+        dpop = settings.dpop
+        if dpop.enabled:
+            report.lines.append(
+                f"oauth: DPoP {dpop.mode} ({', '.join(dpop.algorithms)}; iat within "
+                f"{dpop.iat_window} s; seen proofs kept in {report.storage_uri}"
+                + (f"; nonces live {dpop.nonce_lifetime} s" if dpop.nonces else "") + ")")
+            if report.workers > 1 and report.storage_uri.startswith("memory"):
+                report.warnings.append(
+                    "oauth: DPoP proofs are remembered per worker with memory:// storage: a "
+                    "proof can be replayed once to each other worker; set "
+                    "OTC_AUTH_STORAGE_URI to Redis.")
         introspection = settings.introspection
         if introspection is not None:
             assertion = introspection.private_key_jwt
@@ -104,7 +129,11 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
         token = request.options.get("token")
         if not isinstance(token, str):
             raise ValueError("oauth needs token=...: mint one with the plugin's "
-                             "otc_oauth_issuer.make_token(...) (make_oauth_token).")
+                             "otc_oauth_issuer.make_token(...) (make_oauth_token); "
+                             "dpop_key=DPoPKey(...) sends it with a DPoP proof.")
+        key = request.options.get("dpop_key")  # a flask_otcauth.client.DPoPKey: its proof
+        if key is not None:
+            return dict(key.headers(request.method, request.url, token))
         return {"Authorization": f"Bearer {token}"}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import jwt
 
 from ..cache import VerifiedTokenCache
+from ..dpop_config import DPoPSettings
 from ..identity import Identity
 from ..introspection import IntrospectionConfig, Introspector
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
@@ -38,6 +39,7 @@ from .oauth_claims import (
     token_identity,
 )
 from .oauth_config import ASYMMETRIC, IssuerConfig, canonical_audience
+from .oauth_dpop import DPoPBinding, DPoPCredential, bound_thumbprint
 
 MAX_TOKEN_LENGTH: Final = 8192
 METADATA_PATH: Final = "/.well-known/oauth-protected-resource"
@@ -74,6 +76,7 @@ class OAuthSettings:
     http_timeout: int
     introspection: IntrospectionConfig | None = None
     jwks_prefetch: bool = False
+    dpop: DPoPSettings = field(default_factory=DPoPSettings)
 
     def metadata(self) -> dict[str, Any]:
         """The protected resource metadata document (RFC 9728 section 2)."""
@@ -84,6 +87,10 @@ class OAuthSettings:
         }
         if self.scopes_supported:
             document["scopes_supported"] = list(self.scopes_supported)
+        if self.dpop.enabled:
+            document["dpop_signing_alg_values_supported"] = list(self.dpop.algorithms)
+            if self.dpop.required:
+                document["dpop_bound_access_tokens_required"] = True
         return document
 
 
@@ -91,7 +98,7 @@ class OAuthScheme:
     """Accepts ``Authorization: Bearer <access token>`` issued by a configured issuer."""
 
     method: Final = METHOD
-    credential_hint: Final = "Authorization: Bearer <access token from the identity provider>"
+    credential_hint: str = "Authorization: Bearer <access token from the identity provider>"
 
     def __init__(self, settings: OAuthSettings, storage: Storage | None = None) -> None:
         if settings.resource is None:
@@ -112,12 +119,22 @@ class OAuthScheme:
         self._max_stale = settings.jwks_max_stale
         self._challenge = f'Bearer resource_metadata="{metadata_url(settings.resource)}"'
         self._verified = VerifiedTokenCache()
+        self.dpop = None if not settings.dpop.enabled else DPoPBinding(
+            settings.dpop, storage if storage is not None else MemoryStorage(),
+            metadata_url(settings.resource))
+        self._required = settings.dpop.required
+        if self._required:
+            self.credential_hint = ("Authorization: DPoP <access token from the identity "
+                                    "provider> with a DPoP proof header")
+        if self.dpop is not None:
+            self.spends_credential = True  # a proof's jti: verified after other methods
+        self.adds_success_headers = self.dpop is not None and settings.dpop.nonces
         self.refresher: KeyRefresher | None = None
         if settings.jwks_prefetch:
             prefetch(self.clients.values(), time.time())
             self.refresher = started(self, self.clients.values())
 
-    def extract(self, request: AuthRequest) -> str | None:
+    def extract(self, request: AuthRequest) -> str | DPoPCredential | None:
         query = request.query()
         if query.startswith("access_token=") or "&access_token=" in query:
             # RFC 9700 section 2.4.2 / OAuth 2.1: a token in a URL ends up in logs and caches.
@@ -131,6 +148,11 @@ class OAuthScheme:
             return token.lstrip(" ")
         if value.lstrip()[:6].lower() == "bearer":
             raise refusal("Send the token as Authorization: Bearer <token>, with one space.")
+        if len(scheme) == 4 and scheme.lower() == "dpop":
+            if self.dpop is None:
+                raise refusal("This server does not take DPoP proofs (OTC_AUTH_DPOP is off).")
+            return DPoPCredential(token.lstrip(" "), request.header("DPoP"), request.method,
+                                  request.target_uri())
         return None
 
     def routes_token(self, token: str) -> bool:
@@ -154,7 +176,21 @@ class OAuthScheme:
             _ROUTED[header] = alg
         return alg in ASYMMETRIC or (alg is None and self.introspector is not None)
 
-    def verify(self, credential: str, now: float) -> Identity:
+    def verify(self, credential: str | DPoPCredential, now: float) -> Identity:
+        dpop = self.dpop
+        if type(credential) is DPoPCredential and dpop is not None:
+            return dpop.verify(credential, now, self.token_identity)
+        identity = self.token_identity(credential, now)  # type: ignore[arg-type]
+        if "cnf" in identity.claims or self._required:  # one lookup for an unbound token
+            if dpop is not None:
+                dpop.check_bearer(identity)
+            elif bound_thumbprint(identity) is not None:
+                raise refusal("The token is DPoP-bound (cnf.jkt), and this server does not "
+                              "take DPoP proofs: it cannot be used here.")
+        return identity
+
+    def token_identity(self, credential: str, now: float) -> Identity:
+        """What the token itself proves, whichever way it was presented."""
         if len(credential) > MAX_TOKEN_LENGTH:
             raise refusal(f"The credential is longer than {MAX_TOKEN_LENGTH} characters.")
         remembered = self._verified.get(credential, now)
@@ -229,13 +265,27 @@ class OAuthScheme:
         return key
 
     def challenge(self, failure: AuthFailure | None) -> str:
+        if self.dpop is not None and self._required:
+            return self.dpop.challenge(failure, required=True)
         value = self._challenge
         if failure is not None and failure.required_scopes:
             value += f', scope="{" ".join(failure.required_scopes)}"'
-        if failure is not None and failure.method == METHOD:
+        if failure is not None and failure.method == METHOD and failure.scheme is None:
             description = quoted_string_content(failure.developer_message)
             return value + f', error="invalid_token", error_description="{description}"'
         return value
+
+    def more_challenges(self, failure: AuthFailure | None) -> tuple[str, ...]:
+        """The DPoP challenge beside the Bearer one, when both are accepted (RFC 9449 7.1)."""
+        if self.dpop is None or self._required:
+            return ()
+        return (self.dpop.challenge(failure, required=False),)
+
+    def success_headers(self, identity: Identity, now: float) -> tuple[tuple[str, str], ...]:
+        """Headers an accepted request's response carries: a fresh DPoP-Nonce, nonces on."""
+        if self.dpop is None or identity.method != METHOD:
+            return ()
+        return self.dpop.success_headers(now)
 
     def scope_challenge(self, failure: AuthFailure) -> str:
         """The 403 challenge (RFC 6750 section 3.1, RFC 9728 section 5.1)."""
