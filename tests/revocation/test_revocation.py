@@ -96,3 +96,16 @@ def test_the_api_raises_while_revocation_is_off() -> None:
     app, auth = make_app(OTC_AUTH_REVOCATION=False)
     with app.app_context(), pytest.raises(RuntimeError, match="OTC_AUTH_REVOCATION is off"):
         auth.revoke_token("j-1")
+
+
+def test_the_audit_event_names_the_matched_revocation_and_never_the_token(
+        caplog: pytest.LogCaptureFixture) -> None:
+    app, auth = make_app()
+    token = make_token(aud=AUDIENCE, sub="agent", jti="j-audit")
+    with app.app_context():
+        auth.revoke_token("j-audit")
+    caplog.set_level("INFO", logger="flask_otcauth")
+    app.test_client().get("/tools", headers=bearer(token))
+    [event] = [record.otcauth for record in caplog.records if hasattr(record, "otcauth")]
+    assert (event["reason"], event["revocation"]) == ("credential_revoked", "jti j-audit revoked")
+    assert token not in caplog.text
