@@ -90,8 +90,11 @@ def bare() -> Flask:
     return app
 
 
-def otcauth_app(*, methods: list[str], limits: bool = False, storage: str | None = None) -> Flask:
+def otcauth_app(*, methods: list[str], limits: bool = False, storage: str | None = None,
+                revocation: bool = False) -> Flask:
     app = _flask(
+        OTC_AUTH_REVOCATION=revocation,
+        OTC_AUTH_STORAGE_URI=storage if revocation else None,
         OTC_AUTH_METHODS=methods,
         OTC_AUTH_JWT_SECRET=JWT_SECRET,
         OTC_AUTH_JWT_AUDIENCES=[AUDIENCE],
@@ -270,6 +273,13 @@ def cases(new_tokens: int) -> Iterator[Case]:
                _constant(bearer))
     yield Case("JWT + both limits, Redis",
                lambda: otcauth_app(methods=["jwt"], limits=True, storage=REDIS_URL),
+               _constant(bearer), needs_redis=True)
+    yield Case("JWT + revocation, memory",
+               lambda: otcauth_app(methods=["jwt"], storage="memory://", revocation=True),
+               _constant(bearer))
+    yield Case("JWT + both limits + revocation, Redis",
+               lambda: otcauth_app(methods=["jwt"], limits=True, storage=REDIS_URL,
+                                   revocation=True),
                _constant(bearer), needs_redis=True)
     from .oauth_apps import oauth_cases  # noqa: PLC0415 - it imports this module
 

@@ -124,7 +124,7 @@ SCHEMAS: Final[dict[str, Any]] = {
                              "ip_not_allowed", "outside_allowed_hours", "endpoint_not_allowed",
                              "rate_limited", "too_many_failed_attempts",
                              "key_lookup_unavailable", "temporarily_unavailable",
-                             "invalid_dpop_proof", "use_dpop_nonce"],
+                             "invalid_dpop_proof", "use_dpop_nonce", "credential_revoked"],
             },
             "message": {"type": "string"},
             "developer_message": {"type": "string"},
@@ -134,7 +134,8 @@ SCHEMAS: Final[dict[str, Any]] = {
 
 _REFUSALS: Final[dict[str, Any]] = {
     "401": _json(_ref("AuthErrorResponse"),
-                 "Missing or invalid credentials; WWW-Authenticate names each accepted method."),
+                 "Missing, invalid or revoked (credential_revoked) credentials; "
+                 "WWW-Authenticate names each accepted method."),
     "403": _json(_ref("AuthErrorResponse"),
                  "Credentials sent over plain HTTP, a caller without the scope required, or one "
                  "its access policy does not allow here (address, hours, endpoint or tool)."),

@@ -18,6 +18,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
 
+from .cli_revocation import revoke_cli
 from .core.identity import key_fingerprint, sha256
 from .core.keys import ENVIRONMENTS, generate_key, hash_key, is_plausible
 from .core.methods.base import Report
@@ -54,7 +55,9 @@ def config_error_line(error: OTCAuthConfigError) -> str:
 
 
 otcauth_cli = OTCAuthGroup("otcauth",
-                           help="flask-otcauth: API keys, test tokens, configuration check.")
+                           help="flask-otcauth: API keys, test tokens, configuration check, "
+                                "revocation.")
+otcauth_cli.add_command(revoke_cli)
 
 
 @otcauth_cli.command("generate-key", with_appcontext=False)

@@ -33,6 +33,7 @@ from .core.ratelimit import RateLimits, own_rate_limits
 from .core.settings import REFUSE, Settings, config_keys, load_settings
 from .core.storage import Storage, open_storage
 from .core.tool_signing import KEYS_CACHE_CONTROL, KEYS_PATH, ToolSigner
+from .revocation_api import RevocationAPI
 from .state import EXTENSION_NAME, AppState, app_state
 from .transport import install_hsts
 from .view_decorators import exempt, require_auth
@@ -43,11 +44,13 @@ if TYPE_CHECKING:
     from .core.methods.oauth import OAuthSettings
 
 
-class OTCAuth:
+class OTCAuth(RevocationAPI):
     """OTC server authentication for a Flask app (``OTCAuth(app)`` or ``init_app(app)``).
 
     One instance may serve several apps; each keeps its own settings, read once from its
-    ``app.config`` and never changed after.
+    ``app.config`` and never changed after. The revocation API (``revoke_token``,
+    ``revoke_before``, ``revoke_key`` and their counterparts) comes from
+    :class:`~flask_otcauth.revocation_api.RevocationAPI`.
     """
 
     require_auth = staticmethod(require_auth)

@@ -64,7 +64,8 @@ class AuditEvent:
     and the server's clock (``iat - now``, ``nbf - now``, ``exp - now``; positive: ahead);
     ``required_scopes`` and ``scope_source`` for a 403 ``insufficient_scope``: what the view
     asked for, and the setting or record the caller's scopes come from, so the operator knows
-    what to change.
+    what to change; ``revocation`` for a 401 ``credential_revoked``: which entry matched (a
+    ``jti``, a cut-off, a disabled key), never the token.
     """
 
     outcome: str
@@ -81,6 +82,7 @@ class AuditEvent:
     skew: float | None = None
     required_scopes: tuple[str, ...] | None = None
     scope_source: str | None = None
+    revocation: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,7 +138,8 @@ def record_refusal(
         failure.caller if failure.verified else None,
         None if failure.skew is None else round(failure.skew, 3),
         failure.required_scopes if scoped else None,
-        identity.scope_source if scoped and identity is not None else None)
+        identity.scope_source if scoped and identity is not None else None,
+        failure.revocation)
     _log(level, event)
     if signal.receivers:
         signal.send(sender, failure=failure, reason=failure.code, event=event)
@@ -153,7 +156,7 @@ def _log(level: int, event: AuditEvent) -> None:
         ("skew", None if event.skew is None else f"{event.skew:+.1f}s"),
         ("required_scopes", None if event.required_scopes is None
          else " ".join(event.required_scopes)),
-        ("scopes_from", event.scope_source),
+        ("scopes_from", event.scope_source), ("revocation", event.revocation),
     ) if value is not None)
     logger.log(level, "authentication %s: %s", event.outcome, fields,
                extra={"otcauth": event.as_dict()})

@@ -22,6 +22,7 @@ from .policy import Policy
 from .policy_check import check_address_claim, check_policy
 from .ratelimit import Budget, RateLimits
 from .refusals import HTTPS_REQUIRED, AuthFailure, OTCAuthConfigError
+from .revocation import Revocations
 from .scopes import scope_failure
 from .settings import Settings
 
@@ -75,6 +76,9 @@ class Gate:
         self.policies = bool(self.client_policies) or self.address_claim is not None
         # Whether accepted requests' responses may carry a scheme's headers (a DPoP-Nonce).
         self.adds_headers = self.authenticator.adds_headers
+        # OTC_AUTH_REVOCATION: every verified credential is looked up in the shared storage.
+        self.revocations = (Revocations(setup.storage, settings.revocation)
+                            if settings.revocation is not None else None)
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""
@@ -100,7 +104,11 @@ class Gate:
             # server an oracle for whoever listens.
             raise HTTPS_REQUIRED.failure()
         try:
-            return self.authenticator.authenticate(request, methods, optional=optional, now=now)
+            identity = self.authenticator.authenticate(request, methods, optional=optional,
+                                                       now=now)
+            if identity is not None and self.revocations is not None:
+                self.revocations.check(identity)
+            return identity
         except AuthFailure as failure:
             limits = self.rate_limits
             if limits is not None:

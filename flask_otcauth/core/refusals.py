@@ -60,6 +60,8 @@ class AuthFailure(Exception):  # noqa: N818 - a refusal, not a programming error
     # came under when a method reads several ("DPoP" beside "Bearer"), for its challenge.
     headers: tuple[tuple[str, str], ...] = ()
     scheme: str | None = None
+    # Which revocation entry refused the credential, for the audit trail (never the token).
+    revocation: str | None = None
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.developer_message}"
@@ -127,6 +129,11 @@ OUTSIDE_ALLOWED_HOURS: Final = Refusal(
 ENDPOINT_NOT_ALLOWED: Final = Refusal(
     "endpoint_not_allowed", 403, "This credential may not be used for this request.",
     "The credential's policy does not allow it to reach this endpoint or tool.")
+CREDENTIAL_REVOKED: Final = Refusal(
+    # Revoked by the operator: whoever still sends it is counted, as a guess is.
+    "credential_revoked", 401, "This credential has been revoked.",
+    "The server's operator revoked this token, cut off its subject, client or tenant, or "
+    "disabled this key: get a new credential.", counts_as_failure=True)
 RATE_LIMITED: Final = Refusal(
     "rate_limited", 429, "Too many requests. Retry later.",
     "More requests than this caller's limit.", log_level=logging.WARNING)
@@ -156,7 +163,7 @@ USE_DPOP_NONCE: Final = Refusal(
 REFUSALS: Final[tuple[Refusal, ...]] = (
     MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_API_KEY, INVALID_SIGNATURE, HTTPS_REQUIRED,
     INSUFFICIENT_SCOPE, IP_NOT_ALLOWED, OUTSIDE_ALLOWED_HOURS, ENDPOINT_NOT_ALLOWED,
-    RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE, TEMPORARILY_UNAVAILABLE,
-    INVALID_DPOP_PROOF, USE_DPOP_NONCE,
+    CREDENTIAL_REVOKED, RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE,
+    TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE,
 )
 """The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""

@@ -35,6 +35,7 @@ from .methods import BUILT_IN, NO_AUTH, AuthMethod, checked_methods
 from .policy import ADDRESS_CLAIM_KEY, CLIENT_POLICIES_KEY, POLICY_KEYS, Policy
 from .redis_clients import DEFAULT_TIMEOUT_SECONDS
 from .refusals import OTCAuthConfigError
+from .revocation_config import REVOCATION_KEYS, RevocationSettings, read_revocation
 from .scopes import SCOPELESS_GRANTS, ScopeError, checked_scope
 from .storage import NAMESPACE
 from .tool_signing import TOOL_SIGNING_KEYS, ToolSigner, read_tool_signer
@@ -183,8 +184,10 @@ GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
-    """The general keys, tool signing's, then each method's, in the order given."""
-    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, *(key for method in methods for key in method.keys))
+    """The general keys, tool signing's, revocation's, then each method's, in the order
+    given."""
+    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, *REVOCATION_KEYS,
+            *(key for method in methods for key in method.keys))
 
 
 CONFIG_KEYS: Final = config_keys()
@@ -220,6 +223,7 @@ class Settings:
     client_policies: Mapping[str, Policy] = field(default_factory=lambda: MappingProxyType({}))
     token_address_claim: str | None = None
     tool_signer: ToolSigner | None = None  # OTC_AUTH_TOOL_SIGNING on: the key and its cache
+    revocation: RevocationSettings | None = None  # OTC_AUTH_REVOCATION on
 
     @property
     def auth_disabled(self) -> bool:
@@ -296,7 +300,22 @@ def load_settings(
         client_policies=MappingProxyType(dict(CLIENT_POLICIES_KEY.read(config))),
         token_address_claim=ADDRESS_CLAIM_KEY.read(config),
         tool_signer=read_tool_signer(config),
+        revocation=read_revocation(config, **_token_bounds(method_settings)),
     )
+
+
+def _token_bounds(method_settings: Mapping[str, Any]) -> dict[str, int]:
+    """The longest lifetime and leeway any token method allows: how long a revocation entry
+    must outlive the tokens it refuses."""
+    lifetimes, leeways = [0], [0]
+    for own in method_settings.values():
+        for bound in (own, *getattr(own, "issuers", ())):
+            lifetime, leeway = getattr(bound, "max_lifetime", None), getattr(bound, "leeway", None)
+            if isinstance(lifetime, int):
+                lifetimes.append(lifetime)
+            if isinstance(leeway, int):
+                leeways.append(leeway)
+    return {"max_lifetime": max(lifetimes), "leeway": max(leeways)}
 
 
 def _methods(methods: tuple[str, ...], registered: tuple[AuthMethod[Any], ...]

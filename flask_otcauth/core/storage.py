@@ -98,6 +98,9 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Forget ``key`` (no error when absent)."""
 
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        """The live values under ``keys``, in their order, read in one call (one ``MGET``)."""
+
     def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
         """Spend ``nonce`` for ``ttl`` seconds: ``True`` the first time, ``False`` after.
 
@@ -143,6 +146,11 @@ class MemoryStorage:
     def delete(self, key: str) -> None:
         with self._lock:
             self._values.pop(self._namespace + key, None)
+
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        namespace, now = self._namespace, self._now()
+        with self._lock:
+            return [self._live(namespace + key, now) for key in keys]
 
     def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
         """One process's memory: it knows of no earlier process, and says nothing of them."""
@@ -221,6 +229,11 @@ class RedisStorage:
 
     def delete(self, key: str) -> None:
         self._call("delete", self._namespace + key)
+
+    def get_many(self, keys: list[str]) -> list[str | None]:
+        namespace = self._namespace
+        values = self._call("mget", [namespace + key for key in keys])
+        return [None if value is None else bytes(value).decode() for value in values]
 
     def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
         """One script, one round trip: check the set's memory reaches back to ``valid_from``,

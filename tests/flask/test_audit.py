@@ -51,6 +51,7 @@ def test_success_sends_the_identity_and_logs_who_called(
         "http_method": "GET", "path": "/tools", "client_address": "127.0.0.1",
         "subject": "agent-7", "client": AUDIENCE, "fingerprint": None, "caller": None,
         "skew": None, "required_scopes": None, "scope_source": None,
+        "revocation": None,
     }]
 
 

@@ -29,8 +29,9 @@ COMMAND_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "hash-key": (),
     "mint-token": ("--sub", "agent"),
     "check": (),
+    "revoke": ("key", "api_key", "ci-bot"),
 }
-READS_THE_APP = ("mint-token", "check")
+READS_THE_APP = ("mint-token", "check", "revoke")
 MODULE_LEVEL_APP = '''
 from flask import Flask
 from flask_otcauth import OTCAuth

@@ -1,0 +1,208 @@
+"""Revoked tokens, cut-offs and disabled keys, in the shared storage; Flask-free.
+
+Three kinds of entry, every one with a TTL so that nothing outlives its use:
+
+- a token, by issuer and ``jti``: the claims, never the bytes. An ECDSA signature has a second
+  valid form (``s`` replaced by ``n - s``), so a hash of the raw token would let the same token
+  in again with other bytes; its claims are the same whatever the signature's form. Kept until
+  the token's ``exp`` plus the leeway: after that the token is refused as expired anyway.
+- a cut-off, "every token of this subject (client, tenant, issuer) issued before T": ``iat`` <
+  T, a token without ``iat`` counting as issued at ``exp`` minus the longest lifetime (the
+  earliest it can have been). Kept the longest lifetime plus the leeway after T.
+- a disabled API key record ``id`` or hmac client id: checked after the key was found, so it
+  stops at once on every worker whatever the key loader's cache holds.
+
+All of one request's entries are read in one storage call (``get_many``: one ``MGET`` on
+Redis, all in one hash-tag slot). A store that does not answer refuses (503), or lets the
+credential in unchecked with ``OTC_AUTH_REVOCATION_FALLBACK = "allow"``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from .identity import Identity
+from .refusals import CREDENTIAL_REVOKED, INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure
+from .revocation_config import RevocationSettings
+from .storage import Storage, StorageUnavailable
+
+PREFIX: Final = "{revocations}:"  # a hash tag: one cluster slot, so one MGET reads them all
+KEY_TTL: Final = 10 * 366 * 86_400
+"""Seconds a disabled key stays disabled: until re-enabled, in practice (ten years)."""
+SCOPES: Final = ("subject", "client", "tenant", "issuer")
+KEY_METHODS: Final = ("api_key", "hmac")
+
+
+def _part(value: str) -> str:
+    """A name inside a storage key, its length first: ``a:b`` + ``c`` never reads as
+    ``a`` + ``b:c``."""
+    return f"{len(value)}:{value}"
+
+
+def token_key(issuer: str, jti: str) -> str:
+    return PREFIX + "jti:" + _part(issuer) + ":" + jti
+
+
+def cut_off_key(scope: str, value: str) -> str:
+    return PREFIX + "before:" + scope + ":" + value
+
+
+def disabled_key(method: str, key_id: str) -> str:
+    return PREFIX + "key:" + _part(method) + ":" + key_id
+
+
+def token_issuer(identity: Identity) -> str:
+    """The issuer a token's ``jti`` is unique within: an oauth token's issuer, else its
+    ``iss`` claim, else ``""`` (an OTC token of this server, which names none)."""
+    issuer = identity.issuer if identity.issuer is not None else identity.claims.get("iss")
+    return issuer if isinstance(issuer, str) else ""
+
+
+class Revocations:
+    """One app's revocation entries over its shared storage: written by the operator's API
+    and CLI, read by :meth:`check` on every request while ``OTC_AUTH_REVOCATION`` is on."""
+
+    def __init__(self, storage: Storage, settings: RevocationSettings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._storage = storage
+        self._settings = settings
+        self._clock = clock
+        self._horizon = settings.max_lifetime + settings.leeway
+
+    # The operator's side.
+
+    def revoke_token(self, jti: str, *, issuer: str = "", expires_at: float | None = None
+                     ) -> None:
+        """Refuse the token ``jti`` of ``issuer`` (``""``: this server's own OTC tokens) until
+        ``expires_at`` (its ``exp``; unknown: the longest lifetime from now) plus the leeway."""
+        _name(jti, "jti")
+        now = self._clock()
+        until = (now + self._settings.max_lifetime if expires_at is None else expires_at)
+        ttl = math.ceil(until + self._settings.leeway - now)
+        if ttl > 0:  # an expired token is refused anyway: nothing to keep
+            self._storage.set(token_key(issuer, jti), "1", ttl)
+
+    def unrevoke_token(self, jti: str, *, issuer: str = "") -> None:
+        self._storage.delete(token_key(issuer, _name(jti, "jti")))
+
+    def is_token_revoked(self, jti: str, *, issuer: str = "") -> bool:
+        return self._storage.get(token_key(issuer, _name(jti, "jti"))) is not None
+
+    def revoke_before(self, scope: str, value: str, before: float | None = None) -> float:
+        """Refuse every token of ``scope`` ``value`` issued before ``before`` (default: now);
+        returns the cut-off. A later cut-off replaces an earlier one."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+        now = self._clock()
+        cut = now if before is None else float(before)
+        ttl = math.ceil(cut + self._horizon - now)
+        if ttl > 0:
+            self._storage.set(cut_off_key(scope, _name(value, scope)), repr(cut), ttl)
+        return cut
+
+    def cut_off(self, scope: str, value: str) -> float | None:
+        """The cut-off of ``scope`` ``value`` still in force, or ``None``."""
+        stored = self._storage.get(cut_off_key(scope, _name(value, scope)))
+        return None if stored is None else float(stored)
+
+    def remove_cut_off(self, scope: str, value: str) -> None:
+        self._storage.delete(cut_off_key(scope, _name(value, scope)))
+
+    def revoke_key(self, method: str, key_id: str) -> None:
+        """Disable the API key record ``key_id`` (``method="api_key"``) or the hmac client
+        ``key_id`` (``method="hmac"``) on every worker, until :meth:`unrevoke_key`."""
+        self._storage.set(disabled_key(_method(method), _name(key_id, "id")), "1", KEY_TTL)
+
+    def unrevoke_key(self, method: str, key_id: str) -> None:
+        self._storage.delete(disabled_key(_method(method), _name(key_id, "id")))
+
+    def is_key_revoked(self, method: str, key_id: str) -> bool:
+        return self._storage.get(disabled_key(_method(method), _name(key_id, "id"))) is not None
+
+    # The request's side.
+
+    def check(self, identity: Identity) -> None:
+        """Refuse a revoked ``identity`` (401 ``credential_revoked``, saying which entry
+        matched), or return; 503 when the store does not answer and the fallback refuses."""
+        method = identity.method
+        if method in KEY_METHODS:
+            name = identity.subject if method == "api_key" else identity.client
+            if name is None:
+                return
+            keys: list[str] = [disabled_key(method, name)]
+        else:
+            claims = identity.claims
+            jti = claims.get("jti")
+            if not isinstance(jti, str) or not jti:
+                if self._settings.require_jti:
+                    raise INVALID_TOKEN.failure(
+                        "This server revokes tokens by jti (OTC_AUTH_REVOCATION_REQUIRE_JTI): "
+                        "mint tokens with a unique jti claim.", method=method)
+                jti = None
+            keys = self._token_keys(identity, jti)
+        try:
+            wanted = [key for key in keys if key]
+            values = iter(self._storage.get_many(wanted) if wanted else ())
+            found = [next(values) if key else None for key in keys]
+        except StorageUnavailable:
+            if self._settings.refuse_on_outage:
+                raise TEMPORARILY_UNAVAILABLE.failure(
+                    "The revocation store did not answer, and this server refuses credentials "
+                    "it cannot check (OTC_AUTH_REVOCATION_FALLBACK = \"refuse\")."
+                ) from None
+            return
+        if method in KEY_METHODS:
+            if found[0] is not None:
+                raise _revoked(method, f"{method} {name} disabled")
+            return
+        self._match_token(identity, found, jti, keys)
+
+    def _token_keys(self, identity: Identity, jti: str | None) -> list[str]:
+        issuer = token_issuer(identity)
+        keys = [token_key(issuer, jti) if jti is not None else ""]
+        for scope, value in zip(SCOPES, (identity.subject, identity.client, identity.tenant,
+                                         issuer), strict=True):
+            keys.append(cut_off_key(scope, value) if value else "")
+        return keys
+
+    def _match_token(self, identity: Identity, found: list[str | None], jti: str | None,
+                     keys: list[str]) -> None:
+        if jti is not None and found[0] is not None:
+            raise _revoked(identity.method, f"jti {jti} revoked")
+        issued = _issued_at(identity.claims, self._settings.max_lifetime)
+        for scope, cut, key in zip(SCOPES, found[1:], keys[1:], strict=True):
+            if cut is not None and (issued is None or issued < float(cut)):
+                value = key.removeprefix(cut_off_key(scope, ""))
+                raise _revoked(identity.method,
+                               f"{scope} {value} cut off before {float(cut):.0f}")
+
+
+def _issued_at(claims: Mapping[str, Any], max_lifetime: int) -> float | None:
+    """``iat``, else the earliest a token with this ``exp`` can have been issued."""
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if isinstance(iat, (int, float)) and not isinstance(iat, bool):
+        return float(iat)
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        return float(exp) - max_lifetime
+    return None  # no time at all: older than any cut-off
+
+
+def _revoked(method: str, matched: str) -> AuthFailure:
+    failure = CREDENTIAL_REVOKED.failure(method=method)
+    failure.revocation = matched
+    return failure
+
+
+def _name(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string")
+    return value
+
+
+def _method(method: str) -> str:
+    if method not in KEY_METHODS:
+        raise ValueError(f"method must be one of {', '.join(KEY_METHODS)}, not {method!r}")
+    return method
