@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from flask import current_app, request
 from flask.globals import request_ctx
 
+from .connection import connection_facts
 from .context import VERIFIED_ATTR
 from .core.audit import (
     RequestFacts,
@@ -96,7 +97,7 @@ def verify(
         secure = True
     auth_request = AuthRequest(header_reader(environ), current_request.method, target_uri,
                                _request_body, environ.get("REMOTE_ADDR"), secure, query_string,
-                               _route, _tool_id)
+                               _route, _tool_id, connection_facts)
     identity = None
     try:
         now = time.time()
