@@ -26,6 +26,7 @@ from ..introspection import IntrospectionConfig, Introspector
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..jwks import KeyClient, KeysUnavailable, UsableKey
 from ..jwks_refresh import KeyRefresher, prefetch, started
+from ..mtls_source import CertificateSource
 from ..refusals import AuthFailure, OTCAuthConfigError
 from ..storage import MemoryStorage, Storage
 from .base import AuthRequest, quoted_string_content
@@ -74,6 +75,8 @@ class OAuthSettings:
     http_timeout: int
     introspection: IntrospectionConfig | None = None
     jwks_prefetch: bool = False
+    certificate_source: CertificateSource | None = None
+    certificate_bound_tokens: bool = False
 
     def metadata(self) -> dict[str, Any]:
         """The protected resource metadata document (RFC 9728 section 2)."""
@@ -84,6 +87,8 @@ class OAuthSettings:
         }
         if self.scopes_supported:
             document["scopes_supported"] = list(self.scopes_supported)
+        if self.certificate_bound_tokens:  # RFC 8705 section 3.4
+            document["tls_client_certificate_bound_access_tokens"] = True
         return document
 
 
