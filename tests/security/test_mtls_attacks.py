@@ -91,3 +91,18 @@ def test_traefik_value_that_is_not_strict_base64_is_refused(tmp_path: Any) -> No
     assert _get(app, {"X-Forwarded-Tls-Client-Cert": value}).status_code == 401
 
 
+
+
+def test_a_token_bound_to_certificate_a_over_certificate_b_is_refused(
+        otc_oauth_issuer: Any) -> None:
+    """RFC 8705 section 3: a stolen bound token is useless over another certificate."""
+    from flask_otcauth.core.mtls_certs import thumbprint  # noqa: PLC0415
+    from tests.oauth.conftest import RESOURCE, bearer, oauth_app  # noqa: PLC0415
+
+    token = otc_oauth_issuer.make_token(audience=RESOURCE,
+                                        cnf={"x5t#S256": thumbprint(CLIENT.der)})
+    app = oauth_app(otc_oauth_issuer, OTC_AUTH_MTLS_SOURCE="tls")
+    response = app.test_client().get("/api/whoami", headers=bearer(token), environ_base={
+        "SSL_CLIENT_CERT": make_client(CA).pem})
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_token"
