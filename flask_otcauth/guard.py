@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from flask import after_this_request, current_app, request
 from flask.globals import request_ctx
 
+from .connection import connection_facts
 from .context import VERIFIED_ATTR
 from .core.audit import (
     RequestFacts,
@@ -100,7 +101,7 @@ def verify(
     query: Callable[[], str] = environ.get("QUERY_STRING", "").__str__
     auth_request = AuthRequest(header_reader(environ), current_request.method, target_uri,
                                _request_body, environ.get("REMOTE_ADDR"), secure, query,
-                               _route, _tool_id)
+                               _route, _tool_id, connection_facts)
     identity = None
     now = time.time()
     try:

@@ -150,6 +150,18 @@ TEMPORARILY_UNAVAILABLE: Final = Refusal(
     "temporarily_unavailable", 503, "Authentication is temporarily unavailable. Retry later.",
     "A check that must fail closed could not be made; the request was not accepted.",
     log_level=logging.WARNING, retry_after=5)
+INVALID_CLIENT_CERTIFICATE: Final = Refusal(
+    "invalid_client_certificate", 401, "The client certificate is not valid.",
+    "Connect with a client certificate this server trusts (mutual TLS): issued by its CA, "
+    "within its validity period, for client authentication, and known to the server.",
+    counts_as_failure=True)
+UNTRUSTED_CERTIFICATE_HEADER: Final = Refusal(
+    # A certificate header from anyone but the configured proxy is a forgery attempt.
+    "untrusted_certificate_header", 401,
+    "The request carries a client certificate header this server does not trust.",
+    "Client certificate headers count only when the configured proxy sets them: connect "
+    "through that proxy with your certificate, and never send such a header yourself.",
+    counts_as_failure=True)
 
 INVALID_DPOP_PROOF: Final = Refusal(
     "invalid_dpop_proof", 401, "The DPoP proof is not valid.",
@@ -164,6 +176,7 @@ REFUSALS: Final[tuple[Refusal, ...]] = (
     MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_API_KEY, INVALID_SIGNATURE, HTTPS_REQUIRED,
     INSUFFICIENT_SCOPE, IP_NOT_ALLOWED, OUTSIDE_ALLOWED_HOURS, ENDPOINT_NOT_ALLOWED,
     CREDENTIAL_REVOKED, RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE,
-    TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE,
+    TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE, INVALID_CLIENT_CERTIFICATE,
+    UNTRUSTED_CERTIFICATE_HEADER,
 )
 """The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""

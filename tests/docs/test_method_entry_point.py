@@ -53,5 +53,5 @@ def test_an_installed_method_is_known_to_every_app(tmp_path: Path) -> None:
     finished = subprocess.run([sys.executable, "-c", program],  # noqa: S603 - our own program
                               capture_output=True, text=True, env=env, check=False)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    assert json.loads(finished.stdout) == [["api_key", "jwt", "hmac", "oauth", "header_token"],
-                                           {"subject": "ci"}, 401]
+    assert json.loads(finished.stdout) == [
+        ["api_key", "jwt", "hmac", "oauth", "mtls", "header_token"], {"subject": "ci"}, 401]

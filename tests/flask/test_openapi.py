@@ -17,12 +17,15 @@ def test_every_built_in_method_has_a_security_scheme() -> None:
     config = {**base_config(), "OTC_AUTH_HMAC_CLIENTS": {HMAC_CLIENT: HMAC_SECRET},
               "OTC_AUTH_OAUTH_RESOURCE": "https://tools.example.com",
               "OTC_AUTH_OAUTH_ISSUERS": [{"issuer": "https://id.example.com"}],
+              "OTC_AUTH_MTLS_SOURCE": "tls",
+              "OTC_AUTH_MTLS_RULES": [{"cn": "agent", "scopes": []}],
               "OTC_AUTH_METHODS": [method.name for method in BUILT_IN]}
 
     schemes = security_schemes(load_settings(config))
 
     assert list(schemes) == [method.name for method in BUILT_IN]
-    assert all(scheme["type"] in ("http", "apiKey") for scheme in schemes.values())
+    assert all(scheme["type"] in ("http", "apiKey", "mutualTLS")
+               for scheme in schemes.values())
 
 
 def test_jwt_is_an_http_bearer_scheme_with_jwt_format(make_app: AppFactory) -> None:

@@ -21,6 +21,7 @@ from .api_key import API_KEY
 from .base import AuthMethod, AuthRequest, Report, Scheme, Setup, TestRequest
 from .hmac import HMAC
 from .jwt import JWT
+from .mtls import MTLS
 from .oauth import OAUTH
 
 __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "NO_AUTH", "AuthMethod", "AuthRequest", "Report",
@@ -28,7 +29,7 @@ __all__ = ["BUILT_IN", "ENTRY_POINT_GROUP", "NO_AUTH", "AuthMethod", "AuthReques
 
 NO_AUTH: Final = "none"
 """The name that turns authentication off; a setting, not a method: it verifies nothing."""
-BUILT_IN: Final[tuple[AuthMethod[Any], ...]] = (API_KEY, JWT, HMAC, OAUTH)
+BUILT_IN: Final[tuple[AuthMethod[Any], ...]] = (API_KEY, JWT, HMAC, OAUTH, MTLS)
 ENTRY_POINT_GROUP: Final = "flask_otcauth.methods"
 _NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 

@@ -46,6 +46,24 @@ def _no_tool() -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What the transport knows of a request and no header can say: the address of the peer
+    that opened the connection (``REMOTE_ADDR`` before ``ProxyFix`` rewrote it), which decides
+    whether a certificate header comes from a trusted proxy, and the client certificate the
+    TLS server itself put in the WSGI environ (``SSL_CLIENT_CERT``, PEM), or ``None``."""
+
+    peer_address: str | None = None
+    client_certificate: str | None = None
+
+
+_NO_CONNECTION: Final = Connection()
+
+
+def _no_connection() -> Connection:
+    return _NO_CONNECTION
+
+
 @dataclass(slots=True)  # built for every request: a frozen dataclass costs 3x to build
 class AuthRequest:
     """What a scheme may read of an HTTP request; built by the framework layer.
@@ -60,6 +78,8 @@ class AuthRequest:
     when a caller's policy needs them: ``route`` gives the endpoint name and URL rule the
     request matched (``None`` for none), ``tool`` the tool id a tool call's JSON body names
     (``None`` when it names none, or the body is not read: too large, or of unknown length).
+    ``connection`` gives the :class:`Connection` facts, for the ``mtls`` method and tokens
+    bound to a certificate.
     """
 
     header: Callable[[str], str | None]
@@ -71,6 +91,7 @@ class AuthRequest:
     query: Callable[[], str] = _no_query
     route: Callable[[], tuple[str | None, str | None]] = _no_route
     tool: Callable[[], str | None] = _no_tool
+    connection: Callable[[], Connection] = _no_connection
 
 
 class Scheme(Protocol):

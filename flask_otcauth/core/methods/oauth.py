@@ -18,6 +18,7 @@ from ..config_keys import ConfigKey
 from ..dpop_config import KEYS as DPOP_KEYS
 from ..dpop_config import dpop_settings
 from ..jwks_report import describe_issuer
+from ..mtls_binding import CertificateBoundScheme
 from ..refusals import (
     INVALID_DPOP_PROOF,
     INVALID_TOKEN,
@@ -25,7 +26,8 @@ from ..refusals import (
     USE_DPOP_NONCE,
     OTCAuthConfigError,
 )
-from .base import AuthMethod, Report, SchemeObject, Setup, TestRequest
+from .base import AuthMethod, Report, Scheme, SchemeObject, Setup, TestRequest
+from .mtls_config import BOUND_TOKENS_KEY, read_source
 from .oauth_claims import METHOD
 from .oauth_config import (
     HTTP_TIMEOUT_KEY,
@@ -60,7 +62,8 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
             resource, issuers(values(ISSUERS_KEY), ISSUERS_KEY.name, resource),
             values(SCOPES_SUPPORTED_KEY), values(JWKS_TTL_KEY), values(JWKS_COOLDOWN_KEY),
             values(JWKS_MAX_STALE_KEY), values(HTTP_TIMEOUT_KEY), values(INTROSPECTION_KEY),
-            values(JWKS_PREFETCH_KEY), dpop_settings(values))
+            values(JWKS_PREFETCH_KEY), dpop_settings(values), read_source(values),
+            values(BOUND_TOKENS_KEY))
 
     def secrets(self, settings: OAuthSettings) -> Iterable[tuple[str, bytes]]:
         secret = settings.dpop.nonce_secret
@@ -77,8 +80,9 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
                                      "OTC_AUTH_OAUTH_ISSUERS is empty: list the identity "
                                      "providers whose tokens this server accepts.")
 
-    def build(self, settings: OAuthSettings, setup: Setup) -> OAuthScheme:
-        return OAuthScheme(settings, setup.storage)
+    def build(self, settings: OAuthSettings, setup: Setup) -> Scheme:
+        return CertificateBoundScheme(OAuthScheme(settings, setup.storage),
+                                      settings.certificate_source)
 
     def security_scheme(self, settings: OAuthSettings) -> SchemeObject:
         return {

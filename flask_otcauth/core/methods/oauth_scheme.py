@@ -27,6 +27,7 @@ from ..introspection import IntrospectionConfig, Introspector
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
 from ..jwks import KeyClient, KeysUnavailable, UsableKey
 from ..jwks_refresh import KeyRefresher, prefetch, started
+from ..mtls_source import CertificateSource
 from ..refusals import AuthFailure, OTCAuthConfigError
 from ..storage import MemoryStorage, Storage
 from .base import AuthRequest, quoted_string_content
@@ -77,6 +78,8 @@ class OAuthSettings:
     introspection: IntrospectionConfig | None = None
     jwks_prefetch: bool = False
     dpop: DPoPSettings = field(default_factory=DPoPSettings)
+    certificate_source: CertificateSource | None = None
+    certificate_bound_tokens: bool = False
 
     def metadata(self) -> dict[str, Any]:
         """The protected resource metadata document (RFC 9728 section 2)."""
@@ -91,6 +94,8 @@ class OAuthSettings:
             document["dpop_signing_alg_values_supported"] = list(self.dpop.algorithms)
             if self.dpop.required:
                 document["dpop_bound_access_tokens_required"] = True
+        if self.certificate_bound_tokens:  # RFC 8705 section 3.4
+            document["tls_client_certificate_bound_access_tokens"] = True
         return document
 
 
