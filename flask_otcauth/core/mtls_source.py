@@ -29,6 +29,7 @@ from .mtls_certs import (
     refusal,
     strict_base64,
 )
+from .policy_check import client_address, within
 from .refusals import UNTRUSTED_CERTIFICATE_HEADER, OTCAuthConfigError
 
 if TYPE_CHECKING:
@@ -64,14 +65,9 @@ class TrustedProxies:
         if self.hops:
             forwarded = request.header("X-Forwarded-For")
             return forwarded is not None and len(forwarded.split(",")) >= self.hops
-        peer = request.connection().peer_address
-        if peer is None:
-            return False
-        try:
-            address = ipaddress.ip_address(peer.split("%", 1)[0])
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
+        # The policies' address rules: an IPv4-mapped peer (a dual-stack socket's) matches the
+        # IPv4 ranges, a scope id is dropped, no address (a Unix socket) matches nothing.
+        return within(client_address(request.connection().peer_address), self.networks)
 
 
 def trusted_proxies(value: Any, name: str) -> TrustedProxies | None:

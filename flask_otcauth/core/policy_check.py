@@ -51,7 +51,7 @@ def client_address(text: str | None) -> tuple[_Address, ...]:
     return (address,)
 
 
-def _within(addresses: tuple[_Address, ...], networks: tuple[Network, ...]) -> bool:
+def within(addresses: tuple[_Address, ...], networks: tuple[Network, ...]) -> bool:
     return any(address in network for address in addresses for network in networks)
 
 
@@ -60,8 +60,8 @@ def check_policy(policy: Policy, request: AuthRequest, now: float) -> None:
     if policy.checks_address:
         addresses = client_address(request.client_address)
         allow = policy.ip_allowlist
-        if (not addresses or (allow is not None and not _within(addresses, allow))
-                or _within(addresses, policy.ip_denylist)):
+        if (not addresses or (allow is not None and not within(addresses, allow))
+                or within(addresses, policy.ip_denylist)):
             raise IP_NOT_ALLOWED.failure(
                 "This credential's policy does not allow requests from this client address "
                 "(as this server sees it: behind a proxy, the proxy must be trusted through "
@@ -123,7 +123,7 @@ def check_address_claim(claim: str, claims: Mapping[str, Any], request: AuthRequ
         raise IP_NOT_ALLOWED.failure(
             f"This server binds tokens to the caller's address: the token must carry the "
             f"{claim} claim, an address or a list of addresses and CIDR ranges.")
-    if not _within(client_address(request.client_address), networks):
+    if not within(client_address(request.client_address), networks):
         raise IP_NOT_ALLOWED.failure(
             f"The token is bound to other addresses ({claim}) than the one this request came "
             "from: mint it for this client's address.")

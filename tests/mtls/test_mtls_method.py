@@ -101,6 +101,16 @@ def test_a_dns_rule_matches_the_dns_san(tmp_path: Any) -> None:
     assert response.json == {"subject": "agent", "scopes": ["tools:list"]}
 
 
+def test_a_trusted_proxy_on_a_dual_stack_socket_is_trusted_by_its_ipv4_range(
+        tmp_path: Any) -> None:
+    """A dual-stack listener reports an IPv4 proxy as ``::ffff:127.0.0.1`` (RFC 4291 section
+    2.5.5.2); the trusted range ``127.0.0.1/32`` names that proxy, as the policies' ranges do."""
+    response = header_app(tmp_path).test_client().get(
+        "/tools", headers={"Client-Cert": client_cert(CLIENT.der)},
+        environ_base={"REMOTE_ADDR": "::ffff:127.0.0.1"})
+    assert response.status_code == 200, response.json
+
+
 def test_an_unknown_valid_certificate_is_refused(tmp_path: Any) -> None:
     other = make_client(CA, cn="stranger", dns="stranger.example.org")
     response = header_app(tmp_path).test_client().get(
