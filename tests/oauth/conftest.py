@@ -25,6 +25,7 @@ from flask_otcauth.testing import LocalIssuer
 
 from ..conftest import base_config
 from ..oidc_provider import OidcProvider
+from .introspection_endpoint import IntrospectionEndpoint
 
 RESOURCE: Final = "https://tools.example.com/mcp"
 METADATA_URL: Final = "https://tools.example.com/.well-known/oauth-protected-resource/mcp"
@@ -175,6 +176,16 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
     provider = start_oidc_provider(tmp_path_factory)
     yield provider
     provider.stop()
+
+
+@pytest.fixture
+def endpoint() -> Iterator[IntrospectionEndpoint]:
+    """An introspection endpoint on 127.0.0.1 that answers for ``RESOURCE``."""
+    local = IntrospectionEndpoint(RESOURCE)
+    try:
+        yield local
+    finally:
+        local.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Final
 
 import pytest
@@ -18,7 +17,7 @@ from flask_otcauth.testing import LocalIssuer
 
 from ..conftest import base_config
 from .conftest import Clock
-from .test_oauth_introspection import IntrospectionEndpoint, introspection
+from .introspection_endpoint import IntrospectionEndpoint, introspection
 
 # RFC 9449 section 4.1, the proof of a token request (the figure's line breaks removed).
 SECTION_4_1_PROOF: Final = (
@@ -89,15 +88,6 @@ def test_rfc9449_section_7_1_ath_is_the_example_tokens_hash() -> None:
 def test_rfc7638_section_3_1_thumbprint() -> None:
     """RFC 7638 section 3.1: the required members only (e, kty, n), in order, hashed."""
     assert thumbprint(RFC_7638_KEY) == RFC_7638_THUMBPRINT
-
-
-@pytest.fixture
-def endpoint() -> Iterator[IntrospectionEndpoint]:
-    local = IntrospectionEndpoint()
-    try:
-        yield local
-    finally:
-        local.stop()
 
 
 def resource_app(issuer: LocalIssuer, endpoint: IntrospectionEndpoint) -> Flask:

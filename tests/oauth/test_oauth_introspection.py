@@ -8,13 +8,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
-import threading
 import time
-import urllib.parse
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
 
 import pytest
@@ -22,80 +17,14 @@ import pytest
 from flask_otcauth.testing import LocalIssuer, make_token
 from tests.helpers import RUN_NAMESPACE, assert_refused
 from tests.oauth.conftest import RESOURCE, Clock, bearer, oauth_app
+from tests.oauth.introspection_endpoint import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    IntrospectionEndpoint,
+    introspection,
+)
 
-CLIENT_ID: Final = "tools-server"
-CLIENT_SECRET: Final = "introspection-secret-7f3a9c"
 OPAQUE: Final = "2YotnFZFEjr1zCsicMWpAA"  # RFC 6749 / RFC 7662 section 2.1's example token
-
-
-class IntrospectionEndpoint:
-    """An RFC 7662 endpoint on 127.0.0.1: ``answers`` maps a token to its JSON answer (absent
-    tokens are inactive); ``status`` other than 200 is answered with an empty body; ``calls``
-    counts requests, ``requests`` keeps (Authorization header, form) of each."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, dict[str, Any]] = {}
-        self.status = 200
-        self.calls = 0
-        self.requests: list[tuple[str | None, dict[str, list[str]], str]] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                endpoint.calls += 1
-                length = int(self.headers.get("Content-Length", "0"))
-                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
-                endpoint.requests.append((self.headers.get("Authorization"), form,
-                                          self.headers.get("Content-Type", "")))
-                if endpoint.status != 200:
-                    self.send_response(endpoint.status)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                token = form.get("token", [""])[0]
-                body = json.dumps(endpoint.answers.get(token, {"active": False})).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/introspect"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
-        self._thread.start()
-
-    def active(self, token: str, issuer: LocalIssuer, *, ttl: int = 300,
-               **fields: Any) -> None:
-        self.answers[token] = {"active": True, "iss": issuer.issuer, "aud": RESOURCE,
-                               "exp": int(time.time()) + ttl, "sub": "alice",
-                               "client_id": "agent-platform", "scope": "tools:list",
-                               "token_type": "Bearer", **fields}
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-
-
-@pytest.fixture
-def endpoint() -> Iterator[IntrospectionEndpoint]:
-    local = IntrospectionEndpoint()
-    try:
-        yield local
-    finally:
-        local.stop()
-
-
-def introspection(endpoint: IntrospectionEndpoint, **fields: Any) -> dict[str, Any]:
-    return {"endpoint": endpoint.url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-            **fields}
 
 
 def app_for(issuer: LocalIssuer, endpoint: IntrospectionEndpoint, **overrides: Any) -> Any:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-import urllib.parse
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,6 +21,7 @@ from flask_otcauth.core.refusals import OTCAuthConfigError
 from flask_otcauth.testing import LocalIssuer
 
 from ..helpers import assert_refused
+from ..loopback_http import Answer, Form, LoopbackFormEndpoint
 from .conftest import RESOURCE, bearer, oauth_app
 
 CLIENT_ID: Final = "tools-server"
@@ -41,7 +39,7 @@ KEYS: Final = new_keys()
 OTHER_KEYS: Final = new_keys()  # the same types, not the client's
 
 
-class AssertionCheckingEndpoint:
+class AssertionCheckingEndpoint(LoopbackFormEndpoint):
     """Answers ``active`` for ``OPAQUE`` only to a client whose assertion PyJWT verifies with
     ``public_key`` (iss = sub = the client id, ``aud`` as expected, ``exp``/``iat``/``jti``
     present, a ``jti`` never seen before); anything else is 401 ``invalid_client``.
@@ -49,36 +47,18 @@ class AssertionCheckingEndpoint:
     Authorization header of each request."""
 
     def __init__(self, public_key: Any, alg: str) -> None:
-        self.public_key, self.alg, self.audience = public_key, alg, ""
+        self.public_key, self.alg = public_key, alg
         self.assertions: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self.authorizations: list[str | None] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                form = urllib.parse.parse_qs(self.rfile.read(
-                    int(self.headers.get("Content-Length", "0"))).decode())
-                endpoint.authorizations.append(self.headers.get("Authorization"))
-                answer = endpoint.answer(form)
-                body = json.dumps(answer or {"error": "invalid_client"}).encode()
-                self.send_response(200 if answer else 401)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/introspect"
+        super().__init__(self._respond)
         self.audience = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
-        self._thread.start()
 
-    def answer(self, form: dict[str, list[str]]) -> dict[str, Any] | None:
+    def _respond(self, headers: Mapping[str, str], form: Form) -> Answer:
+        self.authorizations.append(headers.get("Authorization"))
+        answer = self.answer(form)
+        return (200, answer) if answer else (401, {"error": "invalid_client"})
+
+    def answer(self, form: Form) -> dict[str, Any] | None:
         if form.get("client_assertion_type") != [JWT_BEARER]:
             return None
         assertion = form.get("client_assertion", [""])[0]
@@ -95,11 +75,6 @@ class AssertionCheckingEndpoint:
             return {"active": False}
         return {"active": True, "aud": RESOURCE, "exp": int(time.time()) + 300, "sub": "alice",
                 "client_id": "agent-platform", "scope": "tools:list"}
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
 
 def pem_file(folder: Path, key: Any) -> str:
