@@ -19,12 +19,19 @@ from .authenticator import Authenticator
 from .identity import NO_AUTH_IDENTITY, Identity
 from .methods.base import AuthRequest, Scheme, Setup
 from .policy import Policy
-from .policy_check import check_address_claim, check_policy
+from .policy_check import TOOL_CALL_SUFFIX, check_address_claim, check_policy
 from .ratelimit import Budget, RateLimits
-from .refusals import HTTPS_REQUIRED, AuthFailure, OTCAuthConfigError
+from .refusals import (
+    HTTPS_REQUIRED,
+    INVALID_TOOL_CALL,
+    MISSING_CREDENTIALS,
+    AuthFailure,
+    OTCAuthConfigError,
+)
 from .revocation import Revocations
 from .scopes import scope_failure
 from .settings import Settings
+from .tool_requirements import ToolRequirements, call_scope_failure, tool_name
 
 UNKNOWN_ADDRESS: Final = "unknown"
 
@@ -79,6 +86,8 @@ class Gate:
         # OTC_AUTH_REVOCATION: every verified credential is looked up in the shared storage.
         self.revocations = (Revocations(setup.storage, settings.revocation)
                             if settings.revocation is not None else None)
+        # What each tool a call names needs (OTC_AUTH_TOOL_SCOPES, auth.tool): None for none.
+        self.tool_requirements: ToolRequirements | None = settings.tool_requirements or None
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""
@@ -138,9 +147,11 @@ class Gate:
             if policy is not None:
                 budget = self._apply(policy, identity, request,
                                      time.time() if now is None else now)
-        if requirement.scopes or requirement.any_scopes:
+        tool_scopes = (self._tool_scopes(identity, request, budget)
+                       if self.tool_requirements is not None and not self.auth_disabled else ())
+        if requirement.scopes or requirement.any_scopes or tool_scopes:
             self.authorize(identity, requirement, request.client_address or UNKNOWN_ADDRESS,
-                           budget)
+                           budget, tool_scopes)
         limits = self.rate_limits if budget is None else self.policy_limits
         if limits is None:
             return
@@ -198,9 +209,37 @@ class Gate:
         if limits is not None:
             self._charge(limits, address, identity.rate_limit_key, budget)
 
+    def _tool_scopes(self, identity: Identity | None, request: AuthRequest,
+                     budget: Budget | None) -> tuple[str, ...]:
+        """The scopes the tool a ``POST .../tools/call`` names needs, read from its body before
+        the view runs. A call whose body was not read (of unknown length, or above the limit),
+        or that names a tool id of no OXP form, is refused: the view must never run a tool this
+        check did not see. A body read that names no tool is the protocol's 400 for the view to
+        give (it reads the same parsed body, so it cannot find a tool there either)."""
+        if request.method != "POST":
+            return ()
+        rule = request.route()[1]
+        if rule is None or not rule.endswith(TOOL_CALL_SUFFIX):
+            return ()
+        tool = request.tool()
+        if tool is None and request.tool_read():
+            return ()
+        if tool is None or tool_name(tool) is None:
+            failure = INVALID_TOOL_CALL.failure()
+            if identity is not None:
+                self._count_refusal(failure, identity, request, budget)
+            raise failure
+        scopes = self.tool_requirements.scopes_for(tool) if self.tool_requirements else ()
+        if scopes and identity is None:
+            raise MISSING_CREDENTIALS.failure(
+                "This tool needs scopes that only a credential can grant: send one.")
+        return scopes
+
     def authorize(self, identity: Identity | None, requirement: Requirement,
-                  address: str | None = None, budget: Budget | None = None) -> None:
-        """The 403 unless ``identity`` holds the scopes ``requirement`` asks for.
+                  address: str | None = None, budget: Budget | None = None,
+                  tool_scopes: tuple[str, ...] = ()) -> None:
+        """The 403 unless ``identity`` holds the scopes ``requirement`` asks for, and those of
+        the tool the call names (``tool_scopes``: then the 403 names them all together).
 
         With ``address`` (the first check of a request), a 403 is only answered to an address
         that is not locked out by failures (to a locked-out one it would tell that the
@@ -209,7 +248,10 @@ class Gate:
         """
         if identity is None or self.auth_disabled:
             return  # anonymous callers only reach views without scopes (require_auth ensures it)
-        failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
+        failure = (call_scope_failure(identity.scopes,
+                                      tuple(dict.fromkeys((*requirement.scopes, *tool_scopes))),
+                                      requirement.any_scopes) if tool_scopes else
+                   scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes))
         if failure is not None:
             limits = self.rate_limits if budget is None else self.policy_limits
             if address is not None and limits is not None:

@@ -171,12 +171,18 @@ USE_DPOP_NONCE: Final = Refusal(
     "use_dpop_nonce", 401, "The DPoP proof must carry the server's nonce.",
     "Make a new proof with the DPoP-Nonce response header's value as its nonce claim, and "
     "send the request again (RFC 9449 section 9).", counts_as_failure=True)
+INVALID_TOOL_CALL: Final = Refusal(
+    # Only where the app declares what tools need (OTC_AUTH_TOOL_SCOPES, auth.tool).
+    "invalid_tool_call", 400, "The tool call is malformed.",
+    "This server decides per tool who may call it, and could not read which tool this call "
+    "names: send a JSON body with Content-Length, within the server's MAX_CONTENT_LENGTH, "
+    "naming the tool in request.tool_id as Toolkit.Name or Toolkit.Name@x.y.z.")
 
 REFUSALS: Final[tuple[Refusal, ...]] = (
     MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_API_KEY, INVALID_SIGNATURE, HTTPS_REQUIRED,
     INSUFFICIENT_SCOPE, IP_NOT_ALLOWED, OUTSIDE_ALLOWED_HOURS, ENDPOINT_NOT_ALLOWED,
     CREDENTIAL_REVOKED, RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE,
     TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE, INVALID_CLIENT_CERTIFICATE,
-    UNTRUSTED_CERTIFICATE_HEADER,
+    UNTRUSTED_CERTIFICATE_HEADER, INVALID_TOOL_CALL,
 )
 """The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""
