@@ -23,7 +23,9 @@ from fnmatch import fnmatchcase
 from typing import Any, Final
 
 from .config_keys import ConfigKey
-from .refusals import AuthFailure, OTCAuthConfigError
+from .methods.base import AuthRequest
+from .policy_check import TOOL_CALL_SUFFIX
+from .refusals import INVALID_TOOL_CALL, AuthFailure, OTCAuthConfigError
 from .scopes import ScopeError, grants, insufficient_scope, required_scopes
 
 TOOL_SCOPES: Final = "OTC_AUTH_TOOL_SCOPES"
@@ -84,6 +86,25 @@ class ToolRequirements:
             self._scopes.clear()
         self._scopes[tool_id] = needed
         return needed
+
+    def scopes_of_call(self, request: AuthRequest) -> tuple[str, ...]:
+        """The scopes the tool a ``POST .../tools/call`` names needs, read from its body before
+        the view runs; ``()`` for any other request. A call whose body the check could not see
+        (chunked, or above the limit the view would still read), or that names a tool id of no
+        OXP form, is ``400 invalid_tool_call``: the view must never run a tool this check did
+        not see. A body read that names no tool is the protocol's 400 for the view to give (it
+        reads the same parsed body, so it finds no tool there either)."""
+        if request.method != "POST":
+            return ()
+        rule = request.route()[1]
+        if rule is None or not rule.endswith(TOOL_CALL_SUFFIX):
+            return ()
+        tool = request.tool()
+        if tool is None and request.tool_read():
+            return ()
+        if tool is None or tool_name(tool) is None:
+            raise INVALID_TOOL_CALL.failure()
+        return self.scopes_for(tool)
 
     def with_rules(self, rules: Iterable[ToolRule]) -> ToolRequirements:
         """These declarations and ``rules`` after them (the ones an app registered in code)."""
