@@ -111,6 +111,7 @@ def verify(
         identity = gate.verify(auth_request, methods, optional=requirement.optional, now=now,
                                revocation_in_admit=folds)
         if (gate.rate_limits is not None or requirement.scopes or requirement.any_scopes
+                or requirement.step_up is not None
                 or gate.policies or (identity is not None and identity.policy is not None)
                 or gate.tool_requirements is not None):
             gate.admit(identity, requirement, auth_request, now,  # else it has nothing to do
@@ -296,6 +297,10 @@ def _error(gate: Gate, methods: tuple[str, ...], failure: AuthFailure,
     """The response of a refusal: 401s challenge for every accepted method (with the view's
     scopes, for the methods that name them), a 403 names scopes in the challenge of the method
     that verified the caller."""
+    if failure.step_up is not None and identity is not None:
+        # RFC 9470 section 3: the challenge of the scheme that verified the token, no other.
+        scheme = gate.authenticator.challenges((identity.method,), None)[0]
+        return AuthError(failure, [f"{scheme}, {failure.step_up}"])
     if failure.status == 401:
         if not failure.required_scopes and (requirement.scopes or requirement.any_scopes):
             failure.required_scopes = (*requirement.scopes, *requirement.any_scopes)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .context import get_identity
+from .core.step_up import carries_authentication_context, step_up
 from .core.tool_requirements import ToolRule, tool_name, tool_rule
 from .state import app_state
 
@@ -29,10 +30,13 @@ class ToolAPI:
     _initialized: bool
     _tool_rules: list[ToolRule]
 
-    def tool(self, pattern: str, *, scopes: Iterable[str] = ()) -> Callable[[F], F]:
+    def tool(self, pattern: str, *, scopes: Iterable[str] = (), acr_values: Iterable[str] = (),
+             max_age: int | None = None) -> Callable[[F], F]:
         """Declare what calling the tools ``pattern`` matches needs, as one more entry of
         ``OTC_AUTH_TOOL_SCOPES`` (a tool id, or a glob of one; ``{tool}`` in a scope stands for
-        the tool's ``Toolkit.Name``).
+        the tool's ``Toolkit.Name``) and, with ``acr_values`` or ``max_age``, of
+        ``OTC_AUTH_TOOL_STEP_UP`` (RFC 9470: the token's ``acr`` among ``acr_values``, its
+        ``auth_time`` at most ``max_age`` seconds ago).
 
         Call it as a statement or use it as a decorator above the function that runs the tool
         (which it returns unchanged), before ``init_app``: the declarations, like the settings,
@@ -43,7 +47,9 @@ class ToolAPI:
             raise RuntimeError(f'Declare auth.tool("{pattern}", ...) before init_app(app): what '
                                "tools need does not change after setup.")
         listed = list(scopes) if not isinstance(scopes, str) else scopes
-        self._tool_rules.append(tool_rule(pattern, listed, f'auth.tool("{pattern}")'))
+        where = f'auth.tool("{pattern}")'
+        self._tool_rules.append(tool_rule(pattern, listed, where,
+                                          step_up(acr_values, max_age, where=where)))
 
         def unchanged(function: F) -> F:
             return function
@@ -56,8 +62,10 @@ class ToolAPI:
         return tuple(self._tool_rules)
 
     def may_call(self, tool_id: str, app: Flask | None = None) -> bool:
-        """Whether the current request's caller holds every scope a call of ``tool_id`` needs:
-        what the gate would decide for ``POST /tools/call`` naming it. ``False`` for an id of no
+        """Whether the current request's caller holds every scope a call of ``tool_id`` needs,
+        and, for a tool that needs a user authentication (step-up), carries one it could
+        strengthen: ``True`` for a token that must only sign in again (its call gets the RFC
+        9470 challenge), ``False`` for an API key, which never could. ``False`` for an id of no
         OXP form; ``True`` in no-auth mode and for a tool no declaration names."""
         state = app_state(app)
         requirements = state.gate.tool_requirements
@@ -65,11 +73,12 @@ class ToolAPI:
             return True
         if tool_name(tool_id) is None:
             return False
-        scopes = requirements.scopes_for(tool_id)
-        if not scopes:
+        needs = requirements.needs_for(tool_id)
+        if not needs.scopes and needs.step_up is None:
             return True
         identity = get_identity()
-        return identity is not None and all(identity.has_scope(scope) for scope in scopes)
+        return (identity is not None and all(identity.has_scope(scope) for scope in needs.scopes)
+                and (needs.step_up is None or carries_authentication_context(identity)))
 
     def callable_tools(self, items: Iterable[T], app: Flask | None = None) -> list[T]:
         """The ToolDefinitions of ``items`` (mappings, or objects, with an ``id``) that the

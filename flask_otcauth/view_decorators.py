@@ -15,6 +15,7 @@ from typing import Any, TypeVar, overload
 
 from .core.gate import Requirement
 from .core.scopes import required_scopes
+from .core.step_up import step_up
 from .guard import EXEMPT_ATTR, REQUIREMENT_ATTR, authorize, refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +30,8 @@ def require_auth(
     optional: bool = False,
     scopes: Iterable[str] = (),
     any_scopes: Iterable[str] = (),
+    acr_values: Iterable[str] = (),
+    max_age: int | None = None,
 ) -> Callable[[F], F]: ...
 def require_auth(
     view: F | None = None,
@@ -37,6 +40,8 @@ def require_auth(
     optional: bool = False,
     scopes: Iterable[str] = (),
     any_scopes: Iterable[str] = (),
+    acr_values: Iterable[str] = (),
+    max_age: int | None = None,
 ) -> F | Callable[[F], F]:
     """Require an authenticated caller for a view; bare (``@require_auth``) or called.
 
@@ -45,12 +50,18 @@ def require_auth(
     credential that is presented must still be valid. ``scopes`` must all be granted and of
     ``any_scopes`` at least one, else 403 ``insufficient_scope``; scopes cannot be combined with
     ``optional``, which would let anonymous callers do what a scoped caller may not.
+    ``acr_values`` and ``max_age`` require a user authentication (RFC 9470 step-up): the
+    token's ``acr`` among ``acr_values``, its ``auth_time`` at most ``max_age`` seconds ago;
+    else 401 ``insufficient_user_authentication`` with the RFC 9470 challenge, or 403
+    ``authentication_context_required`` for a credential that carries no user authentication.
     """
     requirement = Requirement(tuple(methods) if methods is not None else None, optional,
-                              required_scopes(scopes), required_scopes(any_scopes))
-    if optional and (requirement.scopes or requirement.any_scopes):
-        raise ValueError("require_auth(optional=True) cannot require scopes: an anonymous caller "
-                         "holds none. Drop optional, or check scopes in the view.")
+                              required_scopes(scopes), required_scopes(any_scopes),
+                              step_up(acr_values, max_age))
+    if optional and (requirement.scopes or requirement.any_scopes or requirement.step_up):
+        raise ValueError("require_auth(optional=True) cannot require scopes or a user "
+                         "authentication: an anonymous caller has none. Drop optional, or "
+                         "check scopes in the view.")
 
     def decorate(view: F) -> F:
         if inspect.iscoroutinefunction(view):

@@ -25,8 +25,9 @@ from .refusals import HTTPS_REQUIRED, MISSING_CREDENTIALS, AuthFailure, OTCAuthC
 from .revocation import Lookup, Revocations
 from .scopes import scope_failure
 from .settings import Settings
+from .step_up import StepUp, step_up_failure
 from .storage import RedisStorage
-from .tool_requirements import ToolRequirements, call_scope_failure
+from .tool_requirements import NO_NEEDS, ToolNeeds, ToolRequirements, call_scope_failure
 
 UNKNOWN_ADDRESS: Final = "unknown"
 
@@ -34,7 +35,8 @@ UNKNOWN_ADDRESS: Final = "unknown"
 @dataclass(frozen=True, slots=True)
 class Requirement:
     """What a view asks of its caller: which methods it accepts, whether anonymity is fine,
-    and which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``).
+    which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``), and the user
+    authentication it needs (``step_up``, RFC 9470; ``None``: any).
 
     ``methods`` is ``None`` for "every method the app enabled".
     """
@@ -43,6 +45,7 @@ class Requirement:
     optional: bool = False
     scopes: tuple[str, ...] = ()
     any_scopes: tuple[str, ...] = ()
+    step_up: StepUp | None = None
 
 
 def build_schemes(settings: Settings, setup: Setup | None = None) -> dict[str, Scheme]:
@@ -168,28 +171,43 @@ class Gate:
             if policy is not None:
                 budget = self._apply(policy, identity, request,
                                      time.time() if now is None else now, lookup)
-        tool_scopes = (self._tool_scopes(identity, request, budget, lookup)
-                       if self.tool_requirements is not None and not self.auth_disabled else ())
-        if requirement.scopes or requirement.any_scopes or tool_scopes:
+        needs = (self._tool_needs(identity, request, budget, lookup)
+                 if self.tool_requirements is not None and not self.auth_disabled else NO_NEEDS)
+        if requirement.scopes or requirement.any_scopes or needs.scopes:
             self.authorize(identity, requirement, request.client_address or UNKNOWN_ADDRESS,
-                           budget, lookup, tool_scopes=tool_scopes)
+                           budget, lookup, tool_scopes=needs.scopes)
+        if ((requirement.step_up is not None or needs.step_up is not None)
+                and identity is not None and not self.auth_disabled):
+            self._step_up(identity, (requirement.step_up, needs.step_up), request, budget,
+                          lookup, now=time.time() if now is None else now)
         self._spend(identity, request, budget, lookup)
 
-    def _tool_scopes(self, identity: Identity | None, request: AuthRequest,
-                     budget: Budget | None, lookup: Lookup | None) -> tuple[str, ...]:
-        """The scopes of the tool a call names (:meth:`ToolRequirements.scopes_of_call`); its
+    def _tool_needs(self, identity: Identity | None, request: AuthRequest,
+                    budget: Budget | None, lookup: Lookup | None) -> ToolNeeds:
+        """What the tool a call names needs (:meth:`ToolRequirements.needs_of_call`); its
         refusal is charged to the caller like a missing scope."""
         try:
-            scopes = self.tool_requirements.scopes_of_call(request) if self.tool_requirements \
-                else ()
+            needs = (self.tool_requirements.needs_of_call(request)
+                     if self.tool_requirements is not None else NO_NEEDS)
         except AuthFailure as failure:
             if identity is not None:
                 self._count_refusal(failure, identity, request, budget, lookup)
             raise
-        if scopes and identity is None:
+        if identity is None and needs != NO_NEEDS:
             raise MISSING_CREDENTIALS.failure(
-                "This tool needs scopes that only a credential can grant: send one.")
-        return scopes
+                "This tool needs what only a credential can prove: send one.")
+        return needs
+
+    def _step_up(self, identity: Identity, requirements: tuple[StepUp | None, ...],
+                 request: AuthRequest, budget: Budget | None, lookup: Lookup | None, *,
+                 now: float) -> None:
+        """RFC 9470: the view's user-authentication requirement, then the tool's; a refusal is
+        the verified holder's, charged to its budget like a missing scope."""
+        for needed in requirements:
+            failure = step_up_failure(identity, needed, now) if needed is not None else None
+            if failure is not None:
+                self._count_refusal(failure, identity, request, budget, lookup)
+                raise failure
 
     def _lookup(self, identity: Identity | None, request: AuthRequest) -> Lookup | None:
         """The caller's revocation entries for the admit script to read, or the refusal of a
