@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from .authenticator import Authenticator
+from .budgets import Budgets
 from .identity import NO_AUTH_IDENTITY, Identity
 from .methods.base import AuthRequest, Scheme, Setup
 from .policy import Policy
@@ -25,6 +26,7 @@ from .refusals import HTTPS_REQUIRED, AuthFailure, OTCAuthConfigError
 from .revocation import Revocations
 from .scopes import scope_failure
 from .settings import Settings
+from .tenants import TenantSource
 
 UNKNOWN_ADDRESS: Final = "unknown"
 
@@ -34,13 +36,17 @@ class Requirement:
     """What a view asks of its caller: which methods it accepts, whether anonymity is fine,
     and which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``).
 
-    ``methods`` is ``None`` for "every method the app enabled".
+    ``methods`` is ``None`` for "every method the app enabled". ``tenant_from`` says where a
+    tenant-scoped view's request names its tenant; ``cost`` what a call of the view costs a
+    budgeted caller (``None``: its tool's cost, else 1).
     """
 
     methods: tuple[str, ...] | None = None
     optional: bool = False
     scopes: tuple[str, ...] = ()
     any_scopes: tuple[str, ...] = ()
+    tenant_from: TenantSource | None = None
+    cost: int | None = None
 
 
 def build_schemes(settings: Settings, setup: Setup | None = None) -> dict[str, Scheme]:
@@ -79,6 +85,9 @@ class Gate:
         # OTC_AUTH_REVOCATION: every verified credential is looked up in the shared storage.
         self.revocations = (Revocations(setup.storage, settings.revocation)
                             if settings.revocation is not None else None)
+        # Call budgets and tenant isolation (budget_config): asked after admit, by the
+        # framework layer, for a budgeted caller or a tenant-scoped view only.
+        self.budgets = Budgets(setup.storage, settings.budgets)
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""

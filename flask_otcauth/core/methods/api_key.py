@@ -133,7 +133,8 @@ class ApiKeyScheme:
         else:
             scopes, source = record.scopes, f'key record "{record.id}"'
         identity = Identity(method=self.method, subject=record.id, scopes=scopes,
-                            tenant=record.tenant, scope_source=source, policy=record.policy)
+                            tenant=record.tenant, scope_source=source, policy=record.policy,
+                            budget=record.budget)
         if len(self._identities) >= _MAX_IDENTITIES:
             self._identities.clear()
         self._identities[record.digest] = (record, identity)
