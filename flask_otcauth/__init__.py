@@ -12,7 +12,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from .allowance import report_cost
+    from .allowance import budget_status, report_cost
     from .context import current_identity, get_identity
     from .core.audit import (
         AuditEvent,
@@ -59,6 +59,7 @@ _HOMES: Final = {
     "TestRequest": ".core.methods.base",
     "auth_failed": ".core.audit",
     "auth_succeeded": ".core.audit",
+    "budget_status": ".allowance",
     "check_scopes": ".view_decorators",
     "cross_tenant_access": ".core.audit",
     "current_identity": ".context",
@@ -96,6 +97,7 @@ __all__ = [
     "TestRequest",
     "auth_failed",
     "auth_succeeded",
+    "budget_status",
     "check_scopes",
     "cross_tenant_access",
     "current_identity",

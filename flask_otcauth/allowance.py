@@ -10,6 +10,7 @@ answered, so no call is refused after its work was done.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
@@ -68,6 +69,22 @@ def report_cost(units: int) -> None:
     state = getattr(request._get_current_object(), CHARGE_ATTR, None)  # type: ignore[attr-defined]
     if state is not None:
         state[2] = units
+
+
+def budget_status() -> list[dict[str, Any]]:
+    """What this request's caller has left of each budget, as it stands after this call:
+    ``[{"name": "budget" | "tenant", "limit", "used", "remaining", "window", "resets_in"}]``
+    (seconds), for a view that shows the usage; ``[]`` for a caller without a budget. A
+    measured cost the view reports afterwards is not in it yet."""
+    state = getattr(request._get_current_object(), CHARGE_ATTR, None)  # type: ignore[attr-defined]
+    if state is None:
+        return []
+    charge = state[1]
+    resets_in = max(0, math.ceil(charge.resets_at - time.time()))
+    return [{"name": pocket.name, "limit": pocket.limit, "used": used, "remaining": left,
+             "window": charge.window, "resets_in": resets_in}
+            for pocket, used, left in zip(charge.pockets, charge.used, charge.remaining(),
+                                          strict=True)]
 
 
 def read_tenant(source: TenantSource, current_request: Request) -> str | None:
