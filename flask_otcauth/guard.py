@@ -106,10 +106,15 @@ def verify(
     identity = None
     now = time.time()
     try:
-        identity = gate.verify(auth_request, methods, optional=requirement.optional, now=now)
+        # Revocation read by the admit script, where it can: admit always follows then (it
+        # needs the rate limits).
+        folds = gate.folds_revocation
+        identity = gate.verify(auth_request, methods, optional=requirement.optional, now=now,
+                               revocation_in_admit=folds)
         if (gate.rate_limits is not None or requirement.scopes or requirement.any_scopes
                 or gate.policies or (identity is not None and identity.policy is not None)):
-            gate.admit(identity, requirement, auth_request, now)  # else it has nothing to do
+            gate.admit(identity, requirement, auth_request, now,  # else it has nothing to do
+                       revocation_in_admit=folds)
         if requirement.tenant_from is not None or (
                 identity is not None and (identity.budget is not None or gate.budgets.everyone)):
             allow(gate, identity, requirement, current_request=current_request,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -114,6 +115,22 @@ def redis_url() -> Iterator[str]:
     yield REDIS_URL
     delete_run_keys(client)
     client.close()
+
+
+@pytest.fixture
+def redis_commands(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts the commands every redis-py connection sends from now on, whichever way."""
+    from redis.connection import Connection  # noqa: PLC0415 - the redis extra
+
+    sent: Counter[str] = Counter()
+    send = Connection.send_command
+
+    def counting(self: Connection, *args: Any, **options: Any) -> Any:
+        sent[str(args[0]).upper()] += 1
+        return send(self, *args, **options)
+
+    monkeypatch.setattr(Connection, "send_command", counting)
+    return sent
 
 
 def delete_run_keys(client: Any) -> int:

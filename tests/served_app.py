@@ -5,7 +5,9 @@ Run as ``gunicorn 'tests.served_app:create_app()'``; every ``OTC_AUTH_*`` (and F
 names the worker process that served it (``X-Worker-Pid``), so a test can tell the workers
 apart; ``/tenants/<tenant>/data`` is tenant-scoped and free.
 ``OTCAUTH_TEST_PROXY_FIX=1`` puts werkzeug's ProxyFix in front, trusting one proxy for
-every ``X-Forwarded-*`` header.
+every ``X-Forwarded-*`` header. ``OTCAUTH_TEST_LOADER_RECORDS`` (JSON, a list of key records)
+registers an ``api_key_loader`` that finds them by hash, and counts its calls in
+``X-Loader-Calls``: a test can see that the loader's cache answered.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ def create_app() -> Flask:
         {name: json.loads(value) for name, value in os.environ.items()
          if name.startswith(("OTC_AUTH_", "RATELIMIT_"))}
     )
-    OTCAuth(app)
+    auth = OTCAuth()
+    loader_records = os.environ.get("OTCAUTH_TEST_LOADER_RECORDS")
+    loader_calls = [0]
+    if loader_records is not None:
+        by_hash = {record["hash"]: record for record in json.loads(loader_records)}
+
+        @auth.api_key_loader
+        def find_key(digest: str) -> dict[str, Any] | None:
+            loader_calls[0] += 1
+            return by_hash.get(digest)
+
+    auth.init_app(app)
     if os.environ.get("OTCAUTH_TEST_PROXY_FIX") == "1":
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
@@ -51,6 +64,8 @@ def create_app() -> Flask:
     @app.after_request
     def name_the_worker(response: Response) -> Response:
         response.headers["X-Worker-Pid"] = str(os.getpid())
+        if loader_records is not None:
+            response.headers["X-Loader-Calls"] = str(loader_calls[0])
         return response
 
     return app

@@ -21,11 +21,12 @@ from .identity import NO_AUTH_IDENTITY, Identity
 from .methods.base import AuthRequest, Scheme, Setup
 from .policy import Policy
 from .policy_check import check_address_claim, check_policy
-from .ratelimit import Budget, RateLimits
+from .ratelimit import REVOCATION_UNCHECKED, Budget, RateLimits
 from .refusals import HTTPS_REQUIRED, AuthFailure, OTCAuthConfigError
-from .revocation import Revocations
+from .revocation import Lookup, Revocations
 from .scopes import scope_failure
 from .settings import Settings
+from .storage import RedisStorage
 from .tenants import TenantSource
 
 UNKNOWN_ADDRESS: Final = "unknown"
@@ -85,6 +86,14 @@ class Gate:
         # OTC_AUTH_REVOCATION: every verified credential is looked up in the shared storage.
         self.revocations = (Revocations(setup.storage, settings.revocation)
                             if settings.revocation is not None else None)
+        # Where the rate limits' admit script runs on the Redis database holding the entries,
+        # it reads them too: the revocation check costs no round trip of its own.
+        storage = setup.storage
+        self._revocation_namespace = (
+            storage.namespace if self.revocations is not None and rate_limits is not None
+            and isinstance(storage, RedisStorage) and rate_limits.shares_database(storage.client)
+            else None)
+        self.folds_revocation = self._revocation_namespace is not None
         # Call budgets and tenant isolation (budget_config): asked after admit, by the
         # framework layer, for a budgeted caller or a tenant-scoped view only.
         self.budgets = Budgets(setup.storage, settings.budgets)
@@ -102,9 +111,15 @@ class Gate:
         return tuple(m for m in enabled if m in requirement.methods)
 
     def verify(
-        self, request: AuthRequest, methods: tuple[str, ...], *, optional: bool, now: float
+        self, request: AuthRequest, methods: tuple[str, ...], *, optional: bool, now: float,
+        revocation_in_admit: bool = False,
     ) -> Identity | None:
-        """The caller, or the refusal; a refusal that counts is charged to its address."""
+        """The caller, or the refusal; a refusal that counts is charged to its address.
+
+        ``revocation_in_admit``: the caller calls :meth:`admit` next with the same flag, which
+        checks the revocation entries (in the admit script's round trip, where
+        :attr:`folds_revocation`); otherwise they are checked here.
+        """
         if self.auth_disabled:
             return NO_AUTH_IDENTITY
         if (self.require_https and not request.secure
@@ -115,51 +130,107 @@ class Gate:
         try:
             identity = self.authenticator.authenticate(request, methods, optional=optional,
                                                        now=now)
-            if identity is not None and self.revocations is not None:
+            if (identity is not None and self.revocations is not None
+                    and not (revocation_in_admit and self.folds_revocation)):
                 self.revocations.check(identity)
             return identity
         except AuthFailure as failure:
-            limits = self.rate_limits
-            if limits is not None:
-                address = request.client_address or UNKNOWN_ADDRESS
-                if failure.verified:
-                    self._charge(limits, address, failure.caller)
-                elif failure.counts_as_failure:
-                    limits.record_failure(address)  # 429 if locked out already
-                else:
-                    # A failing key or nonce store is the server's trouble, not an attempt to
-                    # count; a locked-out address still learns nothing but 429.
-                    limits.refuse_if_failing(address)
+            self._count_failure(failure, request.client_address or UNKNOWN_ADDRESS)
             raise
 
+    def _count_failure(self, failure: AuthFailure, address: str) -> None:
+        """What a refusal of the credential itself costs its address, or its holder."""
+        limits = self.rate_limits
+        if limits is not None:
+            if failure.verified:
+                self._charge(limits, address, failure.caller)
+            elif failure.counts_as_failure:
+                limits.record_failure(address)  # 429 if locked out already
+            else:
+                # A failing key or nonce store is the server's trouble, not an attempt to
+                # count; a locked-out address still learns nothing but 429.
+                limits.refuse_if_failing(address)
+
     def admit(self, identity: Identity | None, requirement: Requirement,
-              request: AuthRequest, now: float | None = None) -> None:
+              request: AuthRequest, now: float | None = None, *,
+              revocation_in_admit: bool = False) -> None:
         """Apply the caller's policy, authorize, then spend one request of the caller's
-        budget (its policy's, when it sets one), or refuse."""
+        budget (its policy's, when it sets one), or refuse.
+
+        ``revocation_in_admit`` (as :meth:`verify` was told): the caller's revocation entries
+        are read by the admit script with the count, or, before a refusal for any other
+        reason, on their own, so that a revoked credential is always refused as revoked.
+        """
+        lookup = (self._lookup(identity, request)
+                  if revocation_in_admit and self.folds_revocation else None)
         budget = None
         if identity is not None and not self.auth_disabled:
             policy = identity.policy
             if self.policies:
                 if self.address_claim is not None:
-                    self._bound(identity, request)
+                    self._bound(identity, request, lookup)
                 if policy is None:
                     policy = self.client_policies.get(identity.client or "")
             if policy is not None:
                 budget = self._apply(policy, identity, request,
-                                     time.time() if now is None else now)
+                                     time.time() if now is None else now, lookup)
         if requirement.scopes or requirement.any_scopes:
             self.authorize(identity, requirement, request.client_address or UNKNOWN_ADDRESS,
-                           budget)
+                           budget, lookup)
+        self._spend(identity, request, budget, lookup)
+
+    def _lookup(self, identity: Identity | None, request: AuthRequest) -> Lookup | None:
+        """The caller's revocation entries for the admit script to read, or the refusal of a
+        token the revocation settings refuse unread (no ``jti``)."""
+        if identity is None or self.revocations is None or self.auth_disabled:
+            return None
+        try:
+            return self.revocations.lookup(identity)
+        except AuthFailure as failure:
+            self._count_failure(failure, request.client_address or UNKNOWN_ADDRESS)
+            raise
+
+    def _spend(self, identity: Identity | None, request: AuthRequest, budget: Budget | None,
+               lookup: Lookup | None) -> None:
+        """Spend one request of the caller's budget; with ``lookup``, in the one script call
+        that reads the caller's revocation entries first (nothing is spent when one matches).
+        """
         limits = self.rate_limits if budget is None else self.policy_limits
-        if limits is None:
-            return
         address = request.client_address or UNKNOWN_ADDRESS
+        if limits is None:
+            if lookup is not None and identity is not None:
+                self._revoked_first(identity, address)
+            return
         key = identity.rate_limit_key if identity is not None else None
         caller = key if key is not None else f"address:{address}"
         if self.auth_disabled:
             limits.count_request(caller)  # no credentials, so no failures to check
-        else:
+            return
+        if lookup is None or identity is None or self.revocations is None:
             limits.admit(address, caller, budget)  # the lock-out check and the count, together
+            return
+        namespace = str(self._revocation_namespace)
+        matched = limits.admit(address, caller, budget,
+                               (tuple(namespace + key for key in lookup.keys),
+                                lookup.thresholds))
+        if matched is None:
+            return
+        if matched == REVOCATION_UNCHECKED:  # the script did not run: ask the storage
+            self._revoked_first(identity, address)
+            return
+        failure = self.revocations.refusal(identity, lookup, *matched)
+        self._count_failure(failure, address)
+        raise failure
+
+    def _revoked_first(self, identity: Identity, address: str) -> None:
+        """The revocation check on its own (one ``MGET``), for a request the admit script
+        does not answer: refused for another reason, or while the script's storage fails."""
+        if self.revocations is not None:
+            try:
+                self.revocations.check(identity)
+            except AuthFailure as failure:
+                self._count_failure(failure, address)
+                raise
 
     @property
     def policy_limits(self) -> RateLimits | None:
@@ -172,8 +243,8 @@ class Gate:
                     self._build_policy_limits = None
         return self._policy_limits
 
-    def _apply(self, policy: Policy, identity: Identity, request: AuthRequest, now: float
-               ) -> Budget | None:
+    def _apply(self, policy: Policy, identity: Identity, request: AuthRequest, now: float,
+               lookup: Lookup | None = None) -> Budget | None:
         """The policy's refusal, counted as its rule says; else its own budget, if any."""
         limits = self.policy_limits if policy.ratelimit is not None else None
         budget = (limits.budget(policy.ratelimit, policy.ratelimit_text)
@@ -181,24 +252,27 @@ class Gate:
         try:
             check_policy(policy, request, now)
         except AuthFailure as failure:
-            self._count_refusal(failure, identity, request, budget)
+            self._count_refusal(failure, identity, request, budget, lookup)
             raise
         return budget
 
-    def _bound(self, identity: Identity, request: AuthRequest) -> None:
+    def _bound(self, identity: Identity, request: AuthRequest, lookup: Lookup | None) -> None:
         """A token bound to addresses by ``OTC_AUTH_TOKEN_ADDRESS_CLAIM``, or its refusal."""
         try:
             check_address_claim(str(self.address_claim), identity.claims, request)
         except AuthFailure as failure:
-            self._count_refusal(failure, identity, request, None)
+            self._count_refusal(failure, identity, request, None, lookup)
             raise
 
     def _count_refusal(self, failure: AuthFailure, identity: Identity, request: AuthRequest,
-                       budget: Budget | None) -> None:
+                       budget: Budget | None, lookup: Lookup | None) -> None:
         """A refusal from a denied address counts as a failed attempt (a stolen credential
         tried from elsewhere is a guess like any other); one by time or endpoint is its
-        holder's, charged to its own budget like a missing scope."""
+        holder's, charged to its own budget like a missing scope. A revoked credential is
+        refused as revoked first (``lookup``: its entries, not read yet)."""
         address = request.client_address or UNKNOWN_ADDRESS
+        if lookup is not None:
+            self._revoked_first(identity, address)
         if failure.counts_as_failure:
             if self.rate_limits is not None:
                 self.rate_limits.record_failure(address)  # 429 if locked out already
@@ -208,7 +282,8 @@ class Gate:
             self._charge(limits, address, identity.rate_limit_key, budget)
 
     def authorize(self, identity: Identity | None, requirement: Requirement,
-                  address: str | None = None, budget: Budget | None = None) -> None:
+                  address: str | None = None, budget: Budget | None = None,
+                  lookup: Lookup | None = None) -> None:
         """The 403 unless ``identity`` holds the scopes ``requirement`` asks for.
 
         With ``address`` (the first check of a request), a 403 is only answered to an address
@@ -220,6 +295,8 @@ class Gate:
             return  # anonymous callers only reach views without scopes (require_auth ensures it)
         failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
         if failure is not None:
+            if lookup is not None:  # entries not read yet: a revoked credential is 401
+                self._revoked_first(identity, address or UNKNOWN_ADDRESS)
             limits = self.rate_limits if budget is None else self.policy_limits
             if address is not None and limits is not None:
                 self._charge(limits, address, identity.rate_limit_key, budget)

@@ -52,6 +52,10 @@ _FAILED: Final = "failed"
 _CALLER: Final = "caller"
 _MAX_KEYS: Final = 10_000  # callers and addresses whose storage keys are remembered
 _MAX_CACHED_NAME: Final = 256  # longer names get their keys built each time
+REVOCATION_UNCHECKED: Final = (-1, "")
+""":meth:`RateLimits.admit`'s answer to a revocation lookup the storage did not answer."""
+Entries = tuple[tuple[str, ...], tuple[str, ...]]
+"""Revocation entries for the admit script: their Redis keys, and each one's threshold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +166,14 @@ class RateLimits:
                 self._script, self._split = ClusterScript(storage.get_connection()), True
             else:  # a plain Redis, or Sentinel's current master
                 self._script = ConnectionScript(storage.get_connection(), timeout)
+            # Every argument list starts with the number of revocation entries to read (0),
+            # then the number of counters to check.
             failure_amounts = [item.amount for item in per_failure]
-            self._check_argv = [len(per_failure), *failure_amounts]
-            self._count_argv: list[int] = [0]
+            self._check_argv: list[Any] = [0, len(per_failure), *failure_amounts]
+            self._count_argv: list[Any] = [0, 0]
             for item in per_identity:
                 self._count_argv += [item.amount, item.get_expiry()]
-            self._admit_argv = self._check_argv + self._count_argv[1:]
+            self._admit_argv = self._check_argv + self._count_argv[2:]
             self._failure_argv = list(self._check_argv)
             for item in per_failure:
                 self._failure_argv += [item.amount, item.get_expiry()]
@@ -176,7 +182,7 @@ class RateLimits:
         """The :class:`Budget` of a policy's limit, built once per spelling ``tag``."""
         budget = self._budgets.get(tag)
         if budget is None:
-            argv = [0]
+            argv = [0, 0]
             for item in items:
                 argv += [item.amount, item.get_expiry()]
             budget = Budget(items, tag, tuple(argv))
@@ -185,17 +191,30 @@ class RateLimits:
             self._budgets[tag] = budget
         return budget
 
-    def admit(self, address: str, caller: str, budget: Budget | None = None) -> None:
+    def shares_database(self, client: Any) -> bool:
+        """Whether the admit script can read the keys of ``client`` (a redis-py client) in the
+        same call: one Redis server and database, not a cluster."""
+        return self._script is not None and not self._split and self._script.reaches(client)
+
+    def admit(self, address: str, caller: str, budget: Budget | None = None,
+              revocation: Entries | None = None) -> tuple[int, str] | None:
         """429 if ``address`` is locked out by failures, else spend one of ``caller``'s budget
-        (``budget``'s limits in place of the app's, when given)."""
+        (``budget``'s limits in place of the app's, when given).
+
+        ``revocation``: entries the script reads first, in the same round trip (a database
+        :meth:`shares_database` confirmed). The answer is then ``None`` when none matched,
+        ``(index, value)`` of the one that did (nothing counted), or
+        :data:`REVOCATION_UNCHECKED` when the script did not run (counted in the process).
+        """
         if self._fixed_window:
             circuit = self._circuit
             if not circuit.open or circuit.probe():
                 try:
                     if self._script is not None:
-                        self._admit_by_script(address, caller, budget)
+                        matched = self._admit_by_script(address, caller, budget, revocation)
                     else:
                         self._admit_in_fixed_windows(address, caller, budget)
+                        matched = None if revocation is None else REVOCATION_UNCHECKED
                 except AuthFailure as refusal:
                     if circuit.open and refusal.status == 429:  # the storage's own answer
                         circuit.answered()
@@ -205,11 +224,13 @@ class RateLimits:
                 else:
                     if circuit.open:
                         circuit.answered()
-                    return
+                    return matched
         self.refuse_if_failing(address)
         self.count_request(caller, budget)
+        return None if revocation is None else REVOCATION_UNCHECKED
 
-    def _admit_by_script(self, address: str, caller: str, budget: Budget | None) -> None:
+    def _admit_by_script(self, address: str, caller: str, budget: Budget | None,
+                         revocation: Entries | None) -> tuple[int, str] | None:
         failed = self._keys(_FAILED, address, self._per_failure)
         if budget is None:
             items, count_argv = self._per_identity, self._count_argv
@@ -218,21 +239,33 @@ class RateLimits:
         else:
             items, count_argv = budget.items, list(budget.count_argv)
             calls = self._keys(_CALLER, caller, items, budget.tag)
-            admit_argv = self._check_argv + count_argv[1:]
+            admit_argv = self._check_argv + count_argv[2:]
         if not self._split:
-            self._answer(self._script(failed + calls, admit_argv), items)
-            return
+            if revocation is None:
+                return self._answer(self._script(failed + calls, admit_argv), items)
+            entries, thresholds = revocation
+            return self._answer(self._script(entries + failed + calls,
+                                             [len(entries), *thresholds, *admit_argv[1:]]),
+                                items)
         if failed:
             self._answer(self._script(failed, self._check_argv), items)
         if calls:
             self._answer(self._script(calls, count_argv), items)
+        return None if revocation is None else REVOCATION_UNCHECKED
 
-    def _answer(self, reply: Any, items: tuple[RateLimitItem, ...]) -> None:
-        outcome, index, seconds = (int(value) for value in reply)
+    def _answer(self, reply: Any, items: tuple[RateLimitItem, ...]) -> tuple[int, str] | None:
+        """Raise the script's refusal; the matched revocation entry (index from 0, value);
+        ``None`` when it admitted the request."""
+        outcome = int(reply[0])
+        if outcome == 0:
+            return None
+        if outcome == 3:
+            value = reply[2]
+            return int(reply[1]) - 1, value.decode() if isinstance(value, bytes) else str(value)
+        seconds = max(0, int(reply[2]))
         if outcome == 1:
-            raise _locked_out(max(0, seconds))
-        if outcome == 2:
-            raise _over_budget(items[index - 1], max(0, seconds))
+            raise _locked_out(seconds)
+        raise _over_budget(items[int(reply[1]) - 1], seconds)
 
     def _admit_in_fixed_windows(self, address: str, caller: str, budget: Budget | None) -> None:
         """What ``FixedWindowRateLimiter.test`` and ``.hit`` do, on keys built once."""

@@ -10,6 +10,9 @@ Its keys carry a hash tag, the caller's or the address's name in braces, so in a
 Cluster all the keys of one call live in one slot (a script may only touch one). An address's
 counters and a caller's are in different slots; on a cluster the admit decision is then two
 calls (the lock-out check, then the count), each atomic.
+
+Where the revocation entries (``OTC_AUTH_REVOCATION``) live in the same Redis database, the
+admit call reads them first: the caller's revocation check costs no round trip of its own.
 """
 
 from __future__ import annotations
@@ -19,29 +22,42 @@ import os
 import threading
 from typing import Any, Final
 
-# KEYS: the counters to check (n of them), then the counters to count.
-# ARGV: n, each checked counter's limit, then per counted counter its limit and window in
-# seconds. Returns {0} when admitted, else {1 (a checked counter is used up) or 2 (a counted
-# one went over), the index of the exhausted limit, the seconds its window still runs}. Same
-# counters and arithmetic as limits' fixed window (INCRBY, EXPIRE on the first hit), so both
-# read each other. Admitting checks the failure counters and counts the caller's; recording a
-# failure checks and counts the same failure counters.
+# KEYS: the revocation entries to read (r of them), the counters to check (n), then the
+# counters to count. ARGV: r, each entry's threshold ('' refuses whatever it holds, else a
+# time: an entry above it refuses; revocation.matches is the same rule), n, each checked
+# counter's limit, then per counted counter its limit and window in seconds. Returns {0}
+# when admitted, else {1 (a checked counter is used up) or 2 (a counted one went over), the
+# index of the exhausted limit, the seconds its window still runs}, or {3, the index of the
+# matched entry, its value} (nothing counted). Same counters and arithmetic as limits' fixed
+# window (INCRBY, EXPIRE on the first hit), so both read each other. Admitting reads the
+# caller's revocation entries, checks the failure counters and counts the caller's:
+# revocation and limits in one round trip; recording a failure checks and counts the same
+# failure counters (r = 0).
 ADMIT_SCRIPT: Final = """
-local checked = tonumber(ARGV[1])
-for i = 1, checked do
-  local used = tonumber(redis.call('get', KEYS[i]) or '0')
-  if used >= tonumber(ARGV[1 + i]) then
-    return {1, i, redis.call('ttl', KEYS[i])}
+local looked = tonumber(ARGV[1])
+for i = 1, looked do
+  local value = redis.call('get', KEYS[i])
+  if value and (ARGV[1 + i] == '' or tonumber(value) > tonumber(ARGV[1 + i])) then
+    return {3, i, value}
   end
 end
-local argument = 2 + checked
-for i = checked + 1, #KEYS do
+local base = 1 + looked
+local checked = tonumber(ARGV[base + 1])
+for i = 1, checked do
+  local key = KEYS[looked + i]
+  local used = tonumber(redis.call('get', key) or '0')
+  if used >= tonumber(ARGV[base + 1 + i]) then
+    return {1, i, redis.call('ttl', key)}
+  end
+end
+local argument = base + 2 + checked
+for i = looked + checked + 1, #KEYS do
   local current = redis.call('incrby', KEYS[i], 1)
   if current == 1 then
     redis.call('expire', KEYS[i], ARGV[argument + 1])
   end
   if current > tonumber(ARGV[argument]) then
-    return {2, i - checked, redis.call('ttl', KEYS[i])}
+    return {2, i - looked - checked, redis.call('ttl', KEYS[i])}
   end
   argument = argument + 2
 end
@@ -79,13 +95,28 @@ class ConnectionScript:
         self._sha = hashlib.sha1(ADMIT_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis' name
         self._local = threading.local()
 
-    def __call__(self, keys: tuple[str, ...], args: list[int]) -> Any:
+    def __call__(self, keys: tuple[str, ...], args: list[Any]) -> Any:
         try:
             return self._send(keys, args)
         except self._dropped:
             return self._send(keys, args)  # on a new connection, to the server as it is now
 
-    def _send(self, keys: tuple[str, ...], args: list[int]) -> Any:
+    def reaches(self, client: Any) -> bool:
+        """Whether ``client`` (a redis-py client, or ``None``) talks to the server and database
+        this script runs on, so that one call may read its keys too. Only a direct connection
+        (TCP, TLS or a Unix socket) is compared: a Sentinel's pool names no address."""
+        pool = getattr(client, "connection_pool", None)
+        mine = self._pool
+        if pool is None or type(pool) is not type(mine) or (
+                pool.connection_class is not mine.connection_class):
+            return False
+        ours, theirs = mine.connection_kwargs, pool.connection_kwargs
+        if ours.get("host") is None and ours.get("path") is None:
+            return False
+        return all(ours.get(name) == theirs.get(name)
+                   for name in ("host", "port", "path", "db", "username"))
+
+    def _send(self, keys: tuple[str, ...], args: list[Any]) -> Any:
         owner, connection = getattr(self._local, "connection", (None, None))
         if owner != os.getpid() or connection is None:  # none in this thread, or a fork's
             connection = self._pool.make_connection()
@@ -116,5 +147,9 @@ class ClusterScript:
     def __init__(self, client: Any) -> None:
         self._script = client.register_script(ADMIT_SCRIPT)
 
-    def __call__(self, keys: tuple[str, ...], args: list[int]) -> Any:
+    def __call__(self, keys: tuple[str, ...], args: list[Any]) -> Any:
         return self._script(keys=keys, args=args)
+
+    def reaches(self, client: Any) -> bool:
+        """Never: a cluster keeps the revocation entries in a slot of their own."""
+        return False

@@ -13,8 +13,10 @@ Three kinds of entry, every one with a TTL so that nothing outlives its use:
   stops at once on every worker whatever the key loader's cache holds.
 
 All of one request's entries are read in one storage call (``get_many``: one ``MGET`` on
-Redis, all in one hash-tag slot). A store that does not answer refuses (503), or lets the
-credential in unchecked with ``OTC_AUTH_REVOCATION_FALLBACK = "allow"``.
+Redis, all in one hash-tag slot), or, where the rate limits count on the same Redis with
+their admit script, by that script, in the same round trip as the count (:class:`Lookup`).
+A store that does not answer refuses (503), or lets the credential in unchecked with
+``OTC_AUTH_REVOCATION_FALLBACK = "allow"``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from .identity import Identity
@@ -30,6 +33,11 @@ from .revocation_config import RevocationSettings
 from .storage import Storage, StorageUnavailable
 
 PREFIX: Final = "{revocations}:"  # a hash tag: one cluster slot, so one MGET reads them all
+CUT_OFF_PREFIX: Final = PREFIX + "before:"
+ANY: Final = ("",)
+"""The threshold of an entry that refuses whatever it holds (a ``jti``, a disabled key)."""
+_MAX_CALLERS: Final = 10_000  # callers whose cut-off keys are remembered
+_MAX_CACHED_NAME: Final = 256  # longer names get their keys built each time
 KEY_TTL: Final = 10 * 366 * 86_400
 """Seconds a disabled key stays disabled: until re-enabled, in practice (ten years)."""
 SCOPES: Final = ("subject", "client", "tenant", "issuer")
@@ -47,7 +55,7 @@ def token_key(issuer: str, jti: str) -> str:
 
 
 def cut_off_key(scope: str, value: str) -> str:
-    return PREFIX + "before:" + scope + ":" + value
+    return CUT_OFF_PREFIX + scope + ":" + value
 
 
 def disabled_key(method: str, key_id: str) -> str:
@@ -71,6 +79,7 @@ class Revocations:
         self._settings = settings
         self._clock = clock
         self._horizon = settings.max_lifetime + settings.leeway
+        self._cut_offs: dict[tuple[str | None, ...], tuple[str, ...]] = {}
 
     # The operator's side.
 
@@ -127,57 +136,99 @@ class Revocations:
     def check(self, identity: Identity) -> None:
         """Refuse a revoked ``identity`` (401 ``credential_revoked``, saying which entry
         matched), or return; 503 when the store does not answer and the fallback refuses."""
+        lookup = self.lookup(identity)
+        if lookup is None:
+            return
+        try:
+            values = self._storage.get_many(list(lookup.keys))
+        except StorageUnavailable:
+            self.unavailable()
+            return
+        for index, value in enumerate(values):
+            if value is not None and matches(lookup.thresholds[index], value):
+                raise self.refusal(identity, lookup, index, value)
+
+    def lookup(self, identity: Identity) -> Lookup | None:
+        """The entries that would refuse ``identity``, and what each must hold to refuse it;
+        ``None`` when there is nothing to look up. Raises 401 ``invalid_token`` for a token
+        without ``jti`` under ``OTC_AUTH_REVOCATION_REQUIRE_JTI``."""
         method = identity.method
         if method in KEY_METHODS:
             name = identity.subject if method == "api_key" else identity.client
             if name is None:
-                return
-            keys: list[str] = [disabled_key(method, name)]
-        else:
-            claims = identity.claims
-            jti = claims.get("jti")
-            if not isinstance(jti, str) or not jti:
-                if self._settings.require_jti:
-                    raise INVALID_TOKEN.failure(
-                        "This server revokes tokens by jti (OTC_AUTH_REVOCATION_REQUIRE_JTI): "
-                        "mint tokens with a unique jti claim.", method=method)
-                jti = None
-            keys = self._token_keys(identity, jti)
-        try:
-            wanted = [key for key in keys if key]
-            values = iter(self._storage.get_many(wanted) if wanted else ())
-            found = [next(values) if key else None for key in keys]
-        except StorageUnavailable:
-            if self._settings.refuse_on_outage:
-                raise TEMPORARILY_UNAVAILABLE.failure(
-                    "The revocation store did not answer, and this server refuses credentials "
-                    "it cannot check (OTC_AUTH_REVOCATION_FALLBACK = \"refuse\")."
-                ) from None
-            return
-        if method in KEY_METHODS:
-            if found[0] is not None:
-                raise _revoked(method, f"{method} {name} disabled")
-            return
-        self._match_token(identity, found, jti, keys)
-
-    def _token_keys(self, identity: Identity, jti: str | None) -> list[str]:
+                return None
+            return Lookup((disabled_key(method, name),), ANY, 1, f"{method} {name} disabled")
+        claims = identity.claims
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti:
+            if self._settings.require_jti:
+                raise INVALID_TOKEN.failure(
+                    "This server revokes tokens by jti (OTC_AUTH_REVOCATION_REQUIRE_JTI): "
+                    "mint tokens with a unique jti claim.", method=method)
+            jti = None
         issuer = token_issuer(identity)
-        keys = [token_key(issuer, jti) if jti is not None else ""]
-        for scope, value in zip(SCOPES, (identity.subject, identity.client, identity.tenant,
-                                         issuer), strict=True):
-            keys.append(cut_off_key(scope, value) if value else "")
+        names = (identity.subject, identity.client, identity.tenant, issuer)
+        cut_offs = self._cut_offs.get(names)
+        if cut_offs is None:
+            cut_offs = self._remember(names)
+        issued = _issued_at(claims, self._settings.max_lifetime)
+        # A cut-off refuses a token issued before it: its value above ``issued``; a token
+        # with no time at all is older than any cut-off.
+        threshold = ANY[0] if issued is None else repr(issued)
+        if jti is None:
+            return Lookup(cut_offs, (threshold,) * len(cut_offs), 0, "") if cut_offs else None
+        return Lookup((token_key(issuer, jti), *cut_offs), ANY + (threshold,) * len(cut_offs),
+                      1, f"jti {jti} revoked")
+
+    def refusal(self, identity: Identity, lookup: Lookup, index: int, value: str
+                ) -> AuthFailure:
+        """The 401 for entry ``index`` of ``lookup``, found holding ``value``."""
+        if index < lookup.first_cut_off:
+            return _revoked(identity.method, lookup.matched)
+        key = lookup.keys[index]
+        scope, _, name = key.removeprefix(CUT_OFF_PREFIX).partition(":")
+        return _revoked(identity.method, f"{scope} {name} cut off before {float(value):.0f}")
+
+    def unavailable(self) -> None:
+        """The store did not answer: 503, unless ``OTC_AUTH_REVOCATION_FALLBACK = "allow"``."""
+        if self._settings.refuse_on_outage:
+            raise TEMPORARILY_UNAVAILABLE.failure(
+                "The revocation store did not answer, and this server refuses credentials "
+                "it cannot check (OTC_AUTH_REVOCATION_FALLBACK = \"refuse\")."
+            ) from None
+
+    def _remember(self, names: tuple[str | None, ...]) -> tuple[str, ...]:
+        """The cut-off keys of a subject, client, tenant and issuer, built once per caller."""
+        keys = tuple(cut_off_key(scope, value)
+                     for scope, value in zip(SCOPES, names, strict=True) if value)
+        if max(len(value or "") for value in names) <= _MAX_CACHED_NAME:
+            if len(self._cut_offs) >= _MAX_CALLERS:
+                self._cut_offs.clear()  # a flood of names: start over, nothing is lost
+            self._cut_offs[names] = keys
         return keys
 
-    def _match_token(self, identity: Identity, found: list[str | None], jti: str | None,
-                     keys: list[str]) -> None:
-        if jti is not None and found[0] is not None:
-            raise _revoked(identity.method, f"jti {jti} revoked")
-        issued = _issued_at(identity.claims, self._settings.max_lifetime)
-        for scope, cut, key in zip(SCOPES, found[1:], keys[1:], strict=True):
-            if cut is not None and (issued is None or issued < float(cut)):
-                value = key.removeprefix(cut_off_key(scope, ""))
-                raise _revoked(identity.method,
-                               f"{scope} {value} cut off before {float(cut):.0f}")
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One credential's revocation entries: read by :meth:`Revocations.check` with one
+    ``MGET``, or by the rate limits' admit script in the same round trip as the count.
+
+    ``keys`` are storage keys (without the storage's namespace); ``thresholds[i]`` says what
+    ``keys[i]`` must hold to refuse (:func:`matches`); the entries before ``first_cut_off``
+    (a ``jti``, a disabled key) are named ``matched`` in the audit event.
+    """
+
+    keys: tuple[str, ...]
+    thresholds: tuple[str, ...]
+    first_cut_off: int
+    matched: str
+
+
+def matches(threshold: str, value: str) -> bool:
+    """Whether an entry holding ``value`` refuses: any value, for the threshold ``""``; a
+    cut-off (a time) above the token's issue time ``threshold``, otherwise. The admit script
+    (:mod:`.ratelimit_scripts`) applies the same rule in Lua."""
+    return not threshold or float(value) > float(threshold)
 
 
 def _issued_at(claims: Mapping[str, Any], max_lifetime: int) -> float | None:

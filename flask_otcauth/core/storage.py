@@ -243,6 +243,17 @@ class RedisStorage:
                        namespace=namespace)
         return cls(redis_client(uri, timeout), circuit=circuit, namespace=namespace)
 
+    @property
+    def client(self) -> Any:
+        """The redis-py client (``None`` for a cluster not yet asked): lets the rate limits'
+        admit script tell whether it runs on this same database."""
+        return self._client
+
+    @property
+    def namespace(self) -> str:
+        """What every key of this storage starts with in Redis."""
+        return self._namespace
+
     def set_if_absent(self, key: str, ttl: int) -> bool:
         return bool(self._call("set", self._namespace + key, b"1", nx=True, ex=ttl))
 

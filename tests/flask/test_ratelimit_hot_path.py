@@ -37,22 +37,6 @@ def scoped_app(make_app: AppFactory, **overrides: Any) -> Flask:
     return app
 
 
-@pytest.fixture
-def redis_commands(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts the commands every redis-py connection sends from now on, whichever way."""
-    from redis.connection import Connection  # noqa: PLC0415 - the redis extra
-
-    sent: Counter[str] = Counter()
-    send = Connection.send_command
-
-    def counting(self: Connection, *args: Any, **options: Any) -> Any:
-        sent[str(args[0]).upper()] += 1
-        return send(self, *args, **options)
-
-    monkeypatch.setattr(Connection, "send_command", counting)
-    return sent
-
-
 def test_no_flask_limiter_hooks_unless_a_limiter_is_asked_for(make_app: AppFactory) -> None:
     app = make_app(OTC_AUTH_RATELIMIT="3/minute")
     hooks = [*app.before_request_funcs.get(None, ()), *app.after_request_funcs.get(None, ())]

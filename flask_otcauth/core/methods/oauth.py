@@ -62,7 +62,8 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
             resource, issuers(values(ISSUERS_KEY), ISSUERS_KEY.name, resource),
             values(SCOPES_SUPPORTED_KEY), values(JWKS_TTL_KEY), values(JWKS_COOLDOWN_KEY),
             values(JWKS_MAX_STALE_KEY), values(HTTP_TIMEOUT_KEY), values(INTROSPECTION_KEY),
-            values(JWKS_PREFETCH_KEY), dpop_settings(values), read_source(values),
+            values(JWKS_PREFETCH_KEY), dpop_settings(values).for_method(METHOD),
+            read_source(values),
             values(BOUND_TOKENS_KEY))
 
     def secrets(self, settings: OAuthSettings) -> Iterable[tuple[str, bytes]]:
