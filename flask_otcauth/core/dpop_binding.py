@@ -28,7 +28,7 @@ from .dpop import DPoPVerifier, Proof
 from .dpop_config import DPoPSettings
 from .dpop_replay import ReplayStore
 from .identity import Identity, credential_fingerprint
-from .methods.base import REALM, AuthRequest, Scheme, quoted_string_content
+from .methods.base import REALM, AuthRequest, Report, Scheme, quoted_string_content
 from .methods.oauth_dpop import DPOP, bound_thumbprint
 from .refusals import INVALID_DPOP_PROOF, INVALID_TOKEN, AuthFailure
 from .storage import Storage
@@ -69,6 +69,21 @@ def unproven_refusal(identity: Identity) -> AuthFailure | None:
     return INVALID_DPOP_PROOF.failure(
         "This credential is bound to a DPoP key (jkt): send a DPoP header with a proof made "
         "with that key for this request.", method=identity.method)
+
+
+def describe_dpop(method: str, settings: DPoPSettings, report: Report) -> None:
+    """``flask otcauth check``'s line for a method taking proofs, and the warning that
+    memory:// remembers proofs per worker."""
+    if not settings.enabled:
+        return
+    report.lines.append(
+        f"{method}: DPoP {settings.mode} ({', '.join(settings.algorithms)}; iat within "
+        f"{settings.iat_window} s; seen proofs kept in {report.storage_uri}"
+        + (f"; nonces live {settings.nonce_lifetime} s" if settings.nonces else "") + ")")
+    if report.workers > 1 and report.storage_uri.startswith("memory"):
+        report.warnings.append(
+            f"{method}: DPoP proofs are remembered per worker with memory:// storage: a proof "
+            "can be replayed once to each other worker; set OTC_AUTH_STORAGE_URI to Redis.")
 
 
 class DPoPBoundScheme:
