@@ -284,6 +284,9 @@ def cases(new_tokens: int) -> Iterator[Case]:
     from .oauth_apps import oauth_cases  # noqa: PLC0415 - it imports this module
 
     yield from oauth_cases(new_tokens)
+    from .bound_apps import bound_cases  # noqa: PLC0415 - it imports this module
+
+    yield from bound_cases(new_tokens)
     from .listing_apps import listing_cases  # noqa: PLC0415 - it imports this module
 
     yield from listing_cases()

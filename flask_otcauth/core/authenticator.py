@@ -80,8 +80,8 @@ class Authenticator:
             scheme = self._schemes[method]
             values.append(scheme.challenge(failure))
             more = getattr(scheme, "more_challenges", None)
-            if more is not None:
-                values.extend(more(failure))
+            if more is not None:  # one DPoP challenge for the methods that share it
+                values.extend(value for value in more(failure) if value not in values)
         return values
 
     def success_headers(self, identity: Identity, now: float) -> list[tuple[str, str]]:
@@ -114,16 +114,26 @@ def _routed(presented: list[tuple[Scheme, Any]]) -> list[tuple[Scheme, Any]]:
     kept = presented
     for scheme, credential in presented:
         routes = getattr(scheme, "routes_token", None)
-        if routes is None or not isinstance(credential, str):
+        token = _routed_token(credential)
+        if routes is None or token is None:
             continue
-        sharing = [item for item in kept if item[1] == credential and item[0] is not scheme]
+        sharing = [item for item in kept
+                   if _routed_token(item[1]) == token and item[0] is not scheme]
         if not sharing:
             continue
-        if routes(credential):
+        if routes(token):
             kept = [item for item in kept if item not in sharing]
         else:
             kept = [item for item in kept if item[0] is not scheme]
     return kept
+
+
+def _routed_token(credential: Any) -> str | None:
+    """The token a credential carries, Bearer (a ``str``) or DPoP (its ``token``)."""
+    if isinstance(credential, str):
+        return credential
+    token = getattr(credential, "token", None)
+    return token if isinstance(token, str) else None
 
 
 def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:

@@ -1,4 +1,4 @@
-"""The settings of DPoP (RFC 9449) proofs for ``oauth`` tokens: their keys and what they hold.
+"""The settings of DPoP (RFC 9449) proofs: their keys, what they hold, which methods take them.
 
 Off by default: turning DPoP on adds a ``DPoP`` challenge beside the Bearer one and a replay
 store, which an operator should choose knowingly. A token bound by ``cnf.jkt`` is refused as
@@ -9,10 +9,10 @@ nonces without a secret (every worker must be able to check every other worker's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
-from .config_keys import ConfigKey, boolean, choice, seconds, secret_bytes
+from .config_keys import ConfigKey, boolean, choice, seconds, secret_bytes, strings
 from .refusals import OTCAuthConfigError
 
 OFF: Final = "off"
@@ -25,6 +25,9 @@ PROOF_ALGORITHMS: Final = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384"
                                      "ES256", "ES384", "ES512", EDDSA})
 DEFAULT_ALGORITHMS: Final = ("ES256", "PS256", EDDSA)
 DEFAULT_MEMORY_BYTES: Final = 16 * 1024 * 1024
+BINDABLE_METHODS: Final = ("oauth", "jwt", "api_key", "hmac")
+"""The methods whose credentials a DPoP key can be bound to: oauth and jwt tokens by their
+``cnf.jkt``, API key records and hmac clients by their registered ``jkt``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,12 @@ class DPoPSettings:
     nonce_lifetime: int = 60
     nonce_secret: bytes | None = None
     replay_memory_bytes: int = DEFAULT_MEMORY_BYTES
+    methods: tuple[str, ...] = ("oauth",)
+
+    def for_method(self, name: str) -> DPoPSettings:
+        """These settings as method ``name`` applies them: off unless
+        ``OTC_AUTH_DPOP_METHODS`` names it."""
+        return self if name in self.methods or not self.enabled else replace(self, mode=OFF)
 
     @property
     def enabled(self) -> bool:
@@ -69,6 +78,17 @@ def _algorithms(value: Any, name: str) -> tuple[str, ...]:
     return names
 
 
+def _methods(value: Any, name: str) -> tuple[str, ...]:
+    names = strings(value, name)
+    unknown = sorted(set(names) - set(BINDABLE_METHODS))
+    if not names or unknown:
+        raise OTCAuthConfigError(
+            f"{name} must name one or more of {', '.join(BINDABLE_METHODS)}"
+            + (f", not {unknown}" if unknown else "") + ": the methods whose credentials "
+            "can be bound to a DPoP key.")
+    return tuple(dict.fromkeys(names))
+
+
 def _memory_bytes(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 65536:
         raise OTCAuthConfigError(f"{name} must be a whole number of bytes >= 65536, "
@@ -84,7 +104,8 @@ def _nonce_secret(value: Any, name: str) -> bytes | None:
 
 MODE_KEY: Final = ConfigKey(
     "OTC_AUTH_DPOP", OFF,
-    'DPoP proofs for "oauth" tokens (RFC 9449): "off", "accepted" (Authorization: DPoP '
+    'DPoP proofs (RFC 9449) for the methods of OTC_AUTH_DPOP_METHODS: "off", "accepted" '
+    '(Authorization: DPoP or a DPoP header '
     'beside Bearer) or "required" (bearer tokens refused; the metadata says '
     "dpop_bound_access_tokens_required). A token bound by cnf.jkt is refused as Bearer in "
     "every mode.",
@@ -129,15 +150,24 @@ REPLAY_MEMORY_KEY: Final = ConfigKey(
     "early, which would let a proof be replayed). Redis storage is bounded by Redis.",
     type="int (bytes, >= 65536)", example=64 * 1024 * 1024,
     wrong="Not a whole number >= 65536.", bad_example=100, parse=_memory_bytes)
-KEYS: Final = (MODE_KEY, ALGORITHMS_KEY, IAT_WINDOW_KEY, NONCES_KEY, NONCE_LIFETIME_KEY,
-               NONCE_SECRET_KEY, REPLAY_MEMORY_KEY)
+METHODS_KEY: Final = ConfigKey(
+    "OTC_AUTH_DPOP_METHODS", ["oauth"],
+    "The methods that take DPoP proofs when OTC_AUTH_DPOP is on: oauth and jwt tokens bound "
+    "by their cnf.jkt, api_key records and hmac clients bound by their jkt field. "
+    '"required" then refuses every credential of these methods sent without a proof.',
+    type='list[str] ("oauth", "jwt", "api_key", "hmac")', example=["oauth", "jwt", "api_key"],
+    wrong="Empty, or a name that is not one of the four.", bad_example=["mtls"],
+    parse=_methods)
+KEYS: Final = (MODE_KEY, METHODS_KEY, ALGORITHMS_KEY, IAT_WINDOW_KEY, NONCES_KEY,
+               NONCE_LIFETIME_KEY, NONCE_SECRET_KEY, REPLAY_MEMORY_KEY)
 
 
 def dpop_settings(values: Any) -> DPoPSettings:
     """The settings from ``values(KEY)``, refusing the combination that cannot work."""
     settings = DPoPSettings(values(MODE_KEY), values(ALGORITHMS_KEY), values(IAT_WINDOW_KEY),
                             values(NONCES_KEY), values(NONCE_LIFETIME_KEY),
-                            values(NONCE_SECRET_KEY), values(REPLAY_MEMORY_KEY))
+                            values(NONCE_SECRET_KEY), values(REPLAY_MEMORY_KEY),
+                            values(METHODS_KEY))
     if settings.enabled and settings.nonces and settings.nonce_secret is None:
         raise OTCAuthConfigError(
             "OTC_AUTH_DPOP_NONCES is on but OTC_AUTH_DPOP_NONCE_SECRET is not set: set it to "

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from .budget_config import amount
 from .identity import key_fingerprint, sha256
 from .policy import Policy, parse_policy
 from .refusals import OTCAuthConfigError
@@ -41,8 +42,9 @@ ISSUED_PREFIXES: Final = tuple(f"otc_{env}_" for env in ENVIRONMENTS)
 _ISSUED: Final = re.compile(r"(otc_(live|test)_[0-9A-Za-z]{32,})_([0-9A-Za-z]{6})")
 _DIGEST: Final = re.compile(r"sha256:([0-9a-f]{64})")
 _RECORD_ID: Final = re.compile(r"[\x21-\x7e]{1,128}")
+_THUMBPRINT: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 RECORD_FIELDS: Final = ("id", "hash", "scopes", "tenant", "expires_at", "not_before", "disabled",
-                         "policy")
+                         "policy", "jkt", "budget")
 MAX_CACHED_LOOKUPS: Final = 10_000
 
 
@@ -102,7 +104,10 @@ class KeyRecord:
     record written without them (a plain key, a record without a ``scopes`` field): such a key
     carries no scope information and is granted ``OTC_AUTH_SCOPELESS_GRANTS``; a record with
     ``scopes`` (even ``[]``) is held to exactly them. ``policy`` limits where, when and what
-    the key may reach (a :class:`~flask_otcauth.Policy`).
+    the key may reach (a :class:`~flask_otcauth.Policy`). ``jkt`` binds the key to a DPoP key
+    (its RFC 7638 SHA-256 thumbprint): the key is then accepted only with a proof made with it.
+    ``budget`` is what its calls may cost per budget window (``OTC_AUTH_BUDGET_WINDOW``),
+    ``None`` for no budget of its own.
     """
 
     id: str
@@ -113,6 +118,8 @@ class KeyRecord:
     not_before: float | None = None
     disabled: bool = False
     policy: Policy | None = None
+    jkt: str | None = None
+    budget: int | None = None
 
     def refusal(self, now: float) -> str | None:
         """Why the key must be refused at ``now`` (for the server's log only), or ``None``."""
@@ -167,10 +174,25 @@ def parse_record(data: object, where: str) -> KeyRecord:
     if not isinstance(disabled, bool):
         raise OTCAuthConfigError(f"{where}.disabled must be true or false, got {disabled!r}.")
     policy = data.get("policy")
+    jkt = thumbprint_field(data.get("jkt"), f"{where}.jkt")
+    budget = data.get("budget")
     return KeyRecord(id=record_id, digest=parse_digest(digest, f"{where}.hash"), scopes=scopes,
                      tenant=tenant, expires_at=expires_at, not_before=not_before,
                      disabled=disabled,
-                     policy=None if policy is None else parse_policy(policy, f"{where}.policy"))
+                     policy=None if policy is None else parse_policy(policy, f"{where}.policy"),
+                     jkt=jkt, budget=(None if budget is None
+                                      else amount(budget, f"{where}.budget", minimum=0)))
+
+
+def thumbprint_field(value: object, where: str) -> str | None:
+    """A registered DPoP key's ``jkt``: an RFC 7638 SHA-256 thumbprint, 43 base64url
+    characters, or ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or _THUMBPRINT.fullmatch(value) is None:
+        raise OTCAuthConfigError(f"{where} must be the DPoP key's RFC 7638 SHA-256 thumbprint: "
+                                 "43 base64url characters (DPoPKey.thumbprint prints it).")
+    return value
 
 
 def _scope_list(value: object, where: str) -> Iterable[object]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import unquote_plus
 
 from .circuit import Circuit, server_address
+from .counter_scripts import SPEND_SCRIPT, spend_in_memory
 from .redis_clients import (
     CLUSTER_SCHEMES,
     DEFAULT_TIMEOUT_SECONDS,
@@ -108,6 +109,13 @@ class Storage(Protocol):
         ``valid_from`` (a timestamp): it lost its memory after that moment.
         """
 
+    def spend(self, keys: list[str], limits: list[int], cost: int, ttl: int, *,
+              check: bool = True) -> tuple[int, list[int]]:
+        """Add ``cost`` to every counter of ``keys`` (kept ``ttl`` seconds from their first
+        unit) if it fits under each one's limit, in one atomic step; without ``check``, add it
+        whatever it overdraws. Returns ``(0 | the 1-based index of the counter it does not
+        fit in, the units each counter holds)``."""
+
 
 class MemoryStorage:
     """One process's storage: a dict with deadlines, swept as it is written to.
@@ -161,6 +169,22 @@ class MemoryStorage:
         """One process's memory: it knows of no earlier process, and says nothing of them."""
         return self.set_if_absent("hmac-nonce:" + nonce, ttl)
 
+    def spend(self, keys: list[str], limits: list[int], cost: int, ttl: int, *,
+              check: bool = True) -> tuple[int, list[int]]:
+        names, now = [self._namespace + key for key in keys], self._now()
+        with self._lock:
+            entries = [self._values.get(name) for name in names]
+            live = [entry if entry is not None and entry[1] > now else None
+                    for entry in entries]
+
+            def store(index: int, units: int) -> None:
+                entry = live[index]
+                deadline = entry[1] if entry is not None else now + ttl
+                self._store(names[index], str(units), deadline, now)
+
+            return spend_in_memory([0 if entry is None else int(entry[0]) for entry in live],
+                                   limits, cost, check=check, store=store)
+
     def __len__(self) -> int:
         """Live and not yet swept entries: lets tests see that expired ones are dropped."""
         return len(self._values)
@@ -209,6 +233,8 @@ class RedisStorage:
         self._circuit = circuit if circuit is not None else Circuit("redis")
         self._nonce_key = namespace + NONCE_SET
         self._nonce_script: Any = (client.register_script(_NONCE_SCRIPT)
+                                   if client is not None else None)
+        self._spend_script: Any = (client.register_script(SPEND_SCRIPT)
                                    if client is not None else None)
 
     @classmethod
@@ -265,6 +291,14 @@ class RedisStorage:
             raise StorageForgot(float(since))
         return int(outcome) == 1
 
+    def spend(self, keys: list[str], limits: list[int], cost: int, ttl: int, *,
+              check: bool = True) -> tuple[int, list[int]]:
+        """One script, one round trip (``counter_scripts.SPEND_SCRIPT``)."""
+        namespace = self._namespace
+        reply = self._call("spend", [namespace + key for key in keys],
+                           [cost, ttl, 1 if check else 0, *limits])
+        return int(reply[0]), [int(units) for units in reply[1:]]
+
     def _call(self, command: str, *args: Any, **options: Any) -> Any:
         circuit = self._circuit
         if circuit.open and not circuit.probe():
@@ -273,6 +307,8 @@ class RedisStorage:
             client = self._client if self._client is not None else self._connected()
             if command == "nonce":
                 result = self._nonce_script(keys=args[:1], args=args[1:])
+            elif command == "spend":
+                result = self._spend_script(keys=args[0], args=args[1])
             else:
                 result = getattr(client, command)(*args, **options)
         except self._errors as error:
@@ -291,6 +327,7 @@ class RedisStorage:
             if self._client is None and self._connect is not None:
                 client = self._connect()
                 self._nonce_script = client.register_script(_NONCE_SCRIPT)
+                self._spend_script = client.register_script(SPEND_SCRIPT)
                 self._client = client
         return self._client
 

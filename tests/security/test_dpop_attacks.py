@@ -14,7 +14,11 @@ from flask_otcauth import guard as guard_module
 from flask_otcauth.client import DPoPKey
 from flask_otcauth.testing import LocalIssuer
 
-from ..helpers import assert_refused
+from ..flask.dpop_apps import URL as OTC_URL
+from ..flask.dpop_apps import bound_token as otc_bound_token
+from ..flask.dpop_apps import dpop_app as otc_dpop_app
+from ..flask.dpop_apps import with_key, with_token
+from ..helpers import API_KEY, assert_refused
 from ..oauth.conftest import (
     WHOAMI,
     Clock,
@@ -169,3 +173,31 @@ def test_two_dpop_headers(app: Flask, otc_oauth_issuer: LocalIssuer, key: DPoPKe
     token = bound_token(otc_oauth_issuer, key)
     proof = key.proof("GET", WHOAMI, access_token=token)
     refused(send(app.test_client(), token, proof + ", " + proof), token, hint="exactly one")
+
+
+def test_iat_in_the_future(app: Flask, otc_oauth_issuer: LocalIssuer, key: DPoPKey,
+                           frozen: Clock) -> None:
+    """RFC 9449 section 11.1: a proof pre-dated to be used later, outside the window."""
+    token = bound_token(otc_oauth_issuer, key, now=frozen.now)
+    refused(send(app.test_client(), token, key.proof("GET", WHOAMI, access_token=token,
+                                                     now=frozen.now + 3600)),
+            token, hint="iat")
+
+
+def test_stolen_bound_api_key_without_a_proof(key: DPoPKey) -> None:
+    """RFC 9449 section 7.2 for a key record with jkt: the key alone is not enough."""
+    refused(with_key(otc_dpop_app(key), API_KEY, None), API_KEY, hint="bound to a DPoP key")
+
+
+def test_stolen_bound_api_key_with_the_thiefs_proof(key: DPoPKey) -> None:
+    """RFC 9449 section 11.2: the thief's own key's proof does not match the record's jkt."""
+    thief = DPoPKey.generate("ES256")
+    refused(with_key(otc_dpop_app(key), API_KEY,
+                     thief.proof("GET", OTC_URL, access_token=API_KEY)), API_KEY)
+
+
+def test_stolen_bound_hs256_token_sent_as_bearer(key: DPoPKey) -> None:
+    """RFC 9449 section 7.2 for an OTC token with cnf.jkt: Bearer is refused."""
+    token = otc_bound_token(key)
+    refused(with_token(otc_dpop_app(key), token, None, scheme="Bearer"), token,
+            error="invalid_token", hint="DPoP-bound")

@@ -106,3 +106,18 @@ def test_a_token_bound_to_certificate_a_over_certificate_b_is_refused(
         "SSL_CLIENT_CERT": make_client(CA).pem})
     assert response.status_code == 401
     assert response.json["error"] == "invalid_token"
+
+
+def test_a_bound_token_over_a_connection_without_a_certificate_is_refused(
+        otc_oauth_issuer: Any) -> None:
+    """RFC 8705 section 3: a stolen bound token is useless over a connection without one."""
+    from flask_otcauth.core.mtls_certs import thumbprint  # noqa: PLC0415
+    from tests.oauth.conftest import RESOURCE, bearer, oauth_app  # noqa: PLC0415
+
+    token = otc_oauth_issuer.make_token(audience=RESOURCE,
+                                        cnf={"x5t#S256": thumbprint(CLIENT.der)})
+    app = oauth_app(otc_oauth_issuer, OTC_AUTH_MTLS_SOURCE="tls")
+    response = app.test_client().get("/api/whoami", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.json["error"] == "invalid_token"
+    assert "connect with it" in response.json["developer_message"]

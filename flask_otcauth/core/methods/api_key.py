@@ -12,8 +12,9 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
 from ..config_keys import (
@@ -24,6 +25,8 @@ from ..config_keys import (
     seconds,
     strings,
 )
+from ..dpop_binding import DPoPBoundScheme, bound_claims, describe_dpop, unproven_refusal
+from ..dpop_config import DPoPSettings, dpop_settings
 from ..identity import Identity, sha256
 from ..keys import (
     UNKNOWN,
@@ -35,7 +38,14 @@ from ..keys import (
     parse_record,
     plain_key_record,
 )
-from ..refusals import INVALID_API_KEY, KEY_LOOKUP_UNAVAILABLE, AuthFailure, OTCAuthConfigError
+from ..refusals import (
+    INVALID_API_KEY,
+    INVALID_DPOP_PROOF,
+    KEY_LOOKUP_UNAVAILABLE,
+    USE_DPOP_NONCE,
+    AuthFailure,
+    OTCAuthConfigError,
+)
 from ..scopes import SCOPELESS_GRANTS
 from ..strength import Strength, strength
 from .base import (
@@ -43,6 +53,7 @@ from .base import (
     AuthMethod,
     AuthRequest,
     Report,
+    Scheme,
     SchemeObject,
     Setup,
     TestRequest,
@@ -93,6 +104,15 @@ class ApiKeyScheme:
         return found
 
     def verify(self, credential: str, now: float) -> Identity:
+        identity = self.key_identity(credential, now)
+        if identity.claims:  # a record with jkt: only with its proof (RFC 9449 7.2's spirit)
+            refused = unproven_refusal(identity)
+            if refused is not None:
+                raise refused
+        return identity
+
+    def key_identity(self, credential: str, now: float) -> Identity:
+        """What the key itself proves, with or without a DPoP proof beside it."""
         problem = header_value_problem(credential, MAX_API_KEY_LENGTH)
         if problem is not None:
             self._refuse(f"malformed ({problem})", None)
@@ -133,7 +153,9 @@ class ApiKeyScheme:
         else:
             scopes, source = record.scopes, f'key record "{record.id}"'
         identity = Identity(method=self.method, subject=record.id, scopes=scopes,
-                            tenant=record.tenant, scope_source=source, policy=record.policy)
+                            tenant=record.tenant, scope_source=source, policy=record.policy,
+                            claims=MappingProxyType(bound_claims(record.jkt)),
+                            budget=record.budget)
         if len(self._identities) >= _MAX_IDENTITIES:
             self._identities.clear()
         self._identities[record.digest] = (record, identity)
@@ -257,6 +279,7 @@ class ApiKeySettings:
     negative_cache_ttl: int
     headers: tuple[str, ...]
     weak_plaintexts: tuple[tuple[str, Strength], ...] = ()  # where, and how weak, for check
+    dpop: DPoPSettings = field(default_factory=DPoPSettings)
 
 
 class ApiKeyMethod(AuthMethod[ApiKeySettings]):
@@ -264,14 +287,14 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
 
     name = "api_key"
     keys = (KEYS_KEY, CACHE_TTL_KEY, NEGATIVE_CACHE_TTL_KEY, HEADERS_KEY)
-    refusals = (INVALID_API_KEY, KEY_LOOKUP_UNAVAILABLE)
+    refusals = (INVALID_API_KEY, KEY_LOOKUP_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE)
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
                       ) -> ApiKeySettings:
         configured: ConfiguredKeys = values(KEYS_KEY)
         return ApiKeySettings(configured.records, values(CACHE_TTL_KEY),
                               values(NEGATIVE_CACHE_TTL_KEY), values(HEADERS_KEY),
-                              configured.weak)
+                              configured.weak, dpop_settings(values).for_method(self.name))
 
     def check_enabled(self, settings: ApiKeySettings, context: Mapping[str, Any]) -> None:
         if not settings.records and not context.get("has_key_loader"):
@@ -285,10 +308,14 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
         return ((f'OTC_AUTH_API_KEYS (id "{record.id}")', record.digest)
                 for record in settings.records)
 
-    def build(self, settings: ApiKeySettings, setup: Setup) -> ApiKeyScheme:
+    def build(self, settings: ApiKeySettings, setup: Setup) -> Scheme:
         keys = KeyDirectory(settings.records, setup.key_loader, cache_ttl=settings.cache_ttl,
                             negative_cache_ttl=settings.negative_cache_ttl)
-        return ApiKeyScheme(keys, settings.headers, setup.scopeless_grants or frozenset())
+        scheme = ApiKeyScheme(keys, settings.headers, setup.scopeless_grants or frozenset())
+        if not settings.dpop.enabled:
+            return scheme
+        return DPoPBoundScheme(scheme, settings.dpop, setup.storage,
+                               identity_of=scheme.key_identity, token_of=str)
 
     def security_scheme(self, settings: ApiKeySettings) -> SchemeObject:
         header, *aliases = settings.headers
@@ -310,6 +337,7 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
             f"api_key: {len(records)} configured key(s), headers {', '.join(settings.headers)}, "
             "loader: " + (f"yes (cache {settings.cache_ttl} s, negative "
                           f"{settings.negative_cache_ttl} s)" if report.has_key_loader else "no"))
+        describe_dpop(self.name, settings.dpop, report)
         usable = 0
         for record in records:
             report.lines.append("  " + _describe_record(record))
@@ -334,7 +362,11 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
         key = request.options.get("key")
         if not isinstance(key, str):
             raise ValueError("An API key credential needs key=: the server holds only digests.")
-        return {settings.headers[0]: key}
+        headers = {settings.headers[0]: key}
+        dpop_key = request.options.get("dpop_key")  # a DPoPKey: its proof, ath the key's hash
+        if dpop_key is not None:
+            headers["DPoP"] = dpop_key.proof(request.method, request.url, access_token=key)
+        return headers
 
 
 def _describe_record(record: KeyRecord) -> str:
@@ -349,6 +381,8 @@ def _describe_record(record: KeyRecord) -> str:
         parts.append(f"expires {_iso(record.expires_at)}")
     if record.policy is not None:
         parts.append("policy")
+    if record.jkt is not None:
+        parts.append(f"DPoP-bound (jkt {record.jkt[:8]}...)")
     if record.disabled:
         parts.append("DISABLED")
     return ", ".join(parts)

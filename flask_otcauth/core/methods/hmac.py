@@ -31,13 +31,31 @@ from http_message_signatures import (
 
 from ...client.signing import sign_request
 from ..config_keys import SECRET_HINT, ConfigKey
+from ..dpop_binding import DPoPBoundScheme, bound_claims, describe_dpop, unproven_refusal
+from ..dpop_config import DPoPSettings, dpop_settings
 from ..identity import Identity, sha256
 from ..policy import Policy
-from ..refusals import INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE, AuthFailure, OTCAuthConfigError
+from ..refusals import (
+    INVALID_DPOP_PROOF,
+    INVALID_SIGNATURE,
+    TEMPORARILY_UNAVAILABLE,
+    USE_DPOP_NONCE,
+    AuthFailure,
+    OTCAuthConfigError,
+)
 from ..scopes import SCOPELESS_GRANTS
 from ..storage import Storage, StorageForgot, StorageUnavailable
 from ..strength import strength
-from .base import REALM, AuthMethod, AuthRequest, Report, SchemeObject, Setup, TestRequest
+from .base import (
+    REALM,
+    AuthMethod,
+    AuthRequest,
+    Report,
+    Scheme,
+    SchemeObject,
+    Setup,
+    TestRequest,
+)
 from .hmac_config import CLIENTS_KEY, LEEWAY_KEY, MAX_AGE_KEY, HmacSettingsClients
 
 ALGORITHM: Final = "hmac-sha256"
@@ -98,8 +116,10 @@ class HmacScheme:
         scopes: Mapping[str, frozenset[str]] | None = None,
         scopeless_grants: frozenset[str] = frozenset(),
         policies: Mapping[str, Policy] | None = None,
+        thumbprints: Mapping[str, str] | None = None,
     ) -> None:
         self._policies = dict(policies or {})
+        self._thumbprints = dict(thumbprints or {})  # client id -> its DPoP key's jkt
         # A client written with "scopes" holds exactly them; any other, the scope-less grants.
         self._scopes = {client_id: (granted, f'OTC_AUTH_HMAC_CLIENTS["{client_id}"]')
                         for client_id, granted in (scopes or {}).items()}
@@ -126,6 +146,15 @@ class HmacScheme:
         return SignedRequest(request, signature_input, signature)
 
     def verify(self, credential: SignedRequest, now: float) -> Identity:
+        identity = self.signed_identity(credential, now)
+        if "cnf" in identity.claims:  # a client with jkt: only with its DPoP proof
+            refused = unproven_refusal(identity)
+            if refused is not None:
+                raise refused
+        return identity
+
+    def signed_identity(self, credential: SignedRequest, now: float) -> Identity:
+        """What the signature itself proves, with or without a DPoP proof beside it."""
         signed = self._signature_input(credential)
         if signed.client_id not in self._verifiers:
             raise _refusal("The keyid names no client this server knows.")
@@ -144,7 +173,8 @@ class HmacScheme:
             subject=signed.client_id,
             client=signed.client_id,
             claims=MappingProxyType({"label": signed.label, "created": signed.created,
-                                     "nonce": signed.nonce}),
+                                     "nonce": signed.nonce, **bound_claims(
+                                         self._thumbprints.get(signed.client_id))}),
             scopes=scopes,
             scope_source=source,
             policy=self._policies.get(signed.client_id),
@@ -282,6 +312,7 @@ class HmacSettings:
     max_age: int
     leeway: int
     labelled: HmacSettingsClients = field(repr=False)
+    dpop: DPoPSettings = field(default_factory=DPoPSettings)
 
 
 class HmacMethod(AuthMethod[HmacSettings]):
@@ -289,7 +320,7 @@ class HmacMethod(AuthMethod[HmacSettings]):
 
     name = "hmac"
     keys = (CLIENTS_KEY, MAX_AGE_KEY, LEEWAY_KEY)
-    refusals = (INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE)
+    refusals = (INVALID_SIGNATURE, TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE)
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
                       ) -> HmacSettings:
@@ -297,7 +328,7 @@ class HmacMethod(AuthMethod[HmacSettings]):
         clients = tuple((client_id, tuple(secret for _, secret in secrets))
                         for client_id, secrets in labelled.labelled)
         return HmacSettings(clients, labelled.scopes, values(MAX_AGE_KEY), values(LEEWAY_KEY),
-                            labelled)
+                            labelled, dpop_settings(values).for_method(self.name))
 
     def check_enabled(self, settings: HmacSettings, context: Mapping[str, Any]) -> None:
         if not settings.clients:
@@ -311,11 +342,16 @@ class HmacMethod(AuthMethod[HmacSettings]):
             for label, secret in secrets:
                 yield label, sha256(secret)
 
-    def build(self, settings: HmacSettings, setup: Setup) -> HmacScheme:
-        return HmacScheme(settings.clients, max_age=settings.max_age, leeway=settings.leeway,
-                          nonces=setup.storage, scopes=settings.client_scopes,
-                          scopeless_grants=setup.scopeless_grants or frozenset(),
-                          policies=settings.labelled.policies)
+    def build(self, settings: HmacSettings, setup: Setup) -> Scheme:
+        scheme = HmacScheme(settings.clients, max_age=settings.max_age, leeway=settings.leeway,
+                            nonces=setup.storage, scopes=settings.client_scopes,
+                            scopeless_grants=setup.scopeless_grants or frozenset(),
+                            policies=settings.labelled.policies,
+                            thumbprints=settings.labelled.thumbprints)
+        if not settings.dpop.enabled:
+            return scheme
+        return DPoPBoundScheme(scheme, settings.dpop, setup.storage,
+                               identity_of=scheme.signed_identity, token_of=_no_token)
 
     def security_scheme(self, settings: HmacSettings) -> SchemeObject:
         # OpenAPI has no type for RFC 9421 signatures; apiKey-in-header names its header.
@@ -337,6 +373,7 @@ class HmacMethod(AuthMethod[HmacSettings]):
         report.lines.append(f"hmac: {len(settings.clients)} signing client(s), max age "
                             f"{settings.max_age} s, leeway {settings.leeway} s, nonces in "
                             f"{report.storage_uri}")
+        describe_dpop(self.name, settings.dpop, report)
         for client_id, secrets in settings.clients:
             scopes = settings.client_scopes.get(client_id)
             report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '
@@ -364,8 +401,17 @@ class HmacMethod(AuthMethod[HmacSettings]):
         if not clients:
             raise ValueError("The app has no OTC_AUTH_HMAC_CLIENTS to sign as.")
         client_id = request.options.get("client_id") or next(iter(clients))
-        return sign_request(request.method, request.url, key_id=client_id,
-                            secret=clients[client_id][0], body=request.body)
+        headers = sign_request(request.method, request.url, key_id=client_id,
+                               secret=clients[client_id][0], body=request.body)
+        dpop_key = request.options.get("dpop_key")  # a DPoPKey: its proof, no token to hash
+        if dpop_key is not None:
+            headers["DPoP"] = dpop_key.proof(request.method, request.url)
+        return headers
+
+
+def _no_token(credential: SignedRequest) -> None:
+    """A signed request carries no token: its DPoP proof has no ``ath`` to check."""
+    return None
 
 
 HMAC: Final = HmacMethod()

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ..config_keys import SECRET_EXAMPLE, ConfigKey, leeway, seconds, secret_bytes
+from ..keys import thumbprint_field
 from ..policy import Policy, parse_policy
 from ..refusals import OTCAuthConfigError
 from ..scopes import ScopeError, checked_scopes
@@ -30,10 +31,11 @@ def _client_scopes(value: Any) -> Mapping[str, frozenset[str]]:
         if not isinstance(entry, Mapping):
             continue
         where = f'OTC_AUTH_HMAC_CLIENTS["{client_id}"]'
-        unknown = set(entry) - {"secrets", "scopes", "policy"}
+        unknown = set(entry) - {"secrets", "scopes", "policy", "jkt"}
         if unknown:
             raise OTCAuthConfigError(f"{where} has unknown fields {sorted(map(str, unknown))}: a "
-                                     'client record holds "secrets", "scopes" and "policy".')
+                                     'client record holds "secrets", "scopes", "policy" and '
+                                     '"jkt".')
         if "scopes" not in entry:
             continue
         listed = entry["scopes"]
@@ -53,6 +55,14 @@ def _client_policies(value: Mapping[Any, Any]) -> Mapping[str, Policy]:
                                      f'OTC_AUTH_HMAC_CLIENTS["{client_id}"].policy')
         for client_id, entry in value.items()
         if isinstance(entry, Mapping) and entry.get("policy") is not None})
+
+
+def _client_thumbprints(value: Mapping[Any, Any]) -> Mapping[str, str]:
+    """The DPoP key thumbprints of clients written as records with ``jkt``."""
+    return MappingProxyType({
+        str(client_id): jkt for client_id, entry in value.items()
+        if isinstance(entry, Mapping) and (jkt := thumbprint_field(
+            entry.get("jkt"), f'OTC_AUTH_HMAC_CLIENTS["{client_id}"].jkt')) is not None})
 
 
 def _clients(value: Any, name: str) -> HmacSettingsClients:
@@ -81,7 +91,8 @@ def _clients(value: Any, name: str) -> HmacSettingsClients:
                 raise OTCAuthConfigError(f"{label} must be a string.")
             secrets.append((label, secret_bytes(secret, label, "signing secrets")))
         clients.append((client_id, tuple(secrets)))
-    return HmacSettingsClients(tuple(clients), scopes, _client_policies(value))
+    return HmacSettingsClients(tuple(clients), scopes, _client_policies(value),
+                               _client_thumbprints(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,20 +102,23 @@ class HmacSettingsClients:
     labelled: tuple[tuple[str, tuple[tuple[str, bytes], ...]], ...]
     scopes: Mapping[str, frozenset[str]]
     policies: Mapping[str, Policy] = field(default_factory=lambda: MappingProxyType({}))
+    thumbprints: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 CLIENTS_KEY: Final = ConfigKey(
     "OTC_AUTH_HMAC_CLIENTS", {},
     'Request-signing clients: {"client-id": "secret" | ["current", "previous"] | '
-    '{"secrets": [...], "scopes": [...], "policy": {...}}}, secrets >= 32 bytes and distinct '
-    "from API keys; a policy as on the policies page.",
+    '{"secrets": [...], "scopes": [...], "policy": {...}, "jkt": "..."}}, secrets >= 32 bytes '
+    "and distinct from API keys; a policy as on the policies page; jkt binds the client to a "
+    "DPoP key (the docs' DPoP page).",
     type='dict[str, str | list[str] | dict]: client id -> secret, [current, previous], or '
          '{"secrets": [...], "scopes": [...], "policy": {...}}',
     example={"agent-platform": SECRET_EXAMPLE},
     wrong="Not a mapping, a client id a keyid cannot carry, a secret shorter than 32 bytes or "
           "also used as an API key or JWT secret, a client record with a field other than "
-          '"secrets", "scopes" and "policy" (named), a malformed policy (the client and field '
-          "named), scopes that are not a list of valid scopes (visible ASCII without spaces or "
+          '"secrets", "scopes", "policy" and "jkt" (named), a jkt that is no SHA-256 thumbprint, '
+          "a malformed policy (the client and field named), scopes that are not a list of "
+          "valid scopes (visible ASCII without spaces or "
           'quotes), or empty while "hmac" is enabled.',
     bad_example={"agent-platform": {"secrets": [SECRET_EXAMPLE], "scope": []}}, parse=_clients)
 MAX_AGE_KEY: Final = ConfigKey(

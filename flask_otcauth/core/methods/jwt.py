@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -33,9 +33,17 @@ from ..config_keys import (
     secret_bytes,
     strings,
 )
+from ..dpop_binding import DPoPBoundScheme, describe_dpop, unproven_refusal
+from ..dpop_config import DPoPSettings, dpop_settings
 from ..identity import Identity, sha256
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
-from ..refusals import INVALID_TOKEN, AuthFailure, OTCAuthConfigError
+from ..refusals import (
+    INVALID_DPOP_PROOF,
+    INVALID_TOKEN,
+    USE_DPOP_NONCE,
+    AuthFailure,
+    OTCAuthConfigError,
+)
 from ..scopes import SCOPELESS_GRANTS, ScopeError, scopes_from_claims
 from ..strength import strength
 from .base import (
@@ -43,6 +51,7 @@ from .base import (
     AuthMethod,
     AuthRequest,
     Report,
+    Scheme,
     SchemeObject,
     Setup,
     TestRequest,
@@ -113,6 +122,15 @@ class JwtScheme:
         return None  # another scheme (Basic, ...) is not a credential of ours
 
     def verify(self, credential: str, now: float) -> Identity:
+        identity = self.token_identity(credential, now)
+        if "cnf" in identity.claims:  # bound by cnf.jkt: never as Bearer (RFC 9449 7.2)
+            refused = unproven_refusal(identity)
+            if refused is not None:
+                raise refused
+        return identity
+
+    def token_identity(self, credential: str, now: float) -> Identity:
+        """What the token itself proves, whichever way it was presented (Bearer or DPoP)."""
         if len(credential) > MAX_TOKEN_LENGTH:  # before anything reads it, the cache included
             raise _refusal(f"The credential is longer than {MAX_TOKEN_LENGTH} characters.")
         if credential.find(".", 0, MAX_HEADER_LENGTH + 1) < 0:
@@ -165,7 +183,7 @@ class JwtScheme:
         )
 
     def challenge(self, failure: AuthFailure | None) -> str:
-        if failure is None or failure.method != self.method:
+        if failure is None or failure.method != self.method or failure.scheme is not None:
             return f'Bearer realm="{REALM}"'
         return (f'Bearer realm="{REALM}", error="invalid_token", '
                 f'error_description="{quoted_string_content(failure.developer_message)}"')
@@ -284,6 +302,7 @@ class JwtSettings:
     max_lifetime: int
     leeway: int
     clock_skew: int = DEFAULT_CLOCK_SKEW
+    dpop: DPoPSettings = field(default_factory=DPoPSettings)
 
 
 class JwtMethod(AuthMethod[JwtSettings]):
@@ -292,14 +311,14 @@ class JwtMethod(AuthMethod[JwtSettings]):
     name = "jwt"
     keys = (SECRET_KEY, AUDIENCES_KEY, REQUIRE_AUDIENCE_KEY, ISSUER_KEY, MAX_LIFETIME_KEY,
             LEEWAY_KEY, CLOCK_SKEW_KEY)
-    refusals = (INVALID_TOKEN,)
+    refusals = (INVALID_TOKEN, INVALID_DPOP_PROOF, USE_DPOP_NONCE)
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
                       ) -> JwtSettings:
         return JwtSettings(values(SECRET_KEY), values(AUDIENCES_KEY),
                            values(REQUIRE_AUDIENCE_KEY), values(ISSUER_KEY),
                            values(MAX_LIFETIME_KEY), values(LEEWAY_KEY),
-                           values(CLOCK_SKEW_KEY))
+                           values(CLOCK_SKEW_KEY), dpop_settings(values).for_method(self.name))
 
     def check_enabled(self, settings: JwtSettings, context: Mapping[str, Any]) -> None:
         if not settings.secrets:
@@ -310,12 +329,16 @@ class JwtMethod(AuthMethod[JwtSettings]):
     def secrets(self, settings: JwtSettings) -> Iterable[tuple[str, bytes]]:
         return (("OTC_AUTH_JWT_SECRET", sha256(secret)) for secret in settings.secrets)
 
-    def build(self, settings: JwtSettings, setup: Setup) -> JwtScheme:
-        return JwtScheme(settings.secrets, audiences=settings.audiences,
-                         require_audience=settings.require_audience, issuer=settings.issuer,
-                         max_lifetime=settings.max_lifetime, leeway=settings.leeway,
-                         clock_skew=settings.clock_skew,
-                         scopeless_grants=setup.scopeless_grants or frozenset())
+    def build(self, settings: JwtSettings, setup: Setup) -> Scheme:
+        scheme = JwtScheme(settings.secrets, audiences=settings.audiences,
+                           require_audience=settings.require_audience, issuer=settings.issuer,
+                           max_lifetime=settings.max_lifetime, leeway=settings.leeway,
+                           clock_skew=settings.clock_skew,
+                           scopeless_grants=setup.scopeless_grants or frozenset())
+        if not settings.dpop.enabled:
+            return scheme
+        return DPoPBoundScheme(scheme, settings.dpop, setup.storage,
+                               identity_of=scheme.token_identity, token_of=str)
 
     def security_scheme(self, settings: JwtSettings) -> SchemeObject:
         audience = ("`aud` is required and must name one of the allowed clients."
@@ -344,6 +367,7 @@ class JwtMethod(AuthMethod[JwtSettings]):
             + (settings.issuer or "(any)")
             + f", max lifetime {settings.max_lifetime} s, leeway {settings.leeway} s, clock "
             f"skew {settings.clock_skew} s")
+        describe_dpop(self.name, settings.dpop, report)
         if settings.leeway > LARGE_LEEWAY_SECONDS:
             report.warnings.append(f"OTC_AUTH_JWT_LEEWAY is {settings.leeway} s: expired tokens "
                                    "stay usable that long; fix the clocks (NTP) and lower it.")
@@ -371,6 +395,11 @@ class JwtMethod(AuthMethod[JwtSettings]):
     def test_headers(self, settings: JwtSettings, request: TestRequest) -> dict[str, str]:
         claims = dict(request.options)
         ttl = claims.pop("ttl", 300)
+        key = claims.pop("dpop_key", None)  # a flask_otcauth.client.DPoPKey: bound, proven
+        if key is not None:
+            token = mint_token(settings, now=time.time(), ttl=ttl,
+                               cnf={"jkt": key.thumbprint}, **claims)
+            return dict(key.headers(request.method, request.url, token))
         return {"Authorization": "Bearer " + mint_token(settings, now=time.time(), ttl=ttl,
                                                         **claims)}
 

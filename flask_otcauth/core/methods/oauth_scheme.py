@@ -153,9 +153,8 @@ class OAuthScheme:
             return token.lstrip(" ")
         if value.lstrip()[:6].lower() == "bearer":
             raise refusal("Send the token as Authorization: Bearer <token>, with one space.")
-        if len(scheme) == 4 and scheme.lower() == "dpop":
-            if self.dpop is None:
-                raise refusal("This server does not take DPoP proofs (OTC_AUTH_DPOP is off).")
+        if len(scheme) == 4 and scheme.lower() == "dpop":  # refused in verify without DPoP,
+            # once routing gave it to us (jwt may take DPoP tokens too)
             return DPoPCredential(token.lstrip(" "), request.header("DPoP"), request.method,
                                   request.target_uri())
         return None
@@ -183,7 +182,10 @@ class OAuthScheme:
 
     def verify(self, credential: str | DPoPCredential, now: float) -> Identity:
         dpop = self.dpop
-        if type(credential) is DPoPCredential and dpop is not None:
+        if type(credential) is DPoPCredential:
+            if dpop is None:
+                raise refusal("This server does not take DPoP proofs for oauth tokens "
+                              "(OTC_AUTH_DPOP is off, or OTC_AUTH_DPOP_METHODS omits oauth).")
             return dpop.verify(credential, now, self.token_identity)
         identity = self.token_identity(credential, now)  # type: ignore[arg-type]
         if "cnf" in identity.claims or self._required:  # one lookup for an unbound token
