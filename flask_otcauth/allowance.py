@@ -10,6 +10,7 @@ answered, so no call is refused after its work was done.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -57,8 +58,9 @@ def allow(gate: Gate, identity: Identity | None, requirement: Requirement, *,
     charge = budgets.charge(identity, 1 if cost is None else cost, now)
     if charge is None:
         return
-    setattr(current_request, CHARGE_ATTR, [budgets, charge, None])
-    after_this_request(_settle)
+    state = [budgets, charge, None]
+    setattr(current_request, CHARGE_ATTR, state)
+    after_this_request(functools.partial(_settle, state))
 
 
 def report_cost(units: int) -> None:
@@ -106,16 +108,14 @@ def read_tenant(source: TenantSource, current_request: Request) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _settle(response: Response) -> Response:
+def _settle(state: list[Any], response: Response) -> Response:
     """Once the view answered: the reported cost in place of the charged one, and the
-    remaining budget in ``RateLimit`` and ``RateLimit-Policy``."""
-    state = getattr(request._get_current_object(), CHARGE_ATTR, None)  # type: ignore[attr-defined]
-    if state is None:
-        return response
+    remaining budget in ``RateLimit`` and ``RateLimit-Policy`` (added: both are lists, which
+    may be split over several field lines, so a view's own members are kept)."""
     budgets, charge, reported = state
     if reported is not None:
         charge = budgets.settle(charge, reported)
+    headers = response.headers
     for name, value in charge.headers(time.time()):
-        response.headers[name] = value
+        headers.add(name, value)
     return response
-

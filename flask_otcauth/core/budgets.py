@@ -31,6 +31,7 @@ from .tenants import tenant_of
 logger = logging.getLogger("flask_otcauth")
 OWN: Final = "budget"
 TENANT: Final = "tenant"
+_MAX_CACHED: Final = 10_000  # callers' counters remembered
 SETTLE_SECONDS: Final = 300
 """Seconds a window's counters outlive it, for a cost reported after a call that began in it."""
 
@@ -52,30 +53,53 @@ class Pocket:
 
 
 @dataclass(frozen=True, slots=True)
-class Charge:
-    """What one request spent: its budgets, their units used after it, and its window."""
+class Counters:
+    """The counters one caller spends in one window, built once per caller and window: its
+    budgets, their storage keys and limits, and the ``RateLimit-Policy`` value, which only
+    changes with them."""
 
     pockets: tuple[Pocket, ...]
-    keys: tuple[str, ...]
-    charged: int
-    used: tuple[int, ...]
+    keys: list[str]
+    limits: list[int]
     window: int
     resets_at: int
+    policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one request spent: its counters, the units charged, and each budget's units used
+    after it."""
+
+    counters: Counters
+    charged: int
+    used: tuple[int, ...]
+
+    @property
+    def pockets(self) -> tuple[Pocket, ...]:
+        return self.counters.pockets
+
+    @property
+    def window(self) -> int:
+        return self.counters.window
+
+    @property
+    def resets_at(self) -> int:
+        return self.counters.resets_at
 
     def remaining(self) -> tuple[int, ...]:
-        return tuple(max(0, pocket.limit - used)
-                     for pocket, used in zip(self.pockets, self.used, strict=True))
+        return tuple(max(0, limit - used)
+                     for limit, used in zip(self.counters.limits, self.used, strict=True))
 
     def headers(self, now: float) -> tuple[tuple[str, str], ...]:
         """``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers-09):
         each budget as a list member, its quota ``q`` and window ``w``, what remains ``r`` and
         the seconds until the window resets ``t``."""
-        reset = max(0, math.ceil(self.resets_at - now))
-        policy = ", ".join(f'"{pocket.name}";q={pocket.limit};w={self.window}'
-                           for pocket in self.pockets)
+        reset = max(0, math.ceil(self.counters.resets_at - now))
         current = ", ".join(f'"{pocket.name}";r={left};t={reset}'
-                            for pocket, left in zip(self.pockets, self.remaining(), strict=True))
-        return (("RateLimit-Policy", policy), ("RateLimit", current))
+                            for pocket, left in zip(self.counters.pockets, self.remaining(),
+                                                    strict=True))
+        return (("RateLimit-Policy", self.counters.policy), ("RateLimit", current))
 
 
 class Budgets:
@@ -85,6 +109,7 @@ class Budgets:
         self._storage = storage
         self.settings = settings
         self.everyone = settings.everyone
+        self._counters: dict[tuple[object, ...], Counters] = {}
 
     def applies(self, identity: Identity) -> bool:
         """Whether ``identity`` may have a budget (read its claims and tenant to know)."""
@@ -112,27 +137,45 @@ class Budgets:
         """Spend ``cost`` in each of ``identity``'s budgets, or raise 429 ``budget_exhausted``
         (503 while the storage does not answer, unless ``OTC_AUTH_BUDGET_FALLBACK`` allows).
         ``None`` when no budget applies, or an outage lets the call in uncounted."""
-        pockets = self.pockets(identity)
-        if not pockets:
+        counters = self.counters(identity, now)
+        if counters is None:
             return None
-        window = self.settings.window
-        start = int(now // window) * window
-        keys = tuple(f"{pocket.key}:{start}" for pocket in pockets)
-        ttl = math.ceil(start + window - now) + SETTLE_SECONDS
+        ttl = math.ceil(counters.resets_at - now) + SETTLE_SECONDS
         try:
-            refused, used = self._storage.spend(list(keys), [p.limit for p in pockets], cost,
-                                                ttl)
+            refused, used = self._storage.spend(counters.keys, counters.limits, cost, ttl)
         except StorageUnavailable:
             if self.settings.refuse_on_outage:
                 raise TEMPORARILY_UNAVAILABLE.failure(
                     "The budget store did not answer, and this server refuses calls it cannot "
                     'count (OTC_AUTH_BUDGET_FALLBACK = "refuse").') from None
             return None
-        charge = Charge(pockets, keys, 0 if refused else cost, tuple(used), window,
-                        start + window)
+        charge = Charge(counters, 0 if refused else cost, tuple(used))
         if refused:
-            raise self._exhausted(charge, pockets[refused - 1], cost, now)
+            raise self._exhausted(charge, counters.pockets[refused - 1], cost, now)
         return charge
+
+    def counters(self, identity: Identity, now: float) -> Counters | None:
+        """``identity``'s counters of the window ``now`` falls in, ``None`` without a budget;
+        remembered per caller and window (a bounded cache: a flood of names starts it over)."""
+        window = self.settings.window
+        start = int(now // window) * window
+        own = identity.budget if identity.budget is not None else self._claimed(identity)
+        cached = (identity.method, identity.tenant, identity.subject, identity.client, own,
+                  identity.claims.get(self.settings.tenant_claim or "") if
+                  identity.tenant is None else None, start)
+        counters = self._counters.get(cached)
+        if counters is None:
+            pockets = self.pockets(identity)
+            if not pockets:
+                return None
+            counters = Counters(pockets, [f"{pocket.key}:{start}" for pocket in pockets],
+                                [pocket.limit for pocket in pockets], window, start + window,
+                                ", ".join(f'"{pocket.name}";q={pocket.limit};w={window}'
+                                          for pocket in pockets))
+            if len(self._counters) >= _MAX_CACHED:
+                self._counters.clear()
+            self._counters[cached] = counters
+        return counters
 
     def settle(self, charge: Charge, cost: int) -> Charge:
         """The measured ``cost`` in place of what was charged, the difference added whatever
@@ -141,15 +184,15 @@ class Budgets:
         delta = cost - charge.charged
         if delta == 0:
             return charge
+        counters = charge.counters
         try:
-            _, used = self._storage.spend(list(charge.keys), [p.limit for p in charge.pockets],
-                                          delta, charge.window + SETTLE_SECONDS, check=False)
+            _, used = self._storage.spend(counters.keys, counters.limits, delta,
+                                          counters.window + SETTLE_SECONDS, check=False)
         except StorageUnavailable:
             logger.warning("budget store did not answer: a reported cost of %d units was not "
                            "counted", delta)
             return charge
-        return Charge(charge.pockets, charge.keys, cost, tuple(used), charge.window,
-                      charge.resets_at)
+        return Charge(counters, cost, tuple(used))
 
     def _exhausted(self, charge: Charge, pocket: Pocket, cost: int, now: float) -> AuthFailure:
         left = charge.remaining()[charge.pockets.index(pocket)]

@@ -179,8 +179,10 @@ class MemoryStorage:
 
             def store(index: int, units: int) -> None:
                 entry = live[index]
-                deadline = entry[1] if entry is not None else now + ttl
-                self._store(names[index], str(units), deadline, now)
+                if entry is not None:  # in place: its deadline is in the heap already, once
+                    self._values[names[index]] = (str(units), entry[1])
+                else:
+                    self._store(names[index], str(units), now + ttl, now)
 
             return spend_in_memory([0 if entry is None else int(entry[0]) for entry in live],
                                    limits, cost, check=check, store=store)

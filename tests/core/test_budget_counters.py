@@ -55,3 +55,16 @@ def test_an_unchecked_spend_overdraws(storage: Storage) -> None:
 
     assert storage.spend(keys, [5], 7, 60, check=False) == (0, [11])
     assert storage.spend(keys, [5], 1, 60) == (1, [11])
+
+
+def test_spending_in_memory_keeps_one_entry_per_counter() -> None:
+    """A counter spent all day long must not grow the storage by an entry per call."""
+    storage = MemoryStorage()
+    keys = ["{budget-test}:own", "{budget-test}:tenant"]
+
+    for _ in range(100):
+        storage.spend(keys, [1000, 1000], 1, 60)
+
+    assert storage.spend(keys, [1000, 1000], 0, 60) == (0, [100, 100])
+    assert len(storage) == 2
+    assert len(storage._deadlines) == 2
