@@ -127,7 +127,8 @@ SCHEMAS: Final[dict[str, Any]] = {
                              "invalid_dpop_proof", "use_dpop_nonce", "credential_revoked",
                              "invalid_client_certificate", "untrusted_certificate_header",
                              "invalid_tool_call", "insufficient_user_authentication",
-                             "authentication_context_required"],
+                             "authentication_context_required", "budget_exhausted",
+                             "tenant_mismatch", "tenant_required", "missing_tenant"],
             },
             "message": {"type": "string"},
             "developer_message": {"type": "string"},
@@ -142,7 +143,9 @@ _REFUSALS: Final[dict[str, Any]] = {
     "403": _json(_ref("AuthErrorResponse"),
                  "Credentials sent over plain HTTP, a caller without the scope required, or one "
                  "its access policy does not allow here (address, hours, endpoint or tool)."),
-    "429": _json(_ref("AuthErrorResponse"), "Rate limited; Retry-After says when to come back."),
+    "429": _json(_ref("AuthErrorResponse"),
+                 "Rate limited, or the budget is used up (budget_exhausted); Retry-After says "
+                 "when to come back."),
     "503": _json(_ref("AuthErrorResponse"),
                  "A check that must fail closed cannot be made: the API key store did not "
                  "answer (key_lookup_unavailable) or the nonce store did not "

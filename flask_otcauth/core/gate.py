@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from .authenticator import Authenticator
+from .budgets import Budgets
 from .identity import NO_AUTH_IDENTITY, Identity
 from .methods.base import AuthRequest, Scheme, Setup
 from .policy import Policy
@@ -27,6 +28,7 @@ from .scopes import scope_failure
 from .settings import Settings
 from .step_up import StepUp, step_up_failure
 from .storage import RedisStorage
+from .tenants import TenantSource
 from .tool_requirements import NO_NEEDS, ToolNeeds, ToolRequirements, call_scope_failure
 
 UNKNOWN_ADDRESS: Final = "unknown"
@@ -38,13 +40,17 @@ class Requirement:
     which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``), and the user
     authentication it needs (``step_up``, RFC 9470; ``None``: any).
 
-    ``methods`` is ``None`` for "every method the app enabled".
+    ``methods`` is ``None`` for "every method the app enabled". ``tenant_from`` says where a
+    tenant-scoped view's request names its tenant; ``cost`` what a call of the view costs a
+    budgeted caller (``None``: its tool's cost, else 1).
     """
 
     methods: tuple[str, ...] | None = None
     optional: bool = False
     scopes: tuple[str, ...] = ()
     any_scopes: tuple[str, ...] = ()
+    tenant_from: TenantSource | None = None
+    cost: int | None = None
     step_up: StepUp | None = None
 
 
@@ -94,6 +100,9 @@ class Gate:
         self.folds_revocation = self._revocation_namespace is not None
         # What each tool a call names needs (OTC_AUTH_TOOL_SCOPES, auth.tool): None for none.
         self.tool_requirements: ToolRequirements | None = settings.tool_requirements or None
+        # Call budgets and tenant isolation (budget_config): asked after admit, by the
+        # framework layer, for a budgeted caller or a tenant-scoped view only.
+        self.budgets = Budgets(setup.storage, settings.budgets)
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""

@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar, overload
 
 from limits import RateLimitItem
 
+from .budget_config import BUDGET_KEYS, BudgetSettings, read_budgets
 from .config_keys import (
     ConfigKey,
     boolean,
@@ -185,10 +186,10 @@ GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
-    """The general keys, tool signing's and tool requirements', revocation's, then each
-    method's, in the order given."""
+    """The general keys, tool signing's and tool requirements', revocation's, budgets', then
+    each method's, in the order given."""
     return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, TOOL_SCOPES_KEY, TOOL_STEP_UP_KEY,
-            *REVOCATION_KEYS,
+            *REVOCATION_KEYS, *BUDGET_KEYS,
             *(key for method in methods for key in method.keys))
 
 
@@ -228,6 +229,7 @@ class Settings:
     revocation: RevocationSettings | None = None  # OTC_AUTH_REVOCATION on
     # OTC_AUTH_TOOL_SCOPES, OTC_AUTH_TOOL_STEP_UP, then the app's auth.tool(...) declarations.
     tool_requirements: ToolRequirements = field(default_factory=lambda: ToolRequirements(()))
+    budgets: BudgetSettings = field(default_factory=BudgetSettings)  # budgets and tenants
 
     @property
     def auth_disabled(self) -> bool:
@@ -307,6 +309,7 @@ def load_settings(
         revocation=read_revocation(config, **_token_bounds(method_settings)),
         tool_requirements=TOOL_SCOPES_KEY.read(config).with_rules(
             TOOL_STEP_UP_KEY.read(config).rules),
+        budgets=read_budgets(config),
     )
 
 
