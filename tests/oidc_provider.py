@@ -5,8 +5,9 @@ tokens, key sets and introspection answers of a widely deployed implementation w
 write are read as their RFCs mean. The Node side is ``tests/node/oidc_provider_server.mjs``:
 clients get tokens with the client_credentials grant and an RFC 8707 resource indicator (no
 browser), as JWT access tokens (RFC 9068) or opaque ones per client; introspection (RFC 7662)
-and revocation (RFC 7009) are on, and DPoP (RFC 9449) binds the tokens of a request that
-sends a proof; two harness-only routes rotate the signing key and count the
+and revocation (RFC 7009) are on, DPoP (RFC 9449) binds the tokens of a request that
+sends a proof, and mTLS (RFC 8705) those of a client registered as certificate-bound; two
+harness-only routes rotate the signing key and count the
 JWK Set fetches. Without node or npm the tests skip with the reason, except under ``CI=true``.
 """
 
@@ -46,15 +47,18 @@ class Client:
     client_id: str
     client_secret: str
     format: str = "jwt"  # of its access tokens: "jwt" (RFC 9068) or "opaque"
+    mtls: bool = False  # its tokens are bound to its certificate (RFC 8705 section 3)
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | bool]:
         return {"client_id": self.client_id, "client_secret": self.client_secret,
-                "format": self.format}
+                "format": self.format, "mtls": self.mtls}
 
 
 JWT_CLIENT: Final = Client("agent-platform", "agent-platform-secret-0123456789abcdef")
 OPAQUE_CLIENT: Final = Client("reference-tokens", "reference-tokens-secret-0123456789ab",
                               format="opaque")
+CERTIFICATE_CLIENT: Final = Client("cert-bound", "cert-bound-secret-0123456789abcdefghij",
+                                   mtls=True)
 INTROSPECTOR: Final = Client("tools-server", "tools-server-secret-0123456789abcdef")
 
 
@@ -70,7 +74,7 @@ class OidcProvider:
     """One oidc-provider process: its issuer URL, and what the tests ask of it."""
 
     resources: dict[str, str]  # resource indicator -> the audience its tokens carry
-    clients: tuple[Client, ...] = (JWT_CLIENT, OPAQUE_CLIENT)
+    clients: tuple[Client, ...] = (JWT_CLIENT, OPAQUE_CLIENT, CERTIFICATE_CLIENT)
     process: subprocess.Popen[str] | None = field(default=None, repr=False)
     issuer: str = ""
 
@@ -158,6 +162,18 @@ class OidcProvider:
                                        "scope": scope}, client,
                             extra={"DPoP": proof("POST", url)})
         assert answer.get("token_type") == "DPoP", answer
+        token: str = answer["access_token"]
+        return token
+
+    def certificate_bound_token(self, resource: str, certificate_pem: str, *,
+                                client: Client = CERTIFICATE_CLIENT, scope: str = SCOPE) -> str:
+        """An access token bound to ``certificate_pem`` (RFC 8705 section 3): the token
+        request presents it as the provider's TLS terminator would (the harness header)."""
+        answer = self._post("/token", {"grant_type": "client_credentials", "resource": resource,
+                                       "scope": scope}, client,
+                            extra={"X-Harness-Client-Cert": urllib.parse.quote(
+                                certificate_pem, safe="")})
+        assert answer.get("token_type") == "Bearer", answer
         token: str = answer["access_token"]
         return token
 

@@ -28,7 +28,7 @@ from .dpop import DPoPVerifier, Proof
 from .dpop_config import DPoPSettings
 from .dpop_replay import ReplayStore
 from .identity import Identity, credential_fingerprint
-from .methods.base import REALM, AuthRequest, Scheme, quoted_string_content
+from .methods.base import REALM, AuthRequest, Report, Scheme, quoted_string_content
 from .methods.oauth_dpop import DPOP, bound_thumbprint
 from .refusals import INVALID_DPOP_PROOF, INVALID_TOKEN, AuthFailure
 from .storage import Storage
@@ -62,13 +62,35 @@ def unproven_refusal(identity: Identity) -> AuthFailure | None:
     truth test."""
     if not identity.claims or bound_thumbprint(identity) is None:
         return None
-    if identity.method in TOKEN_METHODS:
-        return INVALID_TOKEN.failure(
-            "The token is DPoP-bound (cnf.jkt): send it as Authorization: DPoP <token> with a "
-            "DPoP proof header, never as Bearer.", method=identity.method)
-    return INVALID_DPOP_PROOF.failure(
+    return _refused(
+        identity.method,
+        "The token is DPoP-bound (cnf.jkt): send it as Authorization: DPoP <token> with a "
+        "DPoP proof header, never as Bearer.",
         "This credential is bound to a DPoP key (jkt): send a DPoP header with a proof made "
-        "with that key for this request.", method=identity.method)
+        "with that key for this request.")
+
+
+def _refused(method: str, token_hint: str, key_hint: str) -> AuthFailure:
+    """A token's binding refused as the token (``invalid_token``, as oauth's), a key's or
+    client's as its proof (``invalid_dpop_proof``: the key's own refusal says nothing)."""
+    if method in TOKEN_METHODS:
+        return INVALID_TOKEN.failure(token_hint, method=method)
+    return INVALID_DPOP_PROOF.failure(key_hint, method=method)
+
+
+def describe_dpop(method: str, settings: DPoPSettings, report: Report) -> None:
+    """``flask otcauth check``'s line for a method taking proofs, and the warning that
+    memory:// remembers proofs per worker."""
+    if not settings.enabled:
+        return
+    report.lines.append(
+        f"{method}: DPoP {settings.mode} ({', '.join(settings.algorithms)}; iat within "
+        f"{settings.iat_window} s; seen proofs kept in {report.storage_uri}"
+        + (f"; nonces live {settings.nonce_lifetime} s" if settings.nonces else "") + ")")
+    if report.workers > 1 and report.storage_uri.startswith("memory"):
+        report.warnings.append(
+            f"{method}: DPoP proofs are remembered per worker with memory:// storage: a proof "
+            "can be replayed once to each other worker; set OTC_AUTH_STORAGE_URI to Redis.")
 
 
 class DPoPBoundScheme:
@@ -138,25 +160,21 @@ class DPoPBoundScheme:
     def _bind(self, proof: Proof, identity: Identity) -> None:
         jkt = bound_thumbprint(identity)
         if jkt is None:
-            if self._in_authorization:
-                raise INVALID_TOKEN.failure(
-                    "The token is not bound to a DPoP key (it has no cnf.jkt): mint it with "
-                    "cnf.jkt, the thumbprint of the key that signs the proofs.",
-                    method=self._method)
-            raise INVALID_DPOP_PROOF.failure(
+            raise _refused(
+                self._method,
+                "The token is not bound to a DPoP key (it has no cnf.jkt): mint it with "
+                "cnf.jkt, the thumbprint of the key that signs the proofs.",
                 "This credential is bound to no DPoP key (its record has no jkt): register "
-                "the thumbprint of the key that signs the proofs, or send no DPoP header.",
-                method=self._method)
+                "the thumbprint of the key that signs the proofs, or send no DPoP header.")
         self.verifier.bind(proof, jkt)
 
     def _without_proof(self) -> AuthFailure:
-        if self._in_authorization:
-            return INVALID_TOKEN.failure(
-                "This server requires DPoP-bound tokens: send Authorization: DPoP <token> "
-                "with a DPoP proof header.", method=self._method)
-        return INVALID_DPOP_PROOF.failure(
+        return _refused(
+            self._method,
+            "This server requires DPoP-bound tokens: send Authorization: DPoP <token> with a "
+            "DPoP proof header.",
             "This server requires a DPoP proof with every credential of this method: send a "
-            "DPoP header with a proof made with the credential's key.", method=self._method)
+            "DPoP header with a proof made with the credential's key.")
 
     def _name(self, failure: AuthFailure, credential: ProvenCredential) -> None:
         """The failure is this method's (the verifier speaks for ``oauth``), under the DPoP

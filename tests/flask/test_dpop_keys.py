@@ -139,3 +139,16 @@ def test_the_plugin_makes_a_bound_keys_headers(key: DPoPKey) -> None:
     app = dpop_app(key)
     headers = credential_headers(app, "api_key", path="/tools", key=API_KEY, dpop_key=key)
     assert get(app, headers).status_code == 200
+
+
+def test_check_describes_dpop_for_each_method_that_takes_proofs(key: DPoPKey) -> None:
+    """RFC 9449 section 11.1: check says, per method, where seen proofs are kept, and that a
+    bound key record is bound."""
+    app = dpop_app(key, dpop_methods=("api_key", "hmac"))
+    result = app.test_cli_runner().invoke(args=["otcauth", "check", "--workers", "2"])
+    for method in ("api_key", "hmac"):
+        assert (f"{method}: DPoP accepted (ES256, PS256, EdDSA; iat within 300 s; seen proofs "
+                f"kept in memory://)") in result.output
+        assert f"{method}: DPoP proofs are remembered per worker" in result.output
+    assert "jwt: DPoP" not in result.output
+    assert f"DPoP-bound (jkt {key.thumbprint[:8]}...)" in result.output

@@ -1,7 +1,7 @@
 // A real authorization server for the oauth tests: npm oidc-provider on 127.0.0.1, offline.
 //
 // Started by tests/oidc_provider.py, which passes its settings as JSON in argv[2]:
-//   {"clients": [{"client_id", "client_secret", "format": "jwt"|"opaque"}],
+//   {"clients": [{"client_id", "client_secret", "format": "jwt"|"opaque", "mtls": bool}],
 //    "introspector": {"client_id", "client_secret"}, "resources": {"<indicator>": "<audience>"},
 //    "scope": "tools:list ...", "token_ttl": 3600}
 // It listens on a port the kernel picks, then prints one line {"port": N} on stdout: the
@@ -13,6 +13,9 @@
 //                            adapter, shared by instances of one process)
 //   POST /harness/resources {"<indicator>": "<audience>"} -> {}: more resources, for a tool
 //                            server whose URL (its port) is known only after this started
+// mTLS (RFC 8705): the provider listens on plain HTTP, so the test plays the TLS terminator in
+// front of it: the client certificate of a token request arrives URL-encoded (PEM) in
+// X-Harness-Client-Cert, and the tokens of a client with "mtls" carry its cnf x5t#S256.
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import http from "node:http";
 
@@ -35,6 +38,7 @@ function makeProvider(issuer, key) {
   const clients = settings.clients.map((client) => ({
     client_id: client.client_id, client_secret: client.client_secret,
     grant_types: ["client_credentials"], response_types: [], redirect_uris: [],
+    tls_client_certificate_bound_access_tokens: client.mtls === true,
   }));
   clients.push({
     client_id: settings.introspector.client_id,
@@ -52,6 +56,16 @@ function makeProvider(issuer, key) {
       revocation: { enabled: true },
       // RFC 9449: a token request with a DPoP proof gets a token bound to its key (cnf.jkt).
       dPoP: { enabled: true },
+      // RFC 8705 section 3: tokens of a client registered as bound carry its certificate's
+      // thumbprint; the certificate comes from the harness header described above.
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        getCertificate: (ctx) => {
+          const value = ctx.get("x-harness-client-cert");
+          return value ? decodeURIComponent(value) : undefined;
+        },
+      },
       // RFC 7591, so the metadata offers clients a registration path (mcp-authlab's ASM-05).
       registration: { enabled: true },
       resourceIndicators: {

@@ -1,5 +1,6 @@
 """DPoP with implementations we did not write: proofs made by npm dpop@1, dpop@2 and
-oauth4webapi@3 accepted through HTTP by a real server on 127.0.0.1, and tokens that npm
+oauth4webapi@3 accepted through HTTP by a real server on 127.0.0.1 (for oauth tokens and for
+OTC HS256 tokens bound by cnf.jkt), and tokens that npm
 oidc-provider, its DPoP feature on, binds to our client's key (JWT and introspected). Under
 CI=true they must run."""
 
@@ -21,7 +22,8 @@ from flask_otcauth.client import DPoPKey
 from flask_otcauth.core.dpop import thumbprint
 from flask_otcauth.testing import LocalIssuer
 
-from ..helpers import assert_refused
+from ..flask.dpop_apps import dpop_app as otc_dpop_app
+from ..helpers import AUDIENCE, assert_refused, make_token
 from ..node_packages import npm_install
 from ..oidc_provider import OPAQUE_CLIENT, OidcProvider
 from .conftest import RESOURCE, WHOAMI, bearer, dpop_app, oauth_app, send
@@ -82,8 +84,11 @@ NONCES = {"OTC_AUTH_DPOP_NONCES": True,
           "OTC_AUTH_DPOP_NONCE_SECRET": "a-nonce-secret-of-more-than-32-bytes-for-peers"}
 
 
-def serve(issuer: LocalIssuer, **settings: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, dpop_app(issuer, **settings), threaded=True)
+def serve(issuer: LocalIssuer | None, **settings: Any) -> Iterator[str]:
+    """A real server on 127.0.0.1: the oauth DPoP app, or (no issuer) the OTC one, whose jwt
+    tokens, API keys and hmac clients take proofs."""
+    app = dpop_app(issuer, **settings) if issuer is not None else otc_dpop_app(**settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -101,6 +106,11 @@ def server(issuer: LocalIssuer) -> Iterator[str]:
 @pytest.fixture
 def nonce_server(issuer: LocalIssuer) -> Iterator[str]:
     yield from serve(issuer, **NONCES)
+
+
+@pytest.fixture
+def otc_server() -> Iterator[str]:
+    yield from serve(None)
 
 
 @pytest.fixture(params=PEERS, ids=lambda peer: f"{peer[0]}-{peer[1]}")
@@ -141,6 +151,16 @@ def test_an_independent_client_answers_the_nonce_challenge(nonce_server: str,
     answer = peer.request("GET", f"{nonce_server}/api/whoami", bound_to(issuer, peer))
     assert answer == {**answer, "status": 200, "nonce_retry": True}
 
+
+
+def test_an_independent_proof_for_a_bound_hs256_token_is_accepted(
+        otc_server: str, peer: NodeDPoPClient) -> None:
+    """RFC 9449 section 7.1 for an OTC token: the library's proof for our cnf.jkt-bound HS256
+    token (jwt in OTC_AUTH_DPOP_METHODS)."""
+    token = make_token(aud=AUDIENCE, sub="alice", cnf={"jkt": thumbprint(peer.jwk)})
+    answer = peer.request("GET", f"{otc_server}/tools", token)
+    assert answer["status"] == 200, answer
+    assert json.loads(answer["body"])["method"] == "jwt"
 
 
 def provider_app(provider: OidcProvider, **overrides: Any) -> Any:

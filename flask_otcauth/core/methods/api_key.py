@@ -25,7 +25,7 @@ from ..config_keys import (
     seconds,
     strings,
 )
-from ..dpop_binding import DPoPBoundScheme, bound_claims, unproven_refusal
+from ..dpop_binding import DPoPBoundScheme, bound_claims, describe_dpop, unproven_refusal
 from ..dpop_config import DPoPSettings, dpop_settings
 from ..identity import Identity, sha256
 from ..keys import (
@@ -337,6 +337,7 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
             f"api_key: {len(records)} configured key(s), headers {', '.join(settings.headers)}, "
             "loader: " + (f"yes (cache {settings.cache_ttl} s, negative "
                           f"{settings.negative_cache_ttl} s)" if report.has_key_loader else "no"))
+        describe_dpop(self.name, settings.dpop, report)
         usable = 0
         for record in records:
             report.lines.append("  " + _describe_record(record))

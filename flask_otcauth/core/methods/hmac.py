@@ -31,7 +31,7 @@ from http_message_signatures import (
 
 from ...client.signing import sign_request
 from ..config_keys import SECRET_HINT, ConfigKey
-from ..dpop_binding import DPoPBoundScheme, bound_claims, unproven_refusal
+from ..dpop_binding import DPoPBoundScheme, bound_claims, describe_dpop, unproven_refusal
 from ..dpop_config import DPoPSettings, dpop_settings
 from ..identity import Identity, sha256
 from ..policy import Policy
@@ -373,6 +373,7 @@ class HmacMethod(AuthMethod[HmacSettings]):
         report.lines.append(f"hmac: {len(settings.clients)} signing client(s), max age "
                             f"{settings.max_age} s, leeway {settings.leeway} s, nonces in "
                             f"{report.storage_uri}")
+        describe_dpop(self.name, settings.dpop, report)
         for client_id, secrets in settings.clients:
             scopes = settings.client_scopes.get(client_id)
             report.lines.append(f'  "{client_id}", {len(secrets)} secret(s), scopes: '

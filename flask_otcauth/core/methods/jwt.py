@@ -33,7 +33,7 @@ from ..config_keys import (
     secret_bytes,
     strings,
 )
-from ..dpop_binding import DPoPBoundScheme, unproven_refusal
+from ..dpop_binding import DPoPBoundScheme, describe_dpop, unproven_refusal
 from ..dpop_config import DPoPSettings, dpop_settings
 from ..identity import Identity, sha256
 from ..jose import MAX_HEADER_LENGTH, parse_compact_jws
@@ -367,6 +367,7 @@ class JwtMethod(AuthMethod[JwtSettings]):
             + (settings.issuer or "(any)")
             + f", max lifetime {settings.max_lifetime} s, leeway {settings.leeway} s, clock "
             f"skew {settings.clock_skew} s")
+        describe_dpop(self.name, settings.dpop, report)
         if settings.leeway > LARGE_LEEWAY_SECONDS:
             report.warnings.append(f"OTC_AUTH_JWT_LEEWAY is {settings.leeway} s: expired tokens "
                                    "stay usable that long; fix the clocks (NTP) and lower it.")

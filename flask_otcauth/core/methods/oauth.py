@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from ..config_keys import ConfigKey
+from ..dpop_binding import describe_dpop
 from ..dpop_config import KEYS as DPOP_KEYS
 from ..dpop_config import dpop_settings
 from ..jwks_report import describe_issuer
@@ -108,17 +109,7 @@ class OAuthMethod(AuthMethod[OAuthSettings]):
             describe_issuer(report, issuer=entry.issuer, jwks_uri=entry.jwks_uri,
                             jwks=entry.jwks, ttl=settings.jwks_ttl,
                             cooldown=settings.jwks_cooldown, timeout=settings.http_timeout)
-        dpop = settings.dpop
-        if dpop.enabled:
-            report.lines.append(
-                f"oauth: DPoP {dpop.mode} ({', '.join(dpop.algorithms)}; iat within "
-                f"{dpop.iat_window} s; seen proofs kept in {report.storage_uri}"
-                + (f"; nonces live {dpop.nonce_lifetime} s" if dpop.nonces else "") + ")")
-            if report.workers > 1 and report.storage_uri.startswith("memory"):
-                report.warnings.append(
-                    "oauth: DPoP proofs are remembered per worker with memory:// storage: a "
-                    "proof can be replayed once to each other worker; set "
-                    "OTC_AUTH_STORAGE_URI to Redis.")
+        describe_dpop(METHOD, settings.dpop, report)
         introspection = settings.introspection
         if introspection is not None:
             assertion = introspection.private_key_jwt
