@@ -40,13 +40,16 @@ def call(tool_id: str = "Math.Add@1.0.0", **request_fields: Any) -> dict[str, An
 
 
 def build_budget_app(acme: dict[str, Any] | None = None, globex: dict[str, Any] | None = None,
-                     ops: dict[str, Any] | None = None, **overrides: Any) -> Flask:
-    """The three keys with ``acme``, ``globex`` and ``ops``'s extra record fields; every view
-    answers what it saw, so a test can tell that a view did not run."""
+                     ops: dict[str, Any] | None = None, *,
+                     records: list[dict[str, Any]] | None = None, **overrides: Any) -> Flask:
+    """The three keys with ``acme``, ``globex`` and ``ops``'s extra record fields (or
+    ``records`` in their place); every view answers what it saw, so a test can tell that a
+    view did not run."""
     app = Flask(__name__)
-    records = [record(ACME_KEY, "acme-bot", tenant="acme", **(acme or {})),
-               record(GLOBEX_KEY, "globex-bot", tenant="globex", **(globex or {})),
-               record(OPS_KEY, "ops-console", **(ops or {}))]
+    if records is None:
+        records = [record(ACME_KEY, "acme-bot", tenant="acme", **(acme or {})),
+                   record(GLOBEX_KEY, "globex-bot", tenant="globex", **(globex or {})),
+                   record(OPS_KEY, "ops-console", **(ops or {}))]
     app.config.update(base_config(OTC_AUTH_API_KEYS=records, **overrides))
     OTCAuth(app)
     app.config["VIEWS_RUN"] = []

@@ -12,7 +12,7 @@ from flask_otcauth import OTCAuthConfigError
 from flask_otcauth.core.storage import RedisStorage
 
 from ..helpers import AUDIENCE, bearer, make_token
-from .conftest import ACME_KEY, GLOBEX_KEY, OPS_KEY, build_budget_app, call, key
+from .conftest import ACME_KEY, GLOBEX_KEY, OPS_KEY, build_budget_app, call, key, record
 
 DAY = 86_400
 
@@ -84,6 +84,17 @@ def test_a_token_claim_budget_is_keyed_on_the_subject_not_the_token() -> None:
     statuses = [client.post("/tools/call", json=call(), headers=bearer(make_token(
         aud=AUDIENCE, sub="agent-7", token_budget=2, jti=f"t-{n}"))).status_code
         for n in range(3)]
+
+    assert statuses == [200, 200, 429]
+
+
+def test_a_rotated_key_of_the_same_record_id_spends_the_same_budget() -> None:
+    """Two records of one id (rotation with overlap): one holder, one budget."""
+    client = build_budget_app(records=[record(OPS_KEY, "ops-console", budget=2),
+                                       record(GLOBEX_KEY, "ops-console", budget=2)]).test_client()
+
+    statuses = [client.post("/tools/call", json=call(), headers=key(value)).status_code
+                for value in (OPS_KEY, GLOBEX_KEY, OPS_KEY)]
 
     assert statuses == [200, 200, 429]
 

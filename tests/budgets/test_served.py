@@ -16,7 +16,8 @@ from .conftest import ACME_KEY, GLOBEX_KEY, record
 pytestmark = pytest.mark.e2e
 
 
-def settings(redis_url: str, acme_budget: int, globex_budget: int) -> dict[str, Any]:
+def settings(redis_url: str, acme_budget: int, globex_budget: int,
+             **overrides: Any) -> dict[str, Any]:
     return {
         "OTC_AUTH_METHODS": ["api_key"],
         "OTC_AUTH_API_KEYS": [record(ACME_KEY, "acme-bot", tenant="acme", budget=acme_budget),
@@ -26,6 +27,7 @@ def settings(redis_url: str, acme_budget: int, globex_budget: int) -> dict[str, 
         "OTC_AUTH_FAILURE_RATELIMIT": None,
         "OTC_AUTH_STORAGE_URI": redis_url,
         "OTC_AUTH_REQUIRE_HTTPS": False,  # plain HTTP on 127.0.0.1
+        **overrides,
     }
 
 
@@ -48,7 +50,10 @@ def test_a_budget_of_n_admits_exactly_n_across_two_workers(
 
 def test_parallel_tenants_never_see_each_other_s_budgets_or_data(
         gunicorn: ServerFactory, redis_url: str) -> None:
-    base = gunicorn(settings(redis_url, acme_budget=15, globex_budget=25))
+    """acme's tenant budget (12) is smaller than its key's (15), globex's key budget (25)
+    smaller than its tenant's (30): each tenant stops at its own smaller one."""
+    base = gunicorn(settings(redis_url, acme_budget=15, globex_budget=25,
+                             OTC_AUTH_TENANT_BUDGETS={"acme": 12, "globex": 30}))
     keys = {"acme": ACME_KEY, "globex": GLOBEX_KEY}
 
     def visit(job: tuple[str, int]) -> tuple[str, httpx.Response, httpx.Response, httpx.Response]:
@@ -63,13 +68,15 @@ def test_parallel_tenants_never_see_each_other_s_budgets_or_data(
         results = list(pool.map(visit, jobs))
 
     admitted = Counter(tenant for tenant, call, _, _ in results if call.status_code == 200)
-    assert admitted == {"acme": 15, "globex": 25}
-    limits = {"acme": 15, "globex": 25}
+    assert admitted == {"acme": 12, "globex": 25}
+    limits = {"acme": (15, 12), "globex": (25, 30)}
     for tenant, call, own, other in results:
-        assert call.headers["RateLimit-Policy"] == f'"budget";q={limits[tenant]};w=86400'
+        key_limit, tenant_limit = limits[tenant]
+        assert call.headers["RateLimit-Policy"] == (
+            f'"budget";q={key_limit};w=86400, "tenant";q={tenant_limit};w=86400')
         data = own.json()
         assert (data["tenant"], data["bound_to"], data["caller"]) == (
             tenant, tenant, f"{tenant}-bot")
-        assert data["budgets"][0]["limit"] == limits[tenant]
+        assert [budget["limit"] for budget in data["budgets"]] == [key_limit, tenant_limit]
         assert other.status_code == 403
         assert other.json()["error"] == "tenant_mismatch"
