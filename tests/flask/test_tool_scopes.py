@@ -194,18 +194,23 @@ def test_other_views_are_not_read_for_tools() -> None:
     assert app.test_client().get("/tools", headers={"OTC-API-Key": API_KEY}).status_code == 200
 
 
-@pytest.mark.parametrize(("value", "says"), [
-    (["tools:call"], "must be a mapping"),
-    ({"Math.*": "math"}, 'the scopes of "Math.*" must be a list'),
-    ({"Math Add": ["math"]}, "tool pattern 'Math Add'"),
-    ({"Math.*": ["tools:call:*"]}, "wildcard"),
-    ({"Math.*": ["a b"]}, "is not a scope"),
+@pytest.mark.parametrize(("key", "value", "says"), [
+    ("OTC_AUTH_TOOL_SCOPES", ["tools:call"], "must be a mapping"),
+    ("OTC_AUTH_TOOL_SCOPES", {"Math.*": "math"}, 'the scopes of "Math.*" must be a list'),
+    ("OTC_AUTH_TOOL_SCOPES", {"Math Add": ["math"]}, "tool pattern 'Math Add'"),
+    ("OTC_AUTH_TOOL_SCOPES", {"Math.*": ["tools:call:*"]}, "wildcard"),
+    ("OTC_AUTH_TOOL_SCOPES", {"Math.*": ["a b"]}, "is not a scope"),
+    ("OTC_AUTH_TOOL_STEP_UP", {"Admin.*": {"acr": "phr"}}, '"acr_values" (a list)'),
+    ("OTC_AUTH_TOOL_STEP_UP", {"Admin.*": {"acr_values": "phr"}}, "a list of acr values"),
+    ("OTC_AUTH_TOOL_STEP_UP", {"Admin.*": {"max_age": -1}}, "max_age must be a whole number"),
+    ("OTC_AUTH_TOOL_STEP_UP", {"Admin.*": {"acr_values": ['a "b']}}, "URI characters"),
 ])
-def test_a_wrong_setting_is_refused_at_init_app_naming_the_key(value: Any, says: str) -> None:
+def test_a_wrong_setting_is_refused_at_init_app_naming_the_key(key: str, value: Any,
+                                                               says: str) -> None:
     app = Flask(__name__)
-    app.config.update(base_config(OTC_AUTH_TOOL_SCOPES=value))
+    app.config.update(base_config(**{key: value}))
 
-    with pytest.raises(OTCAuthConfigError, match="OTC_AUTH_TOOL_SCOPES") as raised:
+    with pytest.raises(OTCAuthConfigError, match=key) as raised:
         OTCAuth(app)
     assert says in str(raised.value)
 
