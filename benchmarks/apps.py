@@ -287,6 +287,9 @@ def cases(new_tokens: int) -> Iterator[Case]:
     from .bound_apps import bound_cases  # noqa: PLC0415 - it imports this module
 
     yield from bound_cases(new_tokens)
+    from .budget_apps import budget_cases  # noqa: PLC0415 - it imports this module
+
+    yield from budget_cases()
     from .listing_apps import listing_cases  # noqa: PLC0415 - it imports this module
 
     yield from listing_cases()

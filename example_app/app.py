@@ -16,7 +16,7 @@ from typing import Any, cast
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from flask_otcauth import OTCAuth, check_scopes, current_identity, require_auth
+from flask_otcauth import OTCAuth, budget_status, check_scopes, current_identity, require_auth
 
 from .config import (
     DEFAULTS,
@@ -202,3 +202,13 @@ def call_tool() -> tuple[Response, int]:
     _log_request("tool call", 200, tool=tool.id, call_id=call.call_id,
                  success=str(result["success"]).lower())
     return jsonify(call_response(call, result)), 200
+
+
+@api.get("/tenants/<tenant>/usage")
+@require_auth(tenant_from="view_arg:tenant", cost=0)
+def tenant_usage(tenant: str) -> Response:
+    """What this caller has left of its budgets today: tenant-scoped (a key of another tenant
+    gets 403 tenant_mismatch before this runs) and free (cost=0), so an exhausted caller can
+    still see why it is refused and until when."""
+    _log_request("usage", 200, tenant=tenant)
+    return jsonify(tenant=tenant, caller=current_identity.subject, budgets=budget_status())

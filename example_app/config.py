@@ -41,6 +41,11 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # spec expects. Credentials that do carry scopes are held to them; set it to [] for least
     # privilege (docs/security-model.md).
     "OTC_AUTH_SCOPELESS_GRANTS": ["tools:list", "tools:call:*"],
+    # Budgets against denial-of-wallet (docs/budgets.md): what a tool call costs a caller
+    # with a budget (a key record's "budget", a token's token_budget claim); others pay
+    # nothing. Text.Stats stands for the expensive tool.
+    "OTC_AUTH_TOOL_COSTS": {"Text.Stats": 2},
+    "OTC_AUTH_BUDGET_CLAIM": "token_budget",
 }
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
@@ -48,6 +53,9 @@ _ALL_METHODS: Final = frozenset({"jwt", "api_key"})
 _DEV_TOKEN_SECONDS: Final = 300
 DEV_SCOPES: Final = ("tools:list", "tools:call:*")
 """What dev credentials may do: list and call every tool."""
+DEV_TENANT: Final = "dev"
+DEV_BUDGET: Final = 1000
+"""The dev key's tenant and its budget of units a day (GET /tenants/dev/usage shows it)."""
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -94,7 +102,8 @@ class DevCredentials:
         generated: dict[str, Any] = {}
         if self.api_key is not None:
             generated["OTC_AUTH_API_KEYS"] = [
-                {"id": "dev", "hash": hash_key(self.api_key), "scopes": list(DEV_SCOPES)}]
+                {"id": "dev", "hash": hash_key(self.api_key), "scopes": list(DEV_SCOPES),
+                 "tenant": DEV_TENANT, "budget": DEV_BUDGET}]
         if self.jwt_secret is not None:
             generated["OTC_AUTH_JWT_SECRET"] = self.jwt_secret
         return generated
@@ -239,6 +248,9 @@ def dev_banner(credentials: DevCredentials, config: Mapping[str, Any]) -> str:
             f"API key:    {credentials.api_key}",
             "List tools with it:",
             "  " + shlex.join(["curl", "-H", header, tools_url]),
+            f"It spends a budget of {DEV_BUDGET} units a day (Text.Stats costs 2); what is left:",
+            "  " + shlex.join(["curl", tools_url.removesuffix("/tools")
+                               + f"/tenants/{DEV_TENANT}/usage", "-H", header]),
             "",
         ]
     if credentials.jwt_secret is not None:

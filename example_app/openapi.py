@@ -125,7 +125,9 @@ SCHEMAS: Final[dict[str, Any]] = {
                              "rate_limited", "too_many_failed_attempts",
                              "key_lookup_unavailable", "temporarily_unavailable",
                              "invalid_dpop_proof", "use_dpop_nonce", "credential_revoked",
-                             "invalid_client_certificate", "untrusted_certificate_header"],
+                             "invalid_client_certificate", "untrusted_certificate_header",
+                             "budget_exhausted", "tenant_mismatch", "tenant_required",
+                             "missing_tenant"],
             },
             "message": {"type": "string"},
             "developer_message": {"type": "string"},
@@ -138,9 +140,12 @@ _REFUSALS: Final[dict[str, Any]] = {
                  "Missing, invalid or revoked (credential_revoked) credentials; "
                  "WWW-Authenticate names each accepted method."),
     "403": _json(_ref("AuthErrorResponse"),
-                 "Credentials sent over plain HTTP, a caller without the scope required, or one "
-                 "its access policy does not allow here (address, hours, endpoint or tool)."),
-    "429": _json(_ref("AuthErrorResponse"), "Rate limited; Retry-After says when to come back."),
+                 "Credentials sent over plain HTTP, a caller without the scope required, one "
+                 "its access policy does not allow here (address, hours, endpoint or tool), or "
+                 "one of another tenant (tenant_mismatch, tenant_required)."),
+    "429": _json(_ref("AuthErrorResponse"),
+                 "Rate limited, or the budget is used up (budget_exhausted); Retry-After says "
+                 "when to come back."),
     "503": _json(_ref("AuthErrorResponse"),
                  "A check that must fail closed cannot be made: the API key store did not "
                  "answer (key_lookup_unavailable) or the nonce store did not "
@@ -177,6 +182,22 @@ def openapi_document(
                     "summary": "List the tools this server offers.",
                     "responses": {"200": _json(_ref("ListToolsResponse"), "The tools."),
                                   **_REFUSALS},
+                },
+            },
+            "/tenants/{tenant}/usage": {
+                "get": {
+                    "operationId": "tenantUsage",
+                    "summary": "What the caller has left of its budgets (free: it spends none).",
+                    "parameters": [{"name": "tenant", "in": "path", "required": True,
+                                    "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": _json({"type": "object", "properties": {
+                            "tenant": {"type": "string"}, "caller": {"type": ["string", "null"]},
+                            "budgets": {"type": "array", "items": {"type": "object"}}}},
+                            "The caller's budgets, as the RateLimit fields report them."),
+                        "400": _json(_ref("AuthErrorResponse"), "No tenant named."),
+                        **_REFUSALS,
+                    },
                 },
             },
             "/tools/call": {

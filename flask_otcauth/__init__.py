@@ -12,11 +12,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from .allowance import budget_status, report_cost
     from .context import current_identity, get_identity
     from .core.audit import (
         AuditEvent,
         auth_failed,
         auth_succeeded,
+        cross_tenant_access,
         keys_stale,
         rate_limited,
         storage_recovered,
@@ -57,7 +59,9 @@ _HOMES: Final = {
     "TestRequest": ".core.methods.base",
     "auth_failed": ".core.audit",
     "auth_succeeded": ".core.audit",
+    "budget_status": ".allowance",
     "check_scopes": ".view_decorators",
+    "cross_tenant_access": ".core.audit",
     "current_identity": ".context",
     "exempt": ".view_decorators",
     "generate_key": ".core.keys",
@@ -65,6 +69,7 @@ _HOMES: Final = {
     "hash_key": ".core.keys",
     "keys_stale": ".core.audit",
     "rate_limited": ".core.audit",
+    "report_cost": ".allowance",
     "require_auth": ".view_decorators",
     "storage_recovered": ".core.audit",
     "storage_unavailable": ".core.audit",
@@ -92,7 +97,9 @@ __all__ = [
     "TestRequest",
     "auth_failed",
     "auth_succeeded",
+    "budget_status",
     "check_scopes",
+    "cross_tenant_access",
     "current_identity",
     "exempt",
     "generate_key",
@@ -100,6 +107,7 @@ __all__ = [
     "hash_key",
     "keys_stale",
     "rate_limited",
+    "report_cost",
     "require_auth",
     "storage_recovered",
     "storage_unavailable",

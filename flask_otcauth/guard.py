@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from flask import after_this_request, current_app, request
 from flask.globals import request_ctx
 
+from .allowance import allow
 from .connection import connection_facts
 from .context import VERIFIED_ATTR
 from .core.audit import (
@@ -114,6 +115,11 @@ def verify(
                 or gate.policies or (identity is not None and identity.policy is not None)):
             gate.admit(identity, requirement, auth_request, now,  # else it has nothing to do
                        revocation_in_admit=folds)
+        if requirement.tenant_from is not None or (
+                identity is not None and (identity.budget is not None or gate.budgets.everyone)):
+            allow(gate, identity, requirement, current_request=current_request,
+                  auth_request=auth_request, app=app, now=now,
+                  facts=functools.partial(_request_facts, current_request))
     except AuthFailure as failure:
         if refusal_audited(failure):  # else nothing is built for the audit trail
             record_refusal(app, failure, functools.partial(_request_facts, current_request),

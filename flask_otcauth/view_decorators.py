@@ -13,8 +13,10 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
+from .core.budget_config import amount
 from .core.gate import Requirement
 from .core.scopes import required_scopes
+from .core.tenants import TenantSource, tenant_source
 from .guard import EXEMPT_ATTR, REQUIREMENT_ATTR, authorize, refusal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +31,8 @@ def require_auth(
     optional: bool = False,
     scopes: Iterable[str] = (),
     any_scopes: Iterable[str] = (),
+    tenant_from: str | TenantSource | None = None,
+    cost: int | None = None,
 ) -> Callable[[F], F]: ...
 def require_auth(
     view: F | None = None,
@@ -37,6 +41,8 @@ def require_auth(
     optional: bool = False,
     scopes: Iterable[str] = (),
     any_scopes: Iterable[str] = (),
+    tenant_from: str | TenantSource | None = None,
+    cost: int | None = None,
 ) -> F | Callable[[F], F]:
     """Require an authenticated caller for a view; bare (``@require_auth``) or called.
 
@@ -45,12 +51,25 @@ def require_auth(
     credential that is presented must still be valid. ``scopes`` must all be granted and of
     ``any_scopes`` at least one, else 403 ``insufficient_scope``; scopes cannot be combined with
     ``optional``, which would let anonymous callers do what a scoped caller may not.
+
+    ``tenant_from`` scopes the view to the tenant the request names there
+    (``"view_arg:tenant"``, ``"header:X-Tenant"``, ``"query:tenant"``, ``"body:tenant_id"``):
+    a credential bound to another tenant gets 403 ``tenant_mismatch`` before the view runs.
+    ``cost`` is what a call of the view spends of a budgeted caller's budget (default: the
+    tool's cost from ``OTC_AUTH_TOOL_COSTS``, else 1; 0 for a view that never spends, such as
+    one that reports the usage).
     """
     requirement = Requirement(tuple(methods) if methods is not None else None, optional,
-                              required_scopes(scopes), required_scopes(any_scopes))
+                              required_scopes(scopes), required_scopes(any_scopes),
+                              None if tenant_from is None else tenant_source(tenant_from),
+                              None if cost is None else amount(cost, "require_auth(cost)",
+                                                               minimum=0))
     if optional and (requirement.scopes or requirement.any_scopes):
         raise ValueError("require_auth(optional=True) cannot require scopes: an anonymous caller "
                          "holds none. Drop optional, or check scopes in the view.")
+    if optional and requirement.tenant_from is not None:
+        raise ValueError("require_auth(optional=True) cannot scope a view to a tenant: an "
+                         "anonymous caller is bound to none. Drop optional or tenant_from.")
 
     def decorate(view: F) -> F:
         if inspect.iscoroutinefunction(view):

@@ -3,7 +3,8 @@
 Run as ``gunicorn 'tests.served_app:create_app()'``; every ``OTC_AUTH_*`` (and Flask-Limiter
 ``RATELIMIT_*``) variable holds JSON, as Flask's ``from_prefixed_env`` reads it. Every response
 names the worker process that served it (``X-Worker-Pid``), so a test can tell the workers
-apart. ``OTCAUTH_TEST_PROXY_FIX=1`` puts werkzeug's ProxyFix in front, trusting one proxy for
+apart; ``/tenants/<tenant>/data`` is tenant-scoped and free.
+``OTCAUTH_TEST_PROXY_FIX=1`` puts werkzeug's ProxyFix in front, trusting one proxy for
 every ``X-Forwarded-*`` header. ``OTCAUTH_TEST_LOADER_RECORDS`` (JSON, a list of key records)
 registers an ``api_key_loader`` that finds them by hash, and counts its calls in
 ``X-Loader-Calls``: a test can see that the loader's cache answered.
@@ -18,7 +19,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from flask_otcauth import OTCAuth, current_identity, require_auth
+from flask_otcauth import OTCAuth, budget_status, current_identity, require_auth
 
 
 def create_app() -> Flask:
@@ -52,6 +53,13 @@ def create_app() -> Flask:
     def tool(name: str) -> dict[str, Any]:
         return {"method": current_identity.method, "subject": current_identity.subject,
                 "name": name, "body": request.get_data(as_text=True)}
+
+    @app.get("/tenants/<tenant>/data")
+    @require_auth(tenant_from="view_arg:tenant", cost=0)
+    def tenant_data(tenant: str) -> dict[str, Any]:
+        """One tenant's data: refused to other tenants' credentials before it runs."""
+        return {"tenant": tenant, "caller": current_identity.subject,
+                "bound_to": current_identity.tenant, "budgets": budget_status()}
 
     @app.after_request
     def name_the_worker(response: Response) -> Response:

@@ -39,6 +39,10 @@ storage_recovered: Final = _signals.signal("otcauth-storage-recovered")
 """Sent with ``storage`` and ``outage`` (seconds since it stopped answering) when it answers
 again: its circuit closes."""
 
+cross_tenant_access: Final = _signals.signal("otcauth-cross-tenant-access")
+"""Sent with ``identity``, ``tenant`` (the tenant reached) and ``event`` when an operator
+credential (``OTC_AUTH_CROSS_TENANT_CALLERS``) reaches a tenant it is not bound to."""
+
 SUCCEEDED: Final = "succeeded"
 FAILED: Final = "failed"
 RATE_LIMITED: Final = "rate_limited"
@@ -166,6 +170,23 @@ def _printable(value: object) -> str:
     """Client-chosen text (a path, a token's sub) cannot forge a log line: escape controls."""
     text = str(value)
     return text if text.isprintable() else repr(text)[1:-1]
+
+
+def record_cross_tenant(sender: Any, identity: Identity, tenant: str,
+                        request: Callable[[], RequestFacts]) -> None:
+    """Every crossing of an operator credential into a tenant, one WARNING and one signal: a
+    credential that can read every tenant's data is the one whose every use must be seen."""
+    facts = request()
+    event = AuditEvent("cross_tenant", None, "cross_tenant", identity.method,
+                       facts.http_method, facts.path, facts.client_address, identity.subject,
+                       identity.client, None)
+    logger.warning("cross-tenant access: tenant=%s method=%s subject=%s client=%s request=%s",
+                   _printable(tenant), identity.method, _printable(identity.subject),
+                   _printable(identity.client),
+                   _printable(f"{facts.http_method} {facts.path}"),
+                   extra={"otcauth": {**event.as_dict(), "tenant": tenant}})
+    if cross_tenant_access.receivers:
+        cross_tenant_access.send(sender, identity=identity, tenant=tenant, event=event)
 
 
 def record_storage_unavailable(sender: Any, storage: str, error: str, probe_every: float

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from .authenticator import Authenticator
+from .budgets import Budgets
 from .identity import NO_AUTH_IDENTITY, Identity
 from .methods.base import AuthRequest, Scheme, Setup
 from .policy import Policy
@@ -26,6 +27,7 @@ from .revocation import Lookup, Revocations
 from .scopes import scope_failure
 from .settings import Settings
 from .storage import RedisStorage
+from .tenants import TenantSource
 
 UNKNOWN_ADDRESS: Final = "unknown"
 
@@ -35,13 +37,17 @@ class Requirement:
     """What a view asks of its caller: which methods it accepts, whether anonymity is fine,
     and which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``).
 
-    ``methods`` is ``None`` for "every method the app enabled".
+    ``methods`` is ``None`` for "every method the app enabled". ``tenant_from`` says where a
+    tenant-scoped view's request names its tenant; ``cost`` what a call of the view costs a
+    budgeted caller (``None``: its tool's cost, else 1).
     """
 
     methods: tuple[str, ...] | None = None
     optional: bool = False
     scopes: tuple[str, ...] = ()
     any_scopes: tuple[str, ...] = ()
+    tenant_from: TenantSource | None = None
+    cost: int | None = None
 
 
 def build_schemes(settings: Settings, setup: Setup | None = None) -> dict[str, Scheme]:
@@ -88,6 +94,9 @@ class Gate:
             and isinstance(storage, RedisStorage) and rate_limits.shares_database(storage.client)
             else None)
         self.folds_revocation = self._revocation_namespace is not None
+        # Call budgets and tenant isolation (budget_config): asked after admit, by the
+        # framework layer, for a budgeted caller or a tenant-scoped view only.
+        self.budgets = Budgets(setup.storage, settings.budgets)
 
     def methods_for(self, requirement: Requirement) -> tuple[str, ...]:
         """The methods a view accepts: the app's, narrowed by the view, in the app's order."""

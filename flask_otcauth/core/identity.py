@@ -30,7 +30,8 @@ class Identity:
     credential that carries no scopes), so the log line of a 403 tells the operator what to
     change; it takes no part in comparing identities. ``policy`` is the credential's own
     access policy (a key record's, an hmac client's), ``None`` for none; a token's client may
-    have one in ``OTC_AUTH_CLIENT_POLICIES`` instead.
+    have one in ``OTC_AUTH_CLIENT_POLICIES`` instead. ``budget`` is the credential's own call
+    budget per window (a key record's ``budget``), ``None`` for none.
     """
 
     method: str
@@ -42,6 +43,7 @@ class Identity:
     scope_source: str | None = field(default=None, compare=False)
     issuer: str | None = None
     policy: Policy | None = field(default=None, compare=False, repr=False)
+    budget: int | None = field(default=None, compare=False)
 
     def has_scope(self, scope: str) -> bool:
         """Whether the caller may do ``scope`` (wildcards such as ``tools:call:*`` included).

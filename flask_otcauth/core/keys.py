@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from .budget_config import amount
 from .identity import key_fingerprint, sha256
 from .policy import Policy, parse_policy
 from .refusals import OTCAuthConfigError
@@ -43,7 +44,7 @@ _DIGEST: Final = re.compile(r"sha256:([0-9a-f]{64})")
 _RECORD_ID: Final = re.compile(r"[\x21-\x7e]{1,128}")
 _THUMBPRINT: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 RECORD_FIELDS: Final = ("id", "hash", "scopes", "tenant", "expires_at", "not_before", "disabled",
-                         "policy", "jkt")
+                         "policy", "jkt", "budget")
 MAX_CACHED_LOOKUPS: Final = 10_000
 
 
@@ -105,6 +106,8 @@ class KeyRecord:
     ``scopes`` (even ``[]``) is held to exactly them. ``policy`` limits where, when and what
     the key may reach (a :class:`~flask_otcauth.Policy`). ``jkt`` binds the key to a DPoP key
     (its RFC 7638 SHA-256 thumbprint): the key is then accepted only with a proof made with it.
+    ``budget`` is what its calls may cost per budget window (``OTC_AUTH_BUDGET_WINDOW``),
+    ``None`` for no budget of its own.
     """
 
     id: str
@@ -116,6 +119,7 @@ class KeyRecord:
     disabled: bool = False
     policy: Policy | None = None
     jkt: str | None = None
+    budget: int | None = None
 
     def refusal(self, now: float) -> str | None:
         """Why the key must be refused at ``now`` (for the server's log only), or ``None``."""
@@ -171,11 +175,13 @@ def parse_record(data: object, where: str) -> KeyRecord:
         raise OTCAuthConfigError(f"{where}.disabled must be true or false, got {disabled!r}.")
     policy = data.get("policy")
     jkt = thumbprint_field(data.get("jkt"), f"{where}.jkt")
+    budget = data.get("budget")
     return KeyRecord(id=record_id, digest=parse_digest(digest, f"{where}.hash"), scopes=scopes,
                      tenant=tenant, expires_at=expires_at, not_before=not_before,
                      disabled=disabled,
                      policy=None if policy is None else parse_policy(policy, f"{where}.policy"),
-                     jkt=jkt)
+                     jkt=jkt, budget=(None if budget is None
+                                      else amount(budget, f"{where}.budget", minimum=0)))
 
 
 def thumbprint_field(value: object, where: str) -> str | None:

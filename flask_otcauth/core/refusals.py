@@ -172,11 +172,31 @@ USE_DPOP_NONCE: Final = Refusal(
     "Make a new proof with the DPoP-Nonce response header's value as its nonce claim, and "
     "send the request again (RFC 9449 section 9).", counts_as_failure=True)
 
+BUDGET_EXHAUSTED: Final = Refusal(
+    # Denial-of-wallet: the caller's (or its tenant's) budget for the window is spent.
+    "budget_exhausted", 429, "The budget for this credential is used up. Retry later.",
+    "The calls of this window cost more than the credential's or its tenant's budget; "
+    "Retry-After says when the window resets. RateLimit and RateLimit-Policy name the budget.",
+    log_level=logging.WARNING)
+TENANT_MISMATCH: Final = Refusal(
+    "tenant_mismatch", 403, "This credential may not reach another tenant's resources.",
+    "The credential is bound to a tenant, and this request names another one.")
+TENANT_REQUIRED: Final = Refusal(
+    "tenant_required", 403, "This request needs a credential bound to a tenant.",
+    "The view is scoped to a tenant and the credential names none: use a credential of that "
+    "tenant (a key record's tenant, a token's tenant claim), or configure it as an operator "
+    "credential in OTC_AUTH_CROSS_TENANT_CALLERS.")
+MISSING_TENANT: Final = Refusal(
+    "missing_tenant", 400, "The request does not name its tenant.",
+    "This view reads the tenant from the request, and the request does not carry it where the "
+    "view says.")
+
 REFUSALS: Final[tuple[Refusal, ...]] = (
     MISSING_CREDENTIALS, INVALID_TOKEN, INVALID_API_KEY, INVALID_SIGNATURE, HTTPS_REQUIRED,
     INSUFFICIENT_SCOPE, IP_NOT_ALLOWED, OUTSIDE_ALLOWED_HOURS, ENDPOINT_NOT_ALLOWED,
     CREDENTIAL_REVOKED, RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE,
     TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE, INVALID_CLIENT_CERTIFICATE,
-    UNTRUSTED_CERTIFICATE_HEADER,
+    UNTRUSTED_CERTIFICATE_HEADER, BUDGET_EXHAUSTED, TENANT_MISMATCH, TENANT_REQUIRED,
+    MISSING_TENANT,
 )
 """The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""

@@ -135,29 +135,50 @@ class Revocations:
 
     def check(self, identity: Identity) -> None:
         """Refuse a revoked ``identity`` (401 ``credential_revoked``, saying which entry
-        matched), or return; 503 when the store does not answer and the fallback refuses."""
-        lookup = self.lookup(identity)
-        if lookup is None:
+        matched), or return; 503 when the store does not answer and the fallback refuses.
+
+        Cheap while nothing names the caller, the usual case: the keys are remembered per
+        caller, and what a found entry means (a cut-off against the token's issue time) is
+        only worked out for one that is there.
+        """
+        keys, _ = self._keys(identity)
+        if not keys:
             return
         try:
-            values = self._storage.get_many(list(lookup.keys))
+            values = self._storage.get_many(keys)
         except StorageUnavailable:
             self.unavailable()
             return
-        for index, value in enumerate(values):
-            if value is not None and matches(lookup.thresholds[index], value):
-                raise self.refusal(identity, lookup, index, value)
+        for value in values:
+            if value is not None:
+                self._refuse_if_matched(identity, values)
+                return
 
     def lookup(self, identity: Identity) -> Lookup | None:
         """The entries that would refuse ``identity``, and what each must hold to refuse it;
         ``None`` when there is nothing to look up. Raises 401 ``invalid_token`` for a token
         without ``jti`` under ``OTC_AUTH_REVOCATION_REQUIRE_JTI``."""
+        keys, matched = self._keys(identity)
+        if not keys:
+            return None
+        if identity.method in KEY_METHODS:
+            return Lookup(keys, ANY, 1, matched)
+        issued = _issued_at(identity.claims, self._settings.max_lifetime)
+        # A cut-off refuses a token issued before it: its value above ``issued``; a token
+        # with no time at all is older than any cut-off.
+        threshold = ANY[0] if issued is None else repr(issued)
+        first = 1 if matched else 0
+        return Lookup(keys, ANY * first + (threshold,) * (len(keys) - first), first, matched)
+
+    def _keys(self, identity: Identity) -> tuple[tuple[str, ...], str]:
+        """The storage keys of ``identity``'s entries, and how the first is named when it
+        matches (``""`` when the first is a cut-off, named by its own key)."""
         method = identity.method
         if method in KEY_METHODS:
             name = identity.subject if method == "api_key" else identity.client
             if name is None:
-                return None
-            return Lookup((disabled_key(method, name),), ANY, 1, f"{method} {name} disabled")
+                return (), ""
+            return (disabled_key(method, name),), f"{method} {name} disabled"
         claims = identity.claims
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
@@ -166,19 +187,26 @@ class Revocations:
                     "This server revokes tokens by jti (OTC_AUTH_REVOCATION_REQUIRE_JTI): "
                     "mint tokens with a unique jti claim.", method=method)
             jti = None
-        issuer = token_issuer(identity)
+        issuer = identity.issuer if identity.issuer is not None else claims.get("iss")
+        if not isinstance(issuer, str):  # as token_issuer, without a call per request
+            issuer = ""
         names = (identity.subject, identity.client, identity.tenant, issuer)
         cut_offs = self._cut_offs.get(names)
         if cut_offs is None:
             cut_offs = self._remember(names)
-        issued = _issued_at(claims, self._settings.max_lifetime)
-        # A cut-off refuses a token issued before it: its value above ``issued``; a token
-        # with no time at all is older than any cut-off.
-        threshold = ANY[0] if issued is None else repr(issued)
         if jti is None:
-            return Lookup(cut_offs, (threshold,) * len(cut_offs), 0, "") if cut_offs else None
-        return Lookup((token_key(issuer, jti), *cut_offs), ANY + (threshold,) * len(cut_offs),
-                      1, f"jti {jti} revoked")
+            return cut_offs, ""
+        return (token_key(issuer, jti), *cut_offs), f"jti {jti} revoked"
+
+    def _refuse_if_matched(self, identity: Identity, values: list[str | None]) -> None:
+        """The refusal of the first of ``values`` (read for :meth:`lookup`'s keys) that
+        refuses, if any does (a cut-off the token was issued after does not)."""
+        lookup = self.lookup(identity)
+        if lookup is None:
+            return
+        for index, value in enumerate(values):
+            if value is not None and matches(lookup.thresholds[index], value):
+                raise self.refusal(identity, lookup, index, value)
 
     def refusal(self, identity: Identity, lookup: Lookup, index: int, value: str
                 ) -> AuthFailure:

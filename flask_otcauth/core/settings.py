@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar, overload
 
 from limits import RateLimitItem
 
+from .budget_config import BUDGET_KEYS, BudgetSettings, read_budgets
 from .config_keys import (
     ConfigKey,
     boolean,
@@ -184,9 +185,9 @@ GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
-    """The general keys, tool signing's, revocation's, then each method's, in the order
-    given."""
-    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, *REVOCATION_KEYS,
+    """The general keys, tool signing's, revocation's, budgets', then each method's, in the
+    order given."""
+    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, *REVOCATION_KEYS, *BUDGET_KEYS,
             *(key for method in methods for key in method.keys))
 
 
@@ -224,6 +225,7 @@ class Settings:
     token_address_claim: str | None = None
     tool_signer: ToolSigner | None = None  # OTC_AUTH_TOOL_SIGNING on: the key and its cache
     revocation: RevocationSettings | None = None  # OTC_AUTH_REVOCATION on
+    budgets: BudgetSettings = field(default_factory=BudgetSettings)  # budgets and tenants
 
     @property
     def auth_disabled(self) -> bool:
@@ -301,6 +303,7 @@ def load_settings(
         token_address_claim=ADDRESS_CLAIM_KEY.read(config),
         tool_signer=read_tool_signer(config),
         revocation=read_revocation(config, **_token_bounds(method_settings)),
+        budgets=read_budgets(config),
     )
 
 

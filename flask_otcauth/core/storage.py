@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from urllib.parse import unquote_plus
 
 from .circuit import Circuit, server_address
+from .counter_scripts import SPEND_SCRIPT, spend_in_memory
 from .redis_clients import (
     CLUSTER_SCHEMES,
     DEFAULT_TIMEOUT_SECONDS,
@@ -28,7 +29,7 @@ from .redis_clients import (
 from .refusals import OTCAuthConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
 NAMESPACE: Final = "otcauth:"
 MEMORY_SCHEMES: Final = ("memory",)
@@ -98,7 +99,7 @@ class Storage(Protocol):
     def delete(self, key: str) -> None:
         """Forget ``key`` (no error when absent)."""
 
-    def get_many(self, keys: list[str]) -> list[str | None]:
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
         """The live values under ``keys``, in their order, read in one call (one ``MGET``)."""
 
     def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
@@ -107,6 +108,13 @@ class Storage(Protocol):
         Raises :class:`StorageForgot` when the store may have forgotten a use since
         ``valid_from`` (a timestamp): it lost its memory after that moment.
         """
+
+    def spend(self, keys: list[str], limits: list[int], cost: int, ttl: int, *,
+              check: bool = True) -> tuple[int, list[int]]:
+        """Add ``cost`` to every counter of ``keys`` (kept ``ttl`` seconds from their first
+        unit) if it fits under each one's limit, in one atomic step; without ``check``, add it
+        whatever it overdraws. Returns ``(0 | the 1-based index of the counter it does not
+        fit in, the units each counter holds)``."""
 
 
 class MemoryStorage:
@@ -147,14 +155,37 @@ class MemoryStorage:
         with self._lock:
             self._values.pop(self._namespace + key, None)
 
-    def get_many(self, keys: list[str]) -> list[str | None]:
-        namespace, now = self._namespace, self._now()
-        with self._lock:
-            return [self._live(namespace + key, now) for key in keys]
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """Read without the lock: every request with revocation on asks, and a dictionary
+        read of an immutable entry is one step whatever the writers do meanwhile."""
+        namespace, now, values = self._namespace, self._now(), self._values
+        found: list[str | None] = []
+        for key in keys:
+            entry = values.get(namespace + key)
+            found.append(entry[0] if entry is not None and entry[1] > now else None)
+        return found
 
     def spend_nonce(self, nonce: str, ttl: int, *, valid_from: float, now: float) -> bool:
         """One process's memory: it knows of no earlier process, and says nothing of them."""
         return self.set_if_absent("hmac-nonce:" + nonce, ttl)
+
+    def spend(self, keys: list[str], limits: list[int], cost: int, ttl: int, *,
+              check: bool = True) -> tuple[int, list[int]]:
+        names, now = [self._namespace + key for key in keys], self._now()
+        with self._lock:
+            entries = [self._values.get(name) for name in names]
+            live = [entry if entry is not None and entry[1] > now else None
+                    for entry in entries]
+
+            def store(index: int, units: int) -> None:
+                entry = live[index]
+                if entry is not None:  # in place: its deadline is in the heap already, once
+                    self._values[names[index]] = (str(units), entry[1])
+                else:
+                    self._store(names[index], str(units), now + ttl, now)
+
+            return spend_in_memory([0 if entry is None else int(entry[0]) for entry in live],
+                                   limits, cost, check=check, store=store)
 
     def __len__(self) -> int:
         """Live and not yet swept entries: lets tests see that expired ones are dropped."""
@@ -205,6 +236,8 @@ class RedisStorage:
         self._nonce_key = namespace + NONCE_SET
         self._nonce_script: Any = (client.register_script(_NONCE_SCRIPT)
                                    if client is not None else None)
+        self._spend_script: Any = (client.register_script(SPEND_SCRIPT)
+                                   if client is not None else None)
 
     @classmethod
     def from_uri(cls, uri: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
@@ -241,7 +274,7 @@ class RedisStorage:
     def delete(self, key: str) -> None:
         self._call("delete", self._namespace + key)
 
-    def get_many(self, keys: list[str]) -> list[str | None]:
+    def get_many(self, keys: Sequence[str]) -> list[str | None]:
         namespace = self._namespace
         values = self._call("mget", [namespace + key for key in keys])
         return [None if value is None else bytes(value).decode() for value in values]
@@ -260,6 +293,14 @@ class RedisStorage:
             raise StorageForgot(float(since))
         return int(outcome) == 1
 
+    def spend(self, keys: list[str], limits: list[int], cost: int, ttl: int, *,
+              check: bool = True) -> tuple[int, list[int]]:
+        """One script, one round trip (``counter_scripts.SPEND_SCRIPT``)."""
+        namespace = self._namespace
+        reply = self._call("spend", [namespace + key for key in keys],
+                           [cost, ttl, 1 if check else 0, *limits])
+        return int(reply[0]), [int(units) for units in reply[1:]]
+
     def _call(self, command: str, *args: Any, **options: Any) -> Any:
         circuit = self._circuit
         if circuit.open and not circuit.probe():
@@ -268,6 +309,8 @@ class RedisStorage:
             client = self._client if self._client is not None else self._connected()
             if command == "nonce":
                 result = self._nonce_script(keys=args[:1], args=args[1:])
+            elif command == "spend":
+                result = self._spend_script(keys=args[0], args=args[1])
             else:
                 result = getattr(client, command)(*args, **options)
         except self._errors as error:
@@ -286,6 +329,7 @@ class RedisStorage:
             if self._client is None and self._connect is not None:
                 client = self._connect()
                 self._nonce_script = client.register_script(_NONCE_SCRIPT)
+                self._spend_script = client.register_script(SPEND_SCRIPT)
                 self._client = client
         return self._client
 

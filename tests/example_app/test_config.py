@@ -11,7 +11,9 @@ import jwt
 import pytest
 
 from example_app.config import (
+    DEV_BUDGET,
     DEV_SCOPES,
+    DEV_TENANT,
     DevCredentials,
     as_flag,
     dev_banner,
@@ -86,7 +88,8 @@ def test_dev_credentials_only_for_enabled_methods() -> None:
     assert credentials is not None
     assert credentials.jwt_secret is None
     assert credentials.settings() == {"OTC_AUTH_API_KEYS": [
-        {"id": "dev", "hash": hash_key(credentials.api_key), "scopes": list(DEV_SCOPES)}]}
+        {"id": "dev", "hash": hash_key(credentials.api_key), "scopes": list(DEV_SCOPES),
+         "tenant": DEV_TENANT, "budget": DEV_BUDGET}]}
 
 
 def test_no_dev_credentials_when_authentication_is_off() -> None:

@@ -38,7 +38,7 @@ def test_openapi_document_is_served_without_credentials(client: FlaskClient) -> 
 def test_openapi_document_covers_the_otc_endpoints(client: FlaskClient) -> None:
     paths = document(client)["paths"]
 
-    assert set(paths) == {"/health", "/tools", "/tools/call"}
+    assert set(paths) == {"/health", "/tools", "/tools/call", "/tenants/{tenant}/usage"}
     assert set(paths["/tools/call"]) == {"post"}
     assert "401" in paths["/tools"]["get"]["responses"]
 

@@ -76,3 +76,19 @@ def test_refusals_by_address_lock_the_address_out_across_workers(
     statuses = [httpx.get(f"{base}/tools/a", headers={**BUILD_NETWORK, "Connection": "close"}
                           ).status_code for _ in range(3)]
     assert statuses == [403, 403, 429]
+
+
+@pytest.mark.parametrize("proxied", [False, True], ids=["peer", "proxyfix"])
+def test_the_edges_of_a_range_on_a_real_server_with_and_without_proxyfix(
+        gunicorn: ServerFactory, redis_url: str, proxied: bool) -> None:
+    """RFC 4632 section 3.1 and RFC 4291 section 2.5.5.2, through gunicorn: behind ProxyFix
+    the forwarded edges of 10.0.0.0/8 are allowed and their neighbours refused, in IPv4 and
+    IPv4-mapped form; without it the peer (127.0.0.1) decides and every one is refused."""
+    base = gunicorn(settings(redis_url),
+                    env={"OTCAUTH_TEST_PROXY_FIX": "1"} if proxied else None)
+    edges = {"10.0.0.0": 200, "10.255.255.255": 200, "::ffff:10.255.255.255": 200,
+             "9.255.255.255": 403, "11.0.0.0": 403, "::ffff:11.0.0.0": 403}
+    for forwarded, status in edges.items():
+        response = httpx.get(f"{base}/tools/a",
+                             headers={**BUILD_NETWORK, "X-Forwarded-For": forwarded})
+        assert response.status_code == (status if proxied else 403), forwarded

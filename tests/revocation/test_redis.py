@@ -1,5 +1,6 @@
 """Revocation entries on the real local Redis: shared by every process, forgotten after the
-token's exp plus the leeway, and fail closed when the store does not answer."""
+token's exp plus the leeway (there, and in memory on a controlled clock), and fail closed when
+the store does not answer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask_otcauth.core.identity import Identity
 from flask_otcauth.core.refusals import AuthFailure
 from flask_otcauth.core.revocation import Revocations, token_key
 from flask_otcauth.core.revocation_config import RevocationSettings
-from flask_otcauth.core.storage import RedisStorage
+from flask_otcauth.core.storage import MemoryStorage, RedisStorage
 
 from ..helpers import RUN_NAMESPACE
 
@@ -44,3 +45,16 @@ def test_a_store_that_does_not_answer_refuses_with_503() -> None:
         revocations.check(identity)
     assert (refused.value.status, refused.value.code, refused.value.retry_after) == (
         503, "temporarily_unavailable", 5)
+
+
+def test_a_revoked_jti_is_forgotten_at_exp_plus_the_leeway_on_a_controlled_clock() -> None:
+    """One clock for the entry's deadline and the storage's expiry: revoked up to the last
+    second of exp + leeway (RFC 7519 section 4.1.4's leeway), gone from then on."""
+    now = [1_000_000.0]
+    storage = MemoryStorage(clock=lambda: now[0])
+    revocations = Revocations(storage, SETTINGS, clock=lambda: now[0])
+    revocations.revoke_token("clock-1", expires_at=1_000_100.0)
+    now[0] = 1_000_100.0 + 30 - 1
+    assert revocations.is_token_revoked("clock-1")
+    now[0] += 1
+    assert not revocations.is_token_revoked("clock-1")

@@ -154,7 +154,8 @@ class ApiKeyScheme:
             scopes, source = record.scopes, f'key record "{record.id}"'
         identity = Identity(method=self.method, subject=record.id, scopes=scopes,
                             tenant=record.tenant, scope_source=source, policy=record.policy,
-                            claims=MappingProxyType(bound_claims(record.jkt)))
+                            claims=MappingProxyType(bound_claims(record.jkt)),
+                            budget=record.budget)
         if len(self._identities) >= _MAX_IDENTITIES:
             self._identities.clear()
         self._identities[record.digest] = (record, identity)

@@ -78,7 +78,7 @@ class MtlsScheme:
                               else (self._scopeless, SCOPELESS_GRANTS))
             return Identity(method=METHOD, subject=record.id, client=record.id, claims=claims,
                             scopes=scopes, tenant=record.tenant, scope_source=source,
-                            policy=record.policy)
+                            policy=record.policy, budget=record.budget)
         rule = self._rule(credential)
         if rule is None:
             raise refusal("The certificate is valid but no certificate record or rule of this "
