@@ -18,16 +18,18 @@ URL: Final = "http://localhost/tools"
 BOUND_KEY_ID: Final = "bound-bot"
 
 
-def dpop_app(key: DPoPKey | None = None, *, dpop: str = "accepted",
+def dpop_app(key: DPoPKey | None = None, *, jkt: str | None = None, dpop: str = "accepted",
              dpop_methods: tuple[str, ...] = ("jwt", "api_key", "hmac"),
              **overrides: Any) -> Flask:
-    """jwt, api_key and hmac, DPoP on for ``dpop_methods``; with ``key``, ``API_KEY`` and the
-    hmac client are bound to it, ``OTHER_API_KEY`` is not."""
+    """jwt, api_key and hmac, DPoP on for ``dpop_methods``; with ``key`` (or the thumbprint
+    ``jkt`` of a key held elsewhere), ``API_KEY`` and the hmac client are bound to it,
+    ``OTHER_API_KEY`` is not."""
     keys: list[Any] = [{"id": "unbound-bot", "hash": hash_key(OTHER_API_KEY)}]
     client: dict[str, Any] = {"secrets": [HMAC_SECRET]}
-    if key is not None:
-        keys.append({"id": BOUND_KEY_ID, "hash": hash_key(API_KEY), "jkt": key.thumbprint})
-        client["jkt"] = key.thumbprint
+    jkt = key.thumbprint if key is not None else jkt
+    if jkt is not None:
+        keys.append({"id": BOUND_KEY_ID, "hash": hash_key(API_KEY), "jkt": jkt})
+        client["jkt"] = jkt
     config: dict[str, Any] = {
         "OTC_AUTH_METHODS": ["jwt", "api_key", "hmac"], "OTC_AUTH_API_KEYS": keys,
         "OTC_AUTH_HMAC_CLIENTS": {HMAC_CLIENT: client}, "OTC_AUTH_DPOP": dpop,

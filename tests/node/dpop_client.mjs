@@ -1,8 +1,11 @@
 // An independent DPoP client: npm dpop@1, dpop@2 or oauth4webapi@3 makes every proof.
 // argv: library ("dpop" | "oauth4webapi"), alg. Prints {"jwk": ...} (the public key, for the
-// test to bind a token to), then reads {"url", "method", "token"} lines and answers each with
+// test to bind a token to), then reads {"url", "method", "token", "api_key"} lines and answers
+// each with
 // {"status", "body", "nonce_retry"} after sending the request with fetch. A 401 that carries a
 // DPoP-Nonce is retried once with a proof holding that nonce, as RFC 9449 section 9 asks.
+// With "api_key" (npm dpop only), the token is an API key sent in OTC-API-Key beside the proof,
+// whose ath the library computes from it as from an access token.
 import { createInterface } from "node:readline";
 
 const [library, alg] = process.argv.slice(2);
@@ -38,7 +41,11 @@ if (library === "oauth4webapi") {
   send = async (request) => {
     const call = async (nonce) => fetch(request.url, {
       method: request.method,
-      headers: { Authorization: `DPoP ${request.token}`, DPoP: await proofFor(request, nonce) },
+      headers: {
+        ...(request.api_key ? { "OTC-API-Key": request.token }
+          : { Authorization: `DPoP ${request.token}` }),
+        DPoP: await proofFor(request, nonce),
+      },
     });
     const first = await call(undefined);
     const nonce = first.headers.get("dpop-nonce");

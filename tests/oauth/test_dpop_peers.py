@@ -6,6 +6,7 @@ CI=true they must run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
+import httpx
 import jwt
 import pytest
 from werkzeug.serving import make_server
@@ -22,8 +24,9 @@ from flask_otcauth.client import DPoPKey
 from flask_otcauth.core.dpop import thumbprint
 from flask_otcauth.testing import LocalIssuer
 
+from ..flask.dpop_apps import BOUND_KEY_ID
 from ..flask.dpop_apps import dpop_app as otc_dpop_app
-from ..helpers import AUDIENCE, assert_refused, make_token
+from ..helpers import API_KEY, AUDIENCE, assert_refused, make_token
 from ..node_packages import npm_install
 from ..oidc_provider import OPAQUE_CLIENT, OidcProvider
 from .conftest import RESOURCE, WHOAMI, bearer, dpop_app, oauth_app, send
@@ -49,11 +52,13 @@ class NodeDPoPClient:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=script.parent)
         self.jwk: dict[str, Any] = self._read()["jwk"]
 
-    def request(self, method: str, url: str, token: str) -> dict[str, Any]:
-        """``{"status", "body", "nonce_retry"}`` of one request the library made a proof for."""
+    def request(self, method: str, url: str, token: str, *,
+                api_key: bool = False) -> dict[str, Any]:
+        """``{"status", "body", "nonce_retry"}`` of one request the library made a proof for;
+        ``api_key``: ``token`` is an API key, sent in its header (npm dpop only)."""
         assert self._process.stdin is not None
-        self._process.stdin.write(json.dumps({"method": method, "url": url, "token": token})
-                                  + "\n")
+        self._process.stdin.write(json.dumps({"method": method, "url": url, "token": token,
+                                              "api_key": api_key}) + "\n")
         self._process.stdin.flush()
         return self._read()
 
@@ -113,13 +118,25 @@ def otc_server() -> Iterator[str]:
     yield from serve(None)
 
 
-@pytest.fixture(params=PEERS, ids=lambda peer: f"{peer[0]}-{peer[1]}")
-def peer(request: pytest.FixtureRequest) -> Iterator[NodeDPoPClient]:
-    client = NodeDPoPClient(*request.param)
+def started(spec: str, alg: str) -> Iterator[NodeDPoPClient]:
+    client = NodeDPoPClient(spec, alg)
     try:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(params=PEERS, ids=lambda peer: f"{peer[0]}-{peer[1]}")
+def peer(request: pytest.FixtureRequest) -> Iterator[NodeDPoPClient]:
+    yield from started(*request.param)
+
+
+@pytest.fixture(params=[peer for peer in PEERS if peer[0].startswith("dpop@")],
+                ids=lambda peer: f"{peer[0]}-{peer[1]}")
+def dpop_peer(request: pytest.FixtureRequest) -> Iterator[NodeDPoPClient]:
+    """A peer of npm dpop, whose proofs go beside any header (oauth4webapi's beside
+    Authorization only)."""
+    yield from started(*request.param)
 
 
 def bound_to(issuer: LocalIssuer, peer: NodeDPoPClient) -> str:
@@ -161,6 +178,16 @@ def test_an_independent_proof_for_a_bound_hs256_token_is_accepted(
     answer = peer.request("GET", f"{otc_server}/tools", token)
     assert answer["status"] == 200, answer
     assert json.loads(answer["body"])["method"] == "jwt"
+
+
+def test_an_independent_proof_for_a_bound_api_key_is_accepted(dpop_peer: NodeDPoPClient) -> None:
+    """RFC 9449 section 4.3 for an API key record bound by jkt: npm dpop's proof, its ath the
+    key's hash, and the key, over HTTP; without the proof the key is refused."""
+    with contextlib.contextmanager(serve)(None, jkt=thumbprint(dpop_peer.jwk)) as url:
+        answer = dpop_peer.request("GET", f"{url}/tools", API_KEY, api_key=True)
+        assert answer["status"] == 200, answer
+        assert json.loads(answer["body"])["subject"] == BOUND_KEY_ID
+        assert httpx.get(f"{url}/tools", headers={"OTC-API-Key": API_KEY}).status_code == 401
 
 
 def provider_app(provider: OidcProvider, **overrides: Any) -> Any:
