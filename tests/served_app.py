@@ -7,13 +7,16 @@ apart; ``/tenants/<tenant>/data`` is tenant-scoped and free.
 ``OTCAUTH_TEST_PROXY_FIX=1`` puts werkzeug's ProxyFix in front, trusting one proxy for
 every ``X-Forwarded-*`` header. ``OTCAUTH_TEST_LOADER_RECORDS`` (JSON, a list of key records)
 registers an ``api_key_loader`` that finds them by hash, and counts its calls in
-``X-Loader-Calls``: a test can see that the loader's cache answered.
+``X-Loader-Calls``: a test can see that the loader's cache answered. ``/tools/<name>?hold=S``
+keeps its worker busy for S seconds (at most one) after admission: concurrent calls then reach
+the other worker too, however the machine's load schedules the two.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 
 from flask import Flask, Response, request
@@ -51,6 +54,7 @@ def create_app() -> Flask:
     @app.route("/tools/<path:name>", methods=["GET", "POST"])  # "a%2Fb" is the name "a/b"
     @require_auth
     def tool(name: str) -> dict[str, Any]:
+        time.sleep(min(request.args.get("hold", 0.0, type=float), 1.0))
         return {"method": current_identity.method, "subject": current_identity.subject,
                 "name": name, "body": request.get_data(as_text=True)}
 

@@ -37,7 +37,8 @@ def test_a_budget_of_n_admits_exactly_n_across_two_workers(
 
     with httpx.Client(base_url=base, headers={"OTC-API-Key": ACME_KEY}) as client, \
             ThreadPoolExecutor(12) as pool:
-        responses = list(pool.map(lambda n: client.post(f"/tools/t{n}"), range(60)))
+        # Each admitted call holds its worker 50 ms, so the other worker takes calls too.
+        responses = list(pool.map(lambda n: client.post(f"/tools/t{n}?hold=0.05"), range(60)))
 
     statuses = Counter(response.status_code for response in responses)
     assert statuses == {200: 20, 429: 40}
