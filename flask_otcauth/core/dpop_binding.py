@@ -55,14 +55,14 @@ def bound_claims(jkt: str | None) -> dict[str, Any]:
     return {} if jkt is None else {"cnf": {"jkt": jkt}}
 
 
-def unproven_refusal(identity: Identity) -> AuthFailure | None:
-    """The refusal of a credential presented without a proof though it is bound, or ``None``.
+def refuse_unproven(identity: Identity) -> None:
+    """Refuse a credential presented without a proof though it is bound (RFC 9449 7.2).
 
-    ``identity.claims`` is empty for every unbound key and client, so the hot path pays one
-    truth test."""
+    Each scheme's ``verify`` calls it only when ``identity.claims`` holds ``cnf`` (a key's
+    claims are empty unless it is bound), so an unbound credential's hot path pays one test."""
     if not identity.claims or bound_thumbprint(identity) is None:
-        return None
-    return _refused(
+        return
+    raise _refused(
         identity.method,
         "The token is DPoP-bound (cnf.jkt): send it as Authorization: DPoP <token> with a "
         "DPoP proof header, never as Bearer.",
@@ -91,6 +91,17 @@ def describe_dpop(method: str, settings: DPoPSettings, report: Report) -> None:
         report.warnings.append(
             f"{method}: DPoP proofs are remembered per worker with memory:// storage: a proof "
             "can be replayed once to each other worker; set OTC_AUTH_STORAGE_URI to Redis.")
+
+
+def with_dpop(scheme: Scheme, settings: DPoPSettings, storage: Storage, *,
+              identity_of: Callable[[Any, float], Identity],
+              token_of: Callable[[Any], str | None]) -> Scheme:
+    """``scheme`` as a method's ``build`` returns it: wrapped to take proofs when its DPoP is
+    on, the scheme itself (no wrapper to pass through) when it is off."""
+    if not settings.enabled:
+        return scheme
+    return DPoPBoundScheme(scheme, settings, storage, identity_of=identity_of,
+                           token_of=token_of)
 
 
 class DPoPBoundScheme:
