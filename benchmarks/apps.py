@@ -52,6 +52,8 @@ class Case:
     status: int = 200
     needs_redis: bool = False
     group: str = "otcauth"
+    body: bytes | None = None  # sent as a POST to ``path`` (a tool call); None: GET /tool
+    path: str = "/tool"
 
 
 def tool_view() -> Any:
@@ -293,6 +295,9 @@ def cases(new_tokens: int) -> Iterator[Case]:
     from .listing_apps import listing_cases  # noqa: PLC0415 - it imports this module
 
     yield from listing_cases()
+    from .tool_apps import tool_cases  # noqa: PLC0415 - it imports this module
+
+    yield from tool_cases()
     yield Case("reject: 8 KiB junk token", lambda: otcauth_app(methods=["jwt"]),
                _constant(junk), status=401)
     yield Case("reject: random 60-byte key", lambda: otcauth_app(methods=["api_key"]),

@@ -36,7 +36,9 @@ def serve(case: Case, requests: int) -> None:
         if index == WARMUP:
             gc.collect()
             gc.freeze()
-        status = client.get("/tool", headers=case.headers(index)).status_code
+        status = (client.get("/tool", headers=case.headers(index)) if case.body is None else
+                  client.post(case.path, data=case.body, headers=case.headers(index))
+                  ).status_code
         if status != case.status:
             raise SystemExit(f"{case.name}: got {status}, expected {case.status}")
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from flask_otcauth import OTCAuth, budget_status, check_scopes, current_identity, require_auth
+from flask_otcauth import OTCAuth, budget_status, current_identity, require_auth
 
 from .config import (
     DEFAULTS,
@@ -39,7 +39,7 @@ from .protocol import (
     parse_call_request,
     resolve_tool,
 )
-from .registry import MalformedToolIdError, ToolRegistry, parse_tool_id
+from .registry import ToolRegistry
 from .tools import default_registry
 
 logger = logging.getLogger(__name__)
@@ -50,13 +50,16 @@ _REGISTRY = "example_app.registry"
 LIST_SCOPE = "tools:list"
 
 
-def tool_scope(qualified_name: str) -> str:
-    """The scope that lets a caller call one tool, any version: ``tools:call:Math.Add``.
-
-    Grant ``tools:call:Math.*`` for a toolkit and ``tools:call:*`` for every tool.
-    """
-    return f"tools:call:{qualified_name}"
+TOOL_SCOPE = "tools:call:{tool}"
+"""The scope that lets a caller call one tool, any version: ``tools:call:Math.Add``
+(``{tool}`` is the tool's ``Toolkit.Name``). Grant ``tools:call:Math.*`` for a toolkit and
+``tools:call:*`` for every tool."""
 _VERSION = "1.0.0"
+
+# Every tool call, decided by the extension before the view looks the tool up: a tool the
+# caller may not call and one that does not exist are the same 403, so nobody can probe which
+# tools exist beyond their scopes. OTC_AUTH_TOOL_SCOPES adds entries (an admin-only toolkit).
+auth.tool("*", scopes=[TOOL_SCOPE])
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -102,19 +105,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for code in (404, 405, 413, 500):
         app.register_error_handler(code, _http_error)
     return app
-
-
-def _check_tool_scope(tool_id: str) -> None:
-    """403 unless the caller may call this tool, checked before the tool is even looked up.
-
-    So a caller cannot tell a tool it may not call from one that does not exist: both are 403,
-    while a tool it may call but that is missing is the protocol's 400.
-    """
-    try:
-        qualified_name, _ = parse_tool_id(tool_id)
-    except MalformedToolIdError:
-        return  # resolve_tool answers the protocol's 400 for it
-    check_scopes([tool_scope(qualified_name)])
 
 
 def _registry() -> ToolRegistry:
@@ -171,8 +161,7 @@ def _log_request(what: str, status: int, **fields: object) -> None:
 @require_auth(scopes=[LIST_SCOPE])
 def list_tools() -> Response:
     """Only the tools this caller may call: a listing is no use for tools it would be refused."""
-    callable_tools = _registry().definitions(
-        lambda qualified_name: current_identity.has_scope(tool_scope(qualified_name)))
+    callable_tools = auth.callable_tools(_registry().definitions())
     _log_request("tools listed", 200, tools=len(callable_tools))
     listing = list_response(callable_tools)
     if auth.signs_tools():
@@ -185,6 +174,8 @@ def list_tools() -> Response:
 @api.post("/tools/call")
 @require_auth
 def call_tool() -> tuple[Response, int]:
+    """Reaches here only when the caller may call the tool it names: the extension read the
+    body once (``get_json``) and decided the tool's scopes; the view reads that same parse."""
     tool_id: str = "-"
     try:
         if not request.is_json:
@@ -192,7 +183,6 @@ def call_tool() -> tuple[Response, int]:
         # silent: an unparsable body must be the protocol's 400, not Werkzeug's HTML page.
         call = parse_call_request(request.get_json(silent=True))
         tool_id = call.tool_id
-        _check_tool_scope(call.tool_id)  # a 403 is the extension's refusal, and its line
         tool = resolve_tool(_registry(), call.tool_id)
         tool_id = tool.id
         result = execute(tool, call)

@@ -35,6 +35,7 @@ from .core.storage import Storage, open_storage
 from .core.tool_signing import KEYS_CACHE_CONTROL, KEYS_PATH, ToolSigner
 from .revocation_api import RevocationAPI
 from .state import EXTENSION_NAME, AppState, app_state
+from .tool_api import ToolAPI
 from .transport import install_hsts
 from .view_decorators import exempt, require_auth
 
@@ -44,13 +45,14 @@ if TYPE_CHECKING:
     from .core.methods.oauth import OAuthSettings
 
 
-class OTCAuth(RevocationAPI):
+class OTCAuth(RevocationAPI, ToolAPI):
     """OTC server authentication for a Flask app (``OTCAuth(app)`` or ``init_app(app)``).
 
     One instance may serve several apps; each keeps its own settings, read once from its
     ``app.config`` and never changed after. The revocation API (``revoke_token``,
     ``revoke_before``, ``revoke_key`` and their counterparts) comes from
-    :class:`~flask_otcauth.revocation_api.RevocationAPI`.
+    :class:`~flask_otcauth.revocation_api.RevocationAPI`; per-tool authorization (``tool``,
+    ``may_call``, ``callable_tools``) from :class:`~flask_otcauth.tool_api.ToolAPI`.
     """
 
     require_auth = staticmethod(require_auth)
@@ -68,6 +70,7 @@ class OTCAuth(RevocationAPI):
         self._key_loader = api_key_loader
         self._initialized = False
         self._methods = [*default_methods(), *methods]
+        self._tool_rules = []
         # By id(app), dropped when the app is collected (see init_app): a plain dictionary
         # lookup per request, and no reference that keeps an app alive.
         self.states: dict[int, AppState] = {}
@@ -82,6 +85,9 @@ class OTCAuth(RevocationAPI):
                                  has_key_loader=self._key_loader is not None,
                                  has_limiter=limiter is not None,
                                  limiter_storage_uri=getattr(limiter, "_storage_uri", None))
+        if self._tool_rules:  # auth.tool(...) declarations, after OTC_AUTH_TOOL_SCOPES'
+            settings = replace(settings, tool_requirements=settings.tool_requirements.with_rules(
+                self._tool_rules))
         # One circuit per server for this app: its nonces and counters on one Redis open and
         # close together, so a request never waits for a hung Redis twice.
         circuits = Circuits(sender=app)

@@ -102,7 +102,7 @@ def verify(
     query: Callable[[], str] = environ.get("QUERY_STRING", "").__str__
     auth_request = AuthRequest(header_reader(environ), current_request.method, target_uri,
                                _request_body, environ.get("REMOTE_ADDR"), secure, query,
-                               _route, _tool_id, connection_facts)
+                               _route, _tool_id, connection_facts, _tool_read)
     identity = None
     now = time.time()
     try:
@@ -112,7 +112,9 @@ def verify(
         identity = gate.verify(auth_request, methods, optional=requirement.optional, now=now,
                                revocation_in_admit=folds)
         if (gate.rate_limits is not None or requirement.scopes or requirement.any_scopes
-                or gate.policies or (identity is not None and identity.policy is not None)):
+                or requirement.step_up is not None
+                or gate.policies or (identity is not None and identity.policy is not None)
+                or gate.tool_requirements is not None):
             gate.admit(identity, requirement, auth_request, now,  # else it has nothing to do
                        revocation_in_admit=folds)
         if requirement.tenant_from is not None or (
@@ -267,13 +269,28 @@ def _tool_id() -> str | None:
     body of unknown length (chunked) or above ``MAX_CONTENT_LENGTH`` (1 MiB when unset) is not
     read: ``None``, and the policy refuses the call."""
     current: Request = request._get_current_object()  # type: ignore[attr-defined]
-    length = current.content_length
-    if length is None or length > (current.max_content_length or TOOL_BODY_LIMIT):
+    if not _readable(current):
         return None
     body = current.get_json(silent=True)
     call = body.get("request") if isinstance(body, dict) else None
     tool = call.get("tool_id") if isinstance(call, dict) else None
     return tool if isinstance(tool, str) and tool else None
+
+
+def _readable(current: Request) -> bool:
+    """Whether a tool call's body is read: of known length, within the limit."""
+    length = current.content_length
+    return length is not None and length <= (current.max_content_length or TOOL_BODY_LIMIT)
+
+
+def _tool_read() -> bool:
+    """Whether the view can see no more of a tool call than the per-tool check did: its body
+    was read, or is one Werkzeug will not read either (its length above ``MAX_CONTENT_LENGTH``:
+    the view's 413). Any other call (a chunked body, one above 1 MiB while the app sets no
+    limit) is refused, as the view could find a tool there that no check saw."""
+    current: Request = request._get_current_object()  # type: ignore[attr-defined]
+    length, limit = current.content_length, current.max_content_length
+    return _readable(current) or (length is not None and limit is not None and length > limit)
 
 
 def _request_body() -> bytes:
@@ -286,6 +303,10 @@ def _error(gate: Gate, methods: tuple[str, ...], failure: AuthFailure,
     """The response of a refusal: 401s challenge for every accepted method (with the view's
     scopes, for the methods that name them), a 403 names scopes in the challenge of the method
     that verified the caller."""
+    if failure.step_up is not None and identity is not None:
+        # RFC 9470 section 3: the challenge of the scheme that verified the token, no other.
+        scheme = gate.authenticator.challenges((identity.method,), None)[0]
+        return AuthError(failure, [f"{scheme}, {failure.step_up}"])
     if failure.status == 401:
         if not failure.required_scopes and (requirement.scopes or requirement.any_scopes):
             failure.required_scopes = (*requirement.scopes, *requirement.any_scopes)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 from .core.budget_config import amount
 from .core.gate import Requirement
 from .core.scopes import required_scopes
+from .core.step_up import step_up
 from .core.tenants import TenantSource, tenant_source
 from .guard import EXEMPT_ATTR, REQUIREMENT_ATTR, authorize, refusal
 
@@ -33,6 +34,8 @@ def require_auth(
     any_scopes: Iterable[str] = (),
     tenant_from: str | TenantSource | None = None,
     cost: int | None = None,
+    acr_values: Iterable[str] = (),
+    max_age: int | None = None,
 ) -> Callable[[F], F]: ...
 def require_auth(
     view: F | None = None,
@@ -43,6 +46,8 @@ def require_auth(
     any_scopes: Iterable[str] = (),
     tenant_from: str | TenantSource | None = None,
     cost: int | None = None,
+    acr_values: Iterable[str] = (),
+    max_age: int | None = None,
 ) -> F | Callable[[F], F]:
     """Require an authenticated caller for a view; bare (``@require_auth``) or called.
 
@@ -58,15 +63,21 @@ def require_auth(
     ``cost`` is what a call of the view spends of a budgeted caller's budget (default: the
     tool's cost from ``OTC_AUTH_TOOL_COSTS``, else 1; 0 for a view that never spends, such as
     one that reports the usage).
+    ``acr_values`` and ``max_age`` require a user authentication (RFC 9470 step-up): the
+    token's ``acr`` among ``acr_values``, its ``auth_time`` at most ``max_age`` seconds ago;
+    else 401 ``insufficient_user_authentication`` with the RFC 9470 challenge, or 403
+    ``authentication_context_required`` for a credential that carries no user authentication.
     """
     requirement = Requirement(tuple(methods) if methods is not None else None, optional,
                               required_scopes(scopes), required_scopes(any_scopes),
                               None if tenant_from is None else tenant_source(tenant_from),
                               None if cost is None else amount(cost, "require_auth(cost)",
-                                                               minimum=0))
-    if optional and (requirement.scopes or requirement.any_scopes):
-        raise ValueError("require_auth(optional=True) cannot require scopes: an anonymous caller "
-                         "holds none. Drop optional, or check scopes in the view.")
+                                                               minimum=0),
+                              step_up=step_up(acr_values, max_age))
+    if optional and (requirement.scopes or requirement.any_scopes or requirement.step_up):
+        raise ValueError("require_auth(optional=True) cannot require scopes or a user "
+                         "authentication: an anonymous caller has none. Drop optional, or "
+                         "check scopes in the view.")
     if optional and requirement.tenant_from is not None:
         raise ValueError("require_auth(optional=True) cannot scope a view to a tenant: an "
                          "anonymous caller is bound to none. Drop optional or tenant_from.")

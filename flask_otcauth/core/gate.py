@@ -22,12 +22,14 @@ from .methods.base import AuthRequest, Scheme, Setup
 from .policy import Policy
 from .policy_check import check_address_claim, check_policy
 from .ratelimit import REVOCATION_UNCHECKED, Budget, RateLimits
-from .refusals import HTTPS_REQUIRED, AuthFailure, OTCAuthConfigError
+from .refusals import HTTPS_REQUIRED, MISSING_CREDENTIALS, AuthFailure, OTCAuthConfigError
 from .revocation import Lookup, Revocations
 from .scopes import scope_failure
 from .settings import Settings
+from .step_up import StepUp, step_up_failure
 from .storage import RedisStorage
 from .tenants import TenantSource
+from .tool_requirements import NO_NEEDS, ToolNeeds, ToolRequirements, call_scope_failure
 
 UNKNOWN_ADDRESS: Final = "unknown"
 
@@ -35,7 +37,8 @@ UNKNOWN_ADDRESS: Final = "unknown"
 @dataclass(frozen=True, slots=True)
 class Requirement:
     """What a view asks of its caller: which methods it accepts, whether anonymity is fine,
-    and which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``).
+    which scopes the caller must hold (all of ``scopes``, one of ``any_scopes``), and the user
+    authentication it needs (``step_up``, RFC 9470; ``None``: any).
 
     ``methods`` is ``None`` for "every method the app enabled". ``tenant_from`` says where a
     tenant-scoped view's request names its tenant; ``cost`` what a call of the view costs a
@@ -48,6 +51,7 @@ class Requirement:
     any_scopes: tuple[str, ...] = ()
     tenant_from: TenantSource | None = None
     cost: int | None = None
+    step_up: StepUp | None = None
 
 
 def build_schemes(settings: Settings, setup: Setup | None = None) -> dict[str, Scheme]:
@@ -94,6 +98,8 @@ class Gate:
             and isinstance(storage, RedisStorage) and rate_limits.shares_database(storage.client)
             else None)
         self.folds_revocation = self._revocation_namespace is not None
+        # What each tool a call names needs (OTC_AUTH_TOOL_SCOPES, auth.tool): None for none.
+        self.tool_requirements: ToolRequirements | None = settings.tool_requirements or None
         # Call budgets and tenant isolation (budget_config): asked after admit, by the
         # framework layer, for a budgeted caller or a tenant-scoped view only.
         self.budgets = Budgets(setup.storage, settings.budgets)
@@ -174,10 +180,43 @@ class Gate:
             if policy is not None:
                 budget = self._apply(policy, identity, request,
                                      time.time() if now is None else now, lookup)
-        if requirement.scopes or requirement.any_scopes:
+        needs = (self._tool_needs(identity, request, budget, lookup)
+                 if self.tool_requirements is not None and not self.auth_disabled else NO_NEEDS)
+        if requirement.scopes or requirement.any_scopes or needs.scopes:
             self.authorize(identity, requirement, request.client_address or UNKNOWN_ADDRESS,
-                           budget, lookup)
+                           budget, lookup, tool_scopes=needs.scopes)
+        if ((requirement.step_up is not None or needs.step_up is not None)
+                and identity is not None and not self.auth_disabled):
+            self._step_up(identity, (requirement.step_up, needs.step_up), request, budget,
+                          lookup, now=time.time() if now is None else now)
         self._spend(identity, request, budget, lookup)
+
+    def _tool_needs(self, identity: Identity | None, request: AuthRequest,
+                    budget: Budget | None, lookup: Lookup | None) -> ToolNeeds:
+        """What the tool a call names needs (:meth:`ToolRequirements.needs_of_call`); its
+        refusal is charged to the caller like a missing scope."""
+        try:
+            needs = (self.tool_requirements.needs_of_call(request)
+                     if self.tool_requirements is not None else NO_NEEDS)
+        except AuthFailure as failure:
+            if identity is not None:
+                self._count_refusal(failure, identity, request, budget, lookup)
+            raise
+        if identity is None and needs != NO_NEEDS:
+            raise MISSING_CREDENTIALS.failure(
+                "This tool needs what only a credential can prove: send one.")
+        return needs
+
+    def _step_up(self, identity: Identity, requirements: tuple[StepUp | None, ...],
+                 request: AuthRequest, budget: Budget | None, lookup: Lookup | None, *,
+                 now: float) -> None:
+        """RFC 9470: the view's user-authentication requirement, then the tool's; a refusal is
+        the verified holder's, charged to its budget like a missing scope."""
+        for needed in requirements:
+            failure = step_up_failure(identity, needed, now) if needed is not None else None
+            if failure is not None:
+                self._count_refusal(failure, identity, request, budget, lookup)
+                raise failure
 
     def _lookup(self, identity: Identity | None, request: AuthRequest) -> Lookup | None:
         """The caller's revocation entries for the admit script to read, or the refusal of a
@@ -283,8 +322,9 @@ class Gate:
 
     def authorize(self, identity: Identity | None, requirement: Requirement,
                   address: str | None = None, budget: Budget | None = None,
-                  lookup: Lookup | None = None) -> None:
-        """The 403 unless ``identity`` holds the scopes ``requirement`` asks for.
+                  lookup: Lookup | None = None, *, tool_scopes: tuple[str, ...] = ()) -> None:
+        """The 403 unless ``identity`` holds the scopes ``requirement`` asks for, and those of
+        the tool the call names (``tool_scopes``: then the 403 names them all together).
 
         With ``address`` (the first check of a request), a 403 is only answered to an address
         that is not locked out by failures (to a locked-out one it would tell that the
@@ -293,7 +333,10 @@ class Gate:
         """
         if identity is None or self.auth_disabled:
             return  # anonymous callers only reach views without scopes (require_auth ensures it)
-        failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
+        failure = (call_scope_failure(identity.scopes,
+                                      tuple(dict.fromkeys((*requirement.scopes, *tool_scopes))),
+                                      requirement.any_scopes) if tool_scopes else
+                   scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes))
         if failure is not None:
             if lookup is not None:  # entries not read yet: a revoked credential is 401
                 self._revoked_first(identity, address or UNKNOWN_ADDRESS)

@@ -62,6 +62,9 @@ class AuthFailure(Exception):  # noqa: N818 - a refusal, not a programming error
     scheme: str | None = None
     # Which revocation entry refused the credential, for the audit trail (never the token).
     revocation: str | None = None
+    # A step-up refusal's RFC 9470 challenge parameters (acr_values, max_age), after the
+    # scheme of the method that verified the token.
+    step_up: str | None = None
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}: {self.developer_message}"
@@ -171,6 +174,30 @@ USE_DPOP_NONCE: Final = Refusal(
     "use_dpop_nonce", 401, "The DPoP proof must carry the server's nonce.",
     "Make a new proof with the DPoP-Nonce response header's value as its nonce claim, and "
     "send the request again (RFC 9449 section 9).", counts_as_failure=True)
+INVALID_TOOL_CALL: Final = Refusal(
+    # Only where the app declares what tools need (OTC_AUTH_TOOL_SCOPES, auth.tool).
+    "invalid_tool_call", 400, "The tool call is malformed.",
+    "This server decides per tool who may call it, and could not read which tool this call "
+    "names: send a JSON body with Content-Length, within the server's MAX_CONTENT_LENGTH, "
+    "naming the tool in request.tool_id as Toolkit.Name or Toolkit.Name@x.y.z.")
+
+INSUFFICIENT_USER_AUTHENTICATION: Final = Refusal(
+    # RFC 9470 section 3: the token verified (raised verified=True: no failed attempt), but its
+    # user authentication is too weak or too old.
+    "insufficient_user_authentication", 401,
+    "This request needs a stronger or more recent sign-in.",
+    "The token's user authentication does not meet this request's requirement: get a new "
+    "token from the authorization server with the acr_values and max_age of the "
+    "WWW-Authenticate challenge (RFC 9470 section 4).", counts_as_failure=True)
+AUTHENTICATION_CONTEXT_REQUIRED: Final = Refusal(
+    "authentication_context_required", 403,
+    "This request needs a signed-in user; this credential cannot prove one.",
+    "This request requires a user authentication of a given strength or age (RFC 9470), and "
+    "the credential carries none: an API key, a request signature, a client certificate or a "
+    "token without acr and auth_time proves no user sign-in, so it can never meet the "
+    "requirement. Call with an OAuth access token whose authorization server sets acr and "
+    "auth_time.")
+
 
 BUDGET_EXHAUSTED: Final = Refusal(
     # Denial-of-wallet: the caller's (or its tenant's) budget for the window is spent.
@@ -196,7 +223,8 @@ REFUSALS: Final[tuple[Refusal, ...]] = (
     INSUFFICIENT_SCOPE, IP_NOT_ALLOWED, OUTSIDE_ALLOWED_HOURS, ENDPOINT_NOT_ALLOWED,
     CREDENTIAL_REVOKED, RATE_LIMITED, TOO_MANY_FAILED_ATTEMPTS, KEY_LOOKUP_UNAVAILABLE,
     TEMPORARILY_UNAVAILABLE, INVALID_DPOP_PROOF, USE_DPOP_NONCE, INVALID_CLIENT_CERTIFICATE,
-    UNTRUSTED_CERTIFICATE_HEADER, BUDGET_EXHAUSTED, TENANT_MISMATCH, TENANT_REQUIRED,
+    UNTRUSTED_CERTIFICATE_HEADER, INVALID_TOOL_CALL, INSUFFICIENT_USER_AUTHENTICATION,
+    AUTHENTICATION_CONTEXT_REQUIRED, BUDGET_EXHAUSTED, TENANT_MISMATCH, TENANT_REQUIRED,
     MISSING_TENANT,
 )
 """The built-in rows; a registered method adds its own through ``AuthMethod.refusals``."""

@@ -39,6 +39,7 @@ from .refusals import OTCAuthConfigError
 from .revocation_config import REVOCATION_KEYS, RevocationSettings, read_revocation
 from .scopes import SCOPELESS_GRANTS, ScopeError, checked_scope
 from .storage import NAMESPACE
+from .tool_requirements import TOOL_SCOPES_KEY, TOOL_STEP_UP_KEY, ToolRequirements
 from .tool_signing import TOOL_SIGNING_KEYS, ToolSigner, read_tool_signer
 
 S = TypeVar("S")
@@ -185,9 +186,10 @@ GENERAL_KEYS: Final = (METHODS_KEY, RATELIMIT_KEY, FAILURE_RATELIMIT_KEY,
 
 
 def config_keys(methods: Iterable[AuthMethod[Any]] = BUILT_IN) -> tuple[ConfigKey, ...]:
-    """The general keys, tool signing's, revocation's, budgets', then each method's, in the
-    order given."""
-    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, *REVOCATION_KEYS, *BUDGET_KEYS,
+    """The general keys, tool signing's and tool requirements', revocation's, budgets', then
+    each method's, in the order given."""
+    return (*GENERAL_KEYS, *TOOL_SIGNING_KEYS, TOOL_SCOPES_KEY, TOOL_STEP_UP_KEY,
+            *REVOCATION_KEYS, *BUDGET_KEYS,
             *(key for method in methods for key in method.keys))
 
 
@@ -225,6 +227,8 @@ class Settings:
     token_address_claim: str | None = None
     tool_signer: ToolSigner | None = None  # OTC_AUTH_TOOL_SIGNING on: the key and its cache
     revocation: RevocationSettings | None = None  # OTC_AUTH_REVOCATION on
+    # OTC_AUTH_TOOL_SCOPES, OTC_AUTH_TOOL_STEP_UP, then the app's auth.tool(...) declarations.
+    tool_requirements: ToolRequirements = field(default_factory=lambda: ToolRequirements(()))
     budgets: BudgetSettings = field(default_factory=BudgetSettings)  # budgets and tenants
 
     @property
@@ -303,6 +307,8 @@ def load_settings(
         token_address_claim=ADDRESS_CLAIM_KEY.read(config),
         tool_signer=read_tool_signer(config),
         revocation=read_revocation(config, **_token_bounds(method_settings)),
+        tool_requirements=TOOL_SCOPES_KEY.read(config).with_rules(
+            TOOL_STEP_UP_KEY.read(config).rules),
         budgets=read_budgets(config),
     )
 

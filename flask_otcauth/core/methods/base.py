@@ -60,6 +60,10 @@ class Connection:
 _NO_CONNECTION: Final = Connection()
 
 
+def _body_read() -> bool:
+    return True
+
+
 def _no_connection() -> Connection:
     return _NO_CONNECTION
 
@@ -79,7 +83,10 @@ class AuthRequest:
     request matched (``None`` for none), ``tool`` the tool id a tool call's JSON body names
     (``None`` when it names none, or the body is not read: too large, or of unknown length).
     ``connection`` gives the :class:`Connection` facts, for the ``mtls`` method and tokens
-    bound to a certificate.
+    bound to a certificate. ``tool_read`` says whether the view can see no more of a tool call's
+    body than ``tool`` did (it was read, or is too large for the view to read either), so that
+    per-tool requirements refuse a call whose tool they could not see, while a body read that
+    names no tool is left to the view's own 400.
     """
 
     header: Callable[[str], str | None]
@@ -92,6 +99,7 @@ class AuthRequest:
     route: Callable[[], tuple[str | None, str | None]] = _no_route
     tool: Callable[[], str | None] = _no_tool
     connection: Callable[[], Connection] = _no_connection
+    tool_read: Callable[[], bool] = _body_read
 
 
 class Scheme(Protocol):
