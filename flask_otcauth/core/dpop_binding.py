@@ -23,17 +23,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .audit import refusals_audited
-from .dpop import DPoPVerifier, Proof
 from .dpop_config import DPoPSettings
-from .dpop_replay import ReplayStore
-from .identity import Identity, credential_fingerprint
+from .identity import Identity
 from .methods.base import REALM, AuthRequest, Report, Scheme, quoted_string_content
-from .methods.oauth_dpop import DPOP, bound_thumbprint
+from .methods.oauth_dpop import (
+    DPOP,
+    DPOP_ERRORS,
+    bound_thumbprint,
+    proven_identity,
+    shared_verifier,
+)
 from .refusals import INVALID_DPOP_PROOF, INVALID_TOKEN, AuthFailure
 from .storage import Storage
 
-_OWN_ERRORS: Final = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
 TOKEN_METHODS: Final = frozenset({"jwt"})
 """Methods whose credential is a token in ``Authorization``, sent as ``DPoP`` when bound."""
 
@@ -116,8 +118,7 @@ class DPoPBoundScheme:
         self._method = inner.method
         self._in_authorization = inner.method in TOKEN_METHODS
         self.settings = settings
-        self.verifier = DPoPVerifier(
-            settings, ReplayStore(storage, max_bytes=settings.replay_memory_bytes))
+        self.verifier = shared_verifier(settings, storage)
         self.spends_credential = True  # a proof's jti: verified after the other methods
         self.adds_success_headers = settings.nonces
         self._challenge = f'{DPOP} realm="{REALM}", algs="{" ".join(settings.algorithms)}"'
@@ -156,28 +157,21 @@ class DPoPBoundScheme:
             if self.settings.required:
                 raise self._without_proof()
             return identity
-        verifier = self.verifier
         try:
-            proof = verifier.check(credential.proof, method=credential.method,
-                                   uri=credential.uri, token=credential.token, now=now)
-            identity = self._identity_of(credential.inner, now)
-            self._bind(proof, identity)
-            verifier.spend(proof, now)
+            return proven_identity(self.verifier, credential, now,
+                                   lambda: self._identity_of(credential.inner, now),
+                                   self._unbound)
         except AuthFailure as failure:
-            self._name(failure, credential)
+            failure.method = self._method  # the verifier speaks for oauth: this method's
             raise
-        return identity
 
-    def _bind(self, proof: Proof, identity: Identity) -> None:
-        jkt = bound_thumbprint(identity)
-        if jkt is None:
-            raise _refused(
-                self._method,
-                "The token is not bound to a DPoP key (it has no cnf.jkt): mint it with "
-                "cnf.jkt, the thumbprint of the key that signs the proofs.",
-                "This credential is bound to no DPoP key (its record has no jkt): register "
-                "the thumbprint of the key that signs the proofs, or send no DPoP header.")
-        self.verifier.bind(proof, jkt)
+    def _unbound(self) -> AuthFailure:
+        return _refused(
+            self._method,
+            "The token is not bound to a DPoP key (it has no cnf.jkt): mint it with cnf.jkt, "
+            "the thumbprint of the key that signs the proofs.",
+            "This credential is bound to no DPoP key (its record has no jkt): register the "
+            "thumbprint of the key that signs the proofs, or send no DPoP header.")
 
     def _without_proof(self) -> AuthFailure:
         return _refused(
@@ -187,15 +181,6 @@ class DPoPBoundScheme:
             "This server requires a DPoP proof with every credential of this method: send a "
             "DPoP header with a proof made with the credential's key.")
 
-    def _name(self, failure: AuthFailure, credential: ProvenCredential) -> None:
-        """The failure is this method's (the verifier speaks for ``oauth``), under the DPoP
-        scheme, with the token's or key's audit fingerprint."""
-        failure.method = self._method
-        failure.scheme = DPOP
-        token = credential.token
-        if failure.fingerprint is None and token is not None and refusals_audited():
-            failure.fingerprint = credential_fingerprint(token)
-
     def challenge(self, failure: AuthFailure | None) -> str:
         return self._inner.challenge(failure)
 
@@ -203,7 +188,7 @@ class DPoPBoundScheme:
         """The DPoP challenge (RFC 9449 section 7.1), with the error of this method's proof."""
         value = self._challenge
         if (failure is not None and failure.method == self._method
-                and failure.code in _OWN_ERRORS
+                and failure.code in DPOP_ERRORS
                 and (failure.scheme == DPOP or failure.code != "invalid_token")):
             description = quoted_string_content(failure.developer_message)
             value += f', error="{failure.code}", error_description="{description}"'
