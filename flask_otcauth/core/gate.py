@@ -333,10 +333,12 @@ class Gate:
         """
         if identity is None or self.auth_disabled:
             return  # anonymous callers only reach views without scopes (require_auth ensures it)
-        failure = (call_scope_failure(identity.scopes,
-                                      tuple(dict.fromkeys((*requirement.scopes, *tool_scopes))),
-                                      requirement.any_scopes) if tool_scopes else
-                   scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes))
+        if tool_scopes:  # one 403 naming the view's scopes and the tool's together
+            needed = (tuple(dict.fromkeys((*requirement.scopes, *tool_scopes)))
+                      if requirement.scopes else tool_scopes)
+            failure = call_scope_failure(identity.scopes, needed, requirement.any_scopes)
+        else:
+            failure = scope_failure(identity.scopes, requirement.scopes, requirement.any_scopes)
         if failure is not None:
             if lookup is not None:  # entries not read yet: a revoked credential is 401
                 self._revoked_first(identity, address or UNKNOWN_ADDRESS)

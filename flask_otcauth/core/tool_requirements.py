@@ -127,9 +127,14 @@ class ToolRequirements:
         if rule is None or not rule.endswith(TOOL_CALL_SUFFIX):
             return NO_NEEDS
         tool = request.tool()
-        if tool is None and request.tool_read():
-            return NO_NEEDS
-        if tool is None or tool_name(tool) is None:
+        if tool is None:
+            if request.tool_read():
+                return NO_NEEDS
+            raise INVALID_TOOL_CALL.failure()
+        needs = self._needs.get(tool)  # only well-formed ids are cached
+        if needs is not None:
+            return needs
+        if tool_name(tool) is None:
             raise INVALID_TOOL_CALL.failure()
         return self.needs_for(tool)
 
