@@ -8,9 +8,14 @@ import secrets
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
+
+from flask_otcauth import require_auth
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 JWT_SECRET = "test-jwt-secret-" + "x7Qp2" * 8
 OLD_JWT_SECRET = "old-jwt-secret-" + "K9dLm" * 8
@@ -69,6 +74,18 @@ def key_record(key: str = API_KEY, **fields: Any) -> dict[str, Any]:
     """An OTC_AUTH_API_KEYS record for ``key``, id ``ci-bot``, plus ``fields``."""
     return {"id": "ci-bot", "hash": "sha256:" + hashlib.sha256(key.encode()).hexdigest(),
             **fields}
+
+
+def with_admin_view(app: Flask) -> Flask:
+    """``app`` with ``GET /admin``, a view asking for the scope ``admin``, which the tests'
+    credentials lack: a verified caller refused 403 ``insufficient_scope``."""
+
+    @app.get("/admin")
+    @require_auth(scopes=["admin"])
+    def admin() -> dict[str, str]:
+        return {"admin": "yes"}
+
+    return app
 
 
 def iso(seconds_from_now: float) -> str:

@@ -1,8 +1,8 @@
 """Signing one request in the hmac profile; free of Flask, of the server and of any HTTP client.
 
 :mod:`flask_otcauth.client` adapts it to ``httpx`` and ``requests``; the pytest plugin uses it
-to sign test-client requests. Both produce exactly what :mod:`flask_otcauth.core.methods.hmac`
-verifies, which takes the profile's label from here.
+to sign test-client requests. Both produce exactly what
+:mod:`flask_otcauth.core.methods.hmac_scheme` verifies.
 """
 
 from __future__ import annotations

@@ -23,17 +23,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .audit import refusals_audited
-from .dpop import DPoPVerifier, Proof
 from .dpop_config import DPoPSettings
-from .dpop_replay import ReplayStore
-from .identity import Identity, credential_fingerprint
+from .identity import Identity
 from .methods.base import REALM, AuthRequest, Report, Scheme, quoted_string_content
-from .methods.oauth_dpop import DPOP, bound_thumbprint
+from .methods.oauth_dpop import (
+    DPOP,
+    DPOP_ERRORS,
+    bound_thumbprint,
+    proven_identity,
+    shared_verifier,
+)
 from .refusals import INVALID_DPOP_PROOF, INVALID_TOKEN, AuthFailure
 from .storage import Storage
 
-_OWN_ERRORS: Final = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
 TOKEN_METHODS: Final = frozenset({"jwt"})
 """Methods whose credential is a token in ``Authorization``, sent as ``DPoP`` when bound."""
 
@@ -55,14 +57,14 @@ def bound_claims(jkt: str | None) -> dict[str, Any]:
     return {} if jkt is None else {"cnf": {"jkt": jkt}}
 
 
-def unproven_refusal(identity: Identity) -> AuthFailure | None:
-    """The refusal of a credential presented without a proof though it is bound, or ``None``.
+def refuse_unproven(identity: Identity) -> None:
+    """Refuse a credential presented without a proof though it is bound (RFC 9449 7.2).
 
-    ``identity.claims`` is empty for every unbound key and client, so the hot path pays one
-    truth test."""
+    Each scheme's ``verify`` calls it only when ``identity.claims`` holds ``cnf`` (a key's
+    claims are empty unless it is bound), so an unbound credential's hot path pays one test."""
     if not identity.claims or bound_thumbprint(identity) is None:
-        return None
-    return _refused(
+        return
+    raise _refused(
         identity.method,
         "The token is DPoP-bound (cnf.jkt): send it as Authorization: DPoP <token> with a "
         "DPoP proof header, never as Bearer.",
@@ -93,6 +95,17 @@ def describe_dpop(method: str, settings: DPoPSettings, report: Report) -> None:
             "can be replayed once to each other worker; set OTC_AUTH_STORAGE_URI to Redis.")
 
 
+def with_dpop(scheme: Scheme, settings: DPoPSettings, storage: Storage, *,
+              identity_of: Callable[[Any, float], Identity],
+              token_of: Callable[[Any], str | None]) -> Scheme:
+    """``scheme`` as a method's ``build`` returns it: wrapped to take proofs when its DPoP is
+    on, the scheme itself (no wrapper to pass through) when it is off."""
+    if not settings.enabled:
+        return scheme
+    return DPoPBoundScheme(scheme, settings, storage, identity_of=identity_of,
+                           token_of=token_of)
+
+
 class DPoPBoundScheme:
     """A method's scheme, plus DPoP: the proof read beside its credential and checked."""
 
@@ -105,8 +118,7 @@ class DPoPBoundScheme:
         self._method = inner.method
         self._in_authorization = inner.method in TOKEN_METHODS
         self.settings = settings
-        self.verifier = DPoPVerifier(
-            settings, ReplayStore(storage, max_bytes=settings.replay_memory_bytes))
+        self.verifier = shared_verifier(settings, storage)
         self.spends_credential = True  # a proof's jti: verified after the other methods
         self.adds_success_headers = settings.nonces
         self._challenge = f'{DPOP} realm="{REALM}", algs="{" ".join(settings.algorithms)}"'
@@ -145,28 +157,21 @@ class DPoPBoundScheme:
             if self.settings.required:
                 raise self._without_proof()
             return identity
-        verifier = self.verifier
         try:
-            proof = verifier.check(credential.proof, method=credential.method,
-                                   uri=credential.uri, token=credential.token, now=now)
-            identity = self._identity_of(credential.inner, now)
-            self._bind(proof, identity)
-            verifier.spend(proof, now)
+            return proven_identity(self.verifier, credential, now,
+                                   lambda: self._identity_of(credential.inner, now),
+                                   self._unbound)
         except AuthFailure as failure:
-            self._name(failure, credential)
+            failure.method = self._method  # the verifier speaks for oauth: this method's
             raise
-        return identity
 
-    def _bind(self, proof: Proof, identity: Identity) -> None:
-        jkt = bound_thumbprint(identity)
-        if jkt is None:
-            raise _refused(
-                self._method,
-                "The token is not bound to a DPoP key (it has no cnf.jkt): mint it with "
-                "cnf.jkt, the thumbprint of the key that signs the proofs.",
-                "This credential is bound to no DPoP key (its record has no jkt): register "
-                "the thumbprint of the key that signs the proofs, or send no DPoP header.")
-        self.verifier.bind(proof, jkt)
+    def _unbound(self) -> AuthFailure:
+        return _refused(
+            self._method,
+            "The token is not bound to a DPoP key (it has no cnf.jkt): mint it with cnf.jkt, "
+            "the thumbprint of the key that signs the proofs.",
+            "This credential is bound to no DPoP key (its record has no jkt): register the "
+            "thumbprint of the key that signs the proofs, or send no DPoP header.")
 
     def _without_proof(self) -> AuthFailure:
         return _refused(
@@ -176,15 +181,6 @@ class DPoPBoundScheme:
             "This server requires a DPoP proof with every credential of this method: send a "
             "DPoP header with a proof made with the credential's key.")
 
-    def _name(self, failure: AuthFailure, credential: ProvenCredential) -> None:
-        """The failure is this method's (the verifier speaks for ``oauth``), under the DPoP
-        scheme, with the token's or key's audit fingerprint."""
-        failure.method = self._method
-        failure.scheme = DPOP
-        token = credential.token
-        if failure.fingerprint is None and token is not None and refusals_audited():
-            failure.fingerprint = credential_fingerprint(token)
-
     def challenge(self, failure: AuthFailure | None) -> str:
         return self._inner.challenge(failure)
 
@@ -192,7 +188,7 @@ class DPoPBoundScheme:
         """The DPoP challenge (RFC 9449 section 7.1), with the error of this method's proof."""
         value = self._challenge
         if (failure is not None and failure.method == self._method
-                and failure.code in _OWN_ERRORS
+                and failure.code in DPOP_ERRORS
                 and (failure.scheme == DPOP or failure.code != "invalid_token")):
             description = quoted_string_content(failure.developer_message)
             value += f', error="{failure.code}", error_description="{description}"'

@@ -15,26 +15,27 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_limiter import Limiter
 
-from flask_otcauth import OTCAuth, require_auth
+from flask_otcauth import OTCAuth
 from flask_otcauth.core.identity import key_fingerprint, sha256
 from flask_otcauth.core.ratelimit_scripts import tagged
 from flask_otcauth.state import app_state
 
 from ..conftest import RUN_NAMESPACE, AppFactory
-from ..helpers import API_KEY, AUDIENCE, api_key, assert_refused, bearer, make_token
+from ..helpers import (
+    API_KEY,
+    AUDIENCE,
+    api_key,
+    assert_refused,
+    bearer,
+    make_token,
+    with_admin_view,
+)
 from ..redis_servers import redis_server
 from .test_ratelimit import BAD_KEY, WINDOW, statuses
 
 
 def scoped_app(make_app: AppFactory, **overrides: Any) -> Flask:
-    app = make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute", **overrides)
-
-    @app.get("/admin")
-    @require_auth(scopes=["admin"])
-    def admin() -> dict[str, str]:
-        return {"admin": "yes"}
-
-    return app
+    return with_admin_view(make_app(OTC_AUTH_FAILURE_RATELIMIT="2/minute", **overrides))
 
 
 def test_no_flask_limiter_hooks_unless_a_limiter_is_asked_for(make_app: AppFactory) -> None:

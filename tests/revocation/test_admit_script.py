@@ -12,10 +12,19 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from flask_otcauth import OTCAuth, require_auth
+from flask_otcauth import OTCAuth
 
 from ..conftest import build_app
-from ..helpers import API_KEY, AUDIENCE, api_key, assert_refused, bearer, key_record, make_token
+from ..helpers import (
+    API_KEY,
+    AUDIENCE,
+    api_key,
+    assert_refused,
+    bearer,
+    key_record,
+    make_token,
+    with_admin_view,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -23,17 +32,11 @@ pytestmark = pytest.mark.redis
 def script_app(redis_url: str, **overrides: Any) -> tuple[Flask, OTCAuth]:
     """Both limits and the revocation entries in the same Redis database; a view that asks
     for a scope the test credentials lack."""
-    app = build_app(**{"OTC_AUTH_RATELIMIT": "100/minute",
+    app = with_admin_view(build_app(**{"OTC_AUTH_RATELIMIT": "100/minute",
                        "OTC_AUTH_FAILURE_RATELIMIT": "2/minute",
                        "OTC_AUTH_RATELIMIT_STORAGE_URI": redis_url,
                        "OTC_AUTH_STORAGE_URI": redis_url, "OTC_AUTH_REVOCATION": True,
-                       "OTC_AUTH_API_KEYS": [key_record()], **overrides})
-
-    @app.get("/admin")
-    @require_auth(scopes=["admin"])
-    def admin() -> dict[str, str]:
-        return {"admin": "yes"}
-
+                       "OTC_AUTH_API_KEYS": [key_record()], **overrides}))
     return app, app.extensions["otcauth"]
 
 

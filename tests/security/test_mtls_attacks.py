@@ -91,18 +91,22 @@ def test_traefik_value_that_is_not_strict_base64_is_refused(tmp_path: Any) -> No
     assert _get(app, {"X-Forwarded-Tls-Client-Cert": value}).status_code == 401
 
 
-
-
-def test_a_token_bound_to_certificate_a_over_certificate_b_is_refused(
-        otc_oauth_issuer: Any) -> None:
-    """RFC 8705 section 3: a stolen bound token is useless over another certificate."""
+def _whoami_with_bound_token(otc_oauth_issuer: Any, environ: dict[str, str]) -> Any:
+    """GET /api/whoami of a server reading the TLS certificate (SSL_CLIENT_CERT in
+    ``environ``), with an oauth token bound to CLIENT's certificate (RFC 8705 ``x5t#S256``)."""
     from flask_otcauth.core.mtls_certs import thumbprint  # noqa: PLC0415
     from tests.oauth.conftest import RESOURCE, bearer, oauth_app  # noqa: PLC0415
 
     token = otc_oauth_issuer.make_token(audience=RESOURCE,
                                         cnf={"x5t#S256": thumbprint(CLIENT.der)})
     app = oauth_app(otc_oauth_issuer, OTC_AUTH_MTLS_SOURCE="tls")
-    response = app.test_client().get("/api/whoami", headers=bearer(token), environ_base={
+    return app.test_client().get("/api/whoami", headers=bearer(token), environ_base=environ)
+
+
+def test_a_token_bound_to_certificate_a_over_certificate_b_is_refused(
+        otc_oauth_issuer: Any) -> None:
+    """RFC 8705 section 3: a stolen bound token is useless over another certificate."""
+    response = _whoami_with_bound_token(otc_oauth_issuer, {
         "SSL_CLIENT_CERT": make_client(CA).pem})
     assert response.status_code == 401
     assert response.json["error"] == "invalid_token"
@@ -111,13 +115,7 @@ def test_a_token_bound_to_certificate_a_over_certificate_b_is_refused(
 def test_a_bound_token_over_a_connection_without_a_certificate_is_refused(
         otc_oauth_issuer: Any) -> None:
     """RFC 8705 section 3: a stolen bound token is useless over a connection without one."""
-    from flask_otcauth.core.mtls_certs import thumbprint  # noqa: PLC0415
-    from tests.oauth.conftest import RESOURCE, bearer, oauth_app  # noqa: PLC0415
-
-    token = otc_oauth_issuer.make_token(audience=RESOURCE,
-                                        cnf={"x5t#S256": thumbprint(CLIENT.der)})
-    app = oauth_app(otc_oauth_issuer, OTC_AUTH_MTLS_SOURCE="tls")
-    response = app.test_client().get("/api/whoami", headers=bearer(token))
+    response = _whoami_with_bound_token(otc_oauth_issuer, {})
     assert response.status_code == 401
     assert response.json["error"] == "invalid_token"
     assert "connect with it" in response.json["developer_message"]

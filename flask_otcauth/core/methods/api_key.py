@@ -25,7 +25,7 @@ from ..config_keys import (
     seconds,
     strings,
 )
-from ..dpop_binding import DPoPBoundScheme, bound_claims, describe_dpop, unproven_refusal
+from ..dpop_binding import bound_claims, describe_dpop, refuse_unproven, with_dpop
 from ..dpop_config import DPoPSettings, dpop_settings
 from ..identity import Identity, sha256
 from ..keys import (
@@ -106,9 +106,7 @@ class ApiKeyScheme:
     def verify(self, credential: str, now: float) -> Identity:
         identity = self.key_identity(credential, now)
         if identity.claims:  # a record with jkt: only with its proof (RFC 9449 7.2's spirit)
-            refused = unproven_refusal(identity)
-            if refused is not None:
-                raise refused
+            refuse_unproven(identity)
         return identity
 
     def key_identity(self, credential: str, now: float) -> Identity:
@@ -312,10 +310,8 @@ class ApiKeyMethod(AuthMethod[ApiKeySettings]):
         keys = KeyDirectory(settings.records, setup.key_loader, cache_ttl=settings.cache_ttl,
                             negative_cache_ttl=settings.negative_cache_ttl)
         scheme = ApiKeyScheme(keys, settings.headers, setup.scopeless_grants or frozenset())
-        if not settings.dpop.enabled:
-            return scheme
-        return DPoPBoundScheme(scheme, settings.dpop, setup.storage,
-                               identity_of=scheme.key_identity, token_of=str)
+        return with_dpop(scheme, settings.dpop, setup.storage,
+                         identity_of=scheme.key_identity, token_of=str)
 
     def security_scheme(self, settings: ApiKeySettings) -> SchemeObject:
         header, *aliases = settings.headers

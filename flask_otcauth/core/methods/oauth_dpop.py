@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from ..audit import refusals_audited
 from ..dpop import DPoPVerifier
@@ -25,7 +25,8 @@ from .base import quoted_string_content
 from .oauth_claims import refusal
 
 DPOP: Final = "DPoP"
-_OWN_ERRORS: Final = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
+DPOP_ERRORS: Final = frozenset({"invalid_token", "invalid_dpop_proof", "use_dpop_nonce"})
+"""The codes a DPoP challenge carries as its ``error`` (RFC 9449 section 7.1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,37 +46,67 @@ def bound_thumbprint(identity: Identity) -> object:
     return cnf.get("jkt") if isinstance(cnf, Mapping) else None
 
 
+class ProofCarrier(Protocol):
+    """A credential with its ``DPoP`` header: :class:`DPoPCredential`, or an OTC credential
+    with its proof (:class:`~flask_otcauth.core.dpop_binding.ProvenCredential`)."""
+
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def proof(self) -> str | None: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def uri(self) -> str: ...
+
+
+def shared_verifier(settings: DPoPSettings, storage: Storage) -> DPoPVerifier:
+    """A method's proof verifier, its seen proofs kept in the shared storage, where every
+    method's proofs are: a proof spent with one credential is spent for all."""
+    return DPoPVerifier(settings, ReplayStore(storage, max_bytes=settings.replay_memory_bytes))
+
+
+def proven_identity(verifier: DPoPVerifier, credential: ProofCarrier, now: float,
+                    identity_of: Callable[[], Identity],
+                    unbound: Callable[[], AuthFailure]) -> Identity:
+    """The identity of a bound credential with a valid proof, the steps in the order RFC 9449
+    section 4.3 needs: the proof first (no token check for a bad one), then the credential
+    (``identity_of``), its ``cnf.jkt`` against the proof's key (``unbound``'s refusal when it
+    has none), and the proof's ``jti`` spent last, once everything else passed, so a refused
+    request spends nothing. A refusal is marked as the DPoP scheme's, with the audit
+    fingerprint of the token the proof travels with (when there is one)."""
+    try:
+        proof = verifier.check(credential.proof, method=credential.method, uri=credential.uri,
+                               token=credential.token, now=now)
+        identity = identity_of()
+        jkt = bound_thumbprint(identity)
+        if jkt is None:
+            raise unbound()
+        verifier.bind(proof, jkt)
+        verifier.spend(proof, now)
+    except AuthFailure as failure:
+        failure.scheme = DPOP
+        token = credential.token
+        if failure.fingerprint is None and token is not None and refusals_audited():
+            failure.fingerprint = credential_fingerprint(token)
+        raise
+    return identity
+
+
 class DPoPBinding:
     """The DPoP side of one app's ``oauth`` scheme: verifier, Bearer rules, challenges."""
 
     def __init__(self, settings: DPoPSettings, storage: Storage, metadata_url: str) -> None:
         self.settings = settings
-        self.verifier = DPoPVerifier(
-            settings, ReplayStore(storage, max_bytes=settings.replay_memory_bytes))
+        self.verifier = shared_verifier(settings, storage)
         self._challenge = (f'{DPOP} algs="{" ".join(settings.algorithms)}", '
                            f'resource_metadata="{metadata_url}"')
 
     def verify(self, credential: DPoPCredential, now: float,
                token_identity: Callable[[str, float], Identity]) -> Identity:
-        """The identity of a DPoP-bound token with a valid proof; the proof's ``jti`` is spent
-        last, once everything else passed."""
-        verifier = self.verifier
-        try:
-            proof = verifier.check(credential.proof, method=credential.method,
-                                   uri=credential.uri, token=credential.token, now=now)
-            identity = token_identity(credential.token, now)
-            jkt = bound_thumbprint(identity)
-            if jkt is None:
-                raise refusal("The token is not bound to a DPoP key (it has no cnf.jkt): ask "
-                              "the authorization server for a DPoP-bound token.")
-            verifier.bind(proof, jkt)
-            verifier.spend(proof, now)
-        except AuthFailure as failure:
-            failure.scheme = DPOP
-            if failure.fingerprint is None and refusals_audited():  # the token's, as Bearer's
-                failure.fingerprint = credential_fingerprint(credential.token)
-            raise
-        return identity
+        """The identity of a DPoP-bound token with a valid proof (:func:`proven_identity`)."""
+        return proven_identity(self.verifier, credential, now,
+                               lambda: token_identity(credential.token, now), _unbound_token)
 
     def check_bearer(self, identity: Identity) -> None:
         """Bearer is refused for a bound token (RFC 9449 section 7.2), and for every token when
@@ -93,7 +124,7 @@ class DPoPBinding:
         value = self._challenge
         if failure is not None and failure.required_scopes:
             value += f', scope="{" ".join(failure.required_scopes)}"'
-        if (failure is not None and failure.code in _OWN_ERRORS
+        if (failure is not None and failure.code in DPOP_ERRORS
                 and (failure.scheme == DPOP or (required and failure.method == "oauth"))):
             description = quoted_string_content(failure.developer_message)
             value += f', error="{failure.code}", error_description="{description}"'
@@ -103,3 +134,8 @@ class DPoPBinding:
         """A fresh nonce on an accepted request when nonces are on (RFC 9449 section 9.1)."""
         nonces = self.verifier.nonces
         return () if nonces is None else (("DPoP-Nonce", nonces.nonce(now)),)
+
+
+def _unbound_token() -> AuthFailure:
+    return refusal("The token is not bound to a DPoP key (it has no cnf.jkt): ask the "
+                   "authorization server for a DPoP-bound token.")
