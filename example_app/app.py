@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -60,6 +60,20 @@ _VERSION = "1.0.0"
 # caller may not call and one that does not exist are the same 403, so nobody can probe which
 # tools exist beyond their scopes. OTC_AUTH_TOOL_SCOPES adds entries (an admin-only toolkit).
 auth.tool("*", scopes=[TOOL_SCOPE])
+
+STEP_UP_ACR: Final = "phr"
+"""The authentication context Math.Evaluate needs: "phr", phishing-resistant authentication
+(OpenID Connect Extended Authentication Profile ACR Values 1.0), as the authorization server
+puts it in the token's ``acr`` claim."""
+STEP_UP_MAX_AGE: Final = 300
+"""Seconds since that sign-in (the token's ``auth_time``) within which Math.Evaluate runs."""
+
+# A tool that runs what the caller wrote is the sensitive one: RFC 9470 step-up on top of its
+# scope. A token that falls short gets the 401 challenge to sign in again; an API key (no
+# user sign-in at all) a 403, and auth.callable_tools leaves the tool out of its listing.
+# OTC_AUTH_TOOL_STEP_UP applies first: its acr_values replace these, its max_age can only
+# shorten STEP_UP_MAX_AGE (the smallest matching one applies).
+auth.tool("Math.Evaluate", acr_values=[STEP_UP_ACR], max_age=STEP_UP_MAX_AGE)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -239,7 +239,8 @@ def dev_banner(credentials: DevCredentials, config: Mapping[str, Any]) -> str:
         "=" * 72,
         "example_app DEVELOPMENT MODE: no credentials were configured, so these were generated",
         "for this run only. Never use dev mode on a host others can reach.",
-        f"Both may list and call every tool (scopes: {' '.join(DEV_SCOPES)}).",
+        f"Both may list and call every tool (scopes: {' '.join(DEV_SCOPES)}) but",
+        "Math.Evaluate, which needs an OAuth token of a recent strong sign-in (RFC 9470).",
         "",
     ]
     if credentials.api_key is not None:

@@ -1,12 +1,15 @@
 """The tools this example server offers: small, but real, with their edge cases handled.
 
 Each tool receives input already validated against its schema, so it only checks what a schema
-cannot say (a zero divisor, a result too large for JSON) and reports that as a :class:`ToolError`.
+cannot say (a zero divisor, a result too large for JSON, an expression that is no arithmetic)
+and reports that as a :class:`ToolError`.
 """
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -51,6 +54,56 @@ def _divide(arguments: Mapping[str, Any]) -> JSONValue:
             can_retry=True,
         )
     return _number(lambda: dividend / divisor)
+
+
+EXPRESSION_MAX_LENGTH: Final = 200
+"""Characters of a Math.Evaluate expression (its schema's ``maxLength``): bounds the parse."""
+EXPONENT_LIMIT: Final = 64
+"""The largest ``|exponent|`` of ``**``: with every operand within 2**53 (larger ones become
+floats), no power costs more than a few thousand bits."""
+_OPERATORS: Final[Mapping[type[ast.operator], Callable[[Any, Any], Any]]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow,
+}
+
+
+def _not_arithmetic(detail: str) -> ToolError:
+    return ToolError("The expression is not arithmetic this tool evaluates.",
+                     developer_message=f"Math.Evaluate: {detail}. Numbers, + - * / **, unary "
+                     "minus and parentheses only.", can_retry=True)
+
+
+def _evaluate_node(node: ast.AST) -> int | float:
+    """The value of one node of the parsed expression, or a :class:`ToolError`: a whitelist,
+    never ``eval``, so no name, call, attribute or comparison can run."""
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # not True, not 1j
+        return _number(lambda: value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        operand = _evaluate_node(node.operand)
+        return _number(lambda: -operand)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        left, right = _evaluate_node(node.left), _evaluate_node(node.right)
+        if isinstance(node.op, ast.Pow) and abs(right) > EXPONENT_LIMIT:
+            raise ToolError(f"Exponents are limited to {EXPONENT_LIMIT} in absolute value.",
+                            can_retry=True)
+        try:
+            result = _number(lambda: _OPERATORS[type(node.op)](left, right))
+        except ZeroDivisionError:
+            raise ToolError("Cannot divide by zero.", can_retry=True) from None
+        if isinstance(result, complex):  # (-8) ** 0.5
+            raise ToolError("The result is not a real number.", can_retry=True)
+        return result
+    raise _not_arithmetic(f"{type(node).__name__} is not allowed")
+
+
+def _evaluate(arguments: Mapping[str, Any]) -> JSONValue:
+    expression: str = arguments["expression"]
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise _not_arithmetic("the expression does not parse") from None
+    return _evaluate_node(tree.body)
 
 
 def _text_stats(arguments: Mapping[str, Any]) -> JSONValue:
@@ -129,6 +182,26 @@ def default_registry(clock: Clock = _system_clock) -> ToolRegistry:
                 ),
                 output_schema=_NUMBER,
                 run=_divide,
+            ),
+            Tool(
+                toolkit="Math",
+                name="Evaluate",
+                version="1.0.0",
+                description="Evaluate an arithmetic expression of numbers, + - * / **, unary "
+                "minus and parentheses; needs a recent strong sign-in (step-up).",
+                parameters=_object(
+                    {
+                        "expression": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": EXPRESSION_MAX_LENGTH,
+                            "description": 'The expression, such as "(2 + 3) * -4 ** 2".',
+                        }
+                    },
+                    "expression",
+                ),
+                output_schema=_NUMBER,
+                run=_evaluate,
             ),
             Tool(
                 toolkit="Text",

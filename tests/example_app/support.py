@@ -18,7 +18,13 @@ JWT_SECRET = "example-app-test-jwt-secret-" + "pW9sK" * 8
 AUDIENCE = "otc-client"
 ALL_TOOLS = ["tools:list", "tools:call:*"]
 KEY_RECORD = {"id": "agent-key", "hash": hash_key(API_KEY), "scopes": ALL_TOOLS}
-"""API_KEY's record: it may list and call every tool."""
+"""API_KEY's record: it may list and call every tool but the step-up one (Math.Evaluate)."""
+TOOL_IDS = ["Math.Add@1.0.0", "Math.Divide@1.0.0", "Math.Evaluate@1.0.0", "Text.Stats@1.0.0",
+            "Time.UtcNow@1.0.0"]
+"""The example's tools, as its listing orders them."""
+WITHOUT_STEP_UP = [tool for tool in TOOL_IDS if tool != "Math.Evaluate@1.0.0"]
+"""What a credential that proves no user sign-in (an API key, a token without acr and
+auth_time) is offered: Math.Evaluate needs an RFC 9470 step-up it can never give."""
 
 
 def settings(**overrides: Any) -> dict[str, Any]:

@@ -14,7 +14,16 @@ import httpx
 import pytest
 
 from ..servers import BOOT_TIMEOUT_SECONDS, spawn_gunicorn, start_gunicorn, stop
-from .support import API_KEY, AUDIENCE, JWT_SECRET, KEY_RECORD, call_body, key_headers, mint
+from .support import (
+    API_KEY,
+    AUDIENCE,
+    JWT_SECRET,
+    KEY_RECORD,
+    WITHOUT_STEP_UP,
+    call_body,
+    key_headers,
+    mint,
+)
 
 pytestmark = pytest.mark.e2e
 APP = "example_app:create_app()"
@@ -77,7 +86,7 @@ def test_list_tools_with_the_api_key_is_200(http: httpx.Client) -> None:
     response = http.get("/tools", headers=key_headers())
 
     assert response.status_code == 200
-    assert len(response.json()["items"]) == 4
+    assert [item["id"] for item in response.json()["items"]] == WITHOUT_STEP_UP
 
 
 def test_call_with_a_jwt_is_200(http: httpx.Client) -> None:

@@ -140,3 +140,26 @@ def node_client() -> Callable[[str, str, str], dict[str, Any]]:
 
 
 BEHIND_TLS_PAIR: Final = ("x-forwarded-proto", "https")
+
+
+def test_the_example_s_own_step_up_tool_under_gunicorn(
+        server: str, otc_oauth_issuer: LocalIssuer) -> None:
+    """Math.Evaluate's step-up is the example's own ``auth.tool`` declaration (acr "phr", 300
+    s), beside the setting's on Math.Divide: an OTC token without acr is neither offered the
+    tool nor let call it; an oauth token of a fresh "phr" sign-in lists and calls it."""
+    strong = otc_oauth_issuer.make_token(audience=RESOURCE, scopes=["tools:list", "tools:call:*"],
+                                         acr="phr", auth_time=int(time.time()))
+    request = {"tool_id": "Math.Evaluate", "input": {"expression": "(1 + 2) ** 3"}}
+    with httpx.Client(headers=BEHIND_TLS, timeout=10.0) as http:
+        weak = oxp_client(server, mint(), http)
+        unlisted = [item.id for item in weak.tools.list().items]
+        errors = [refused(lambda: weak.tools.call(request=request)) for _ in range(ROUNDS)]
+        client = oxp_client(server, strong, http)
+        listed = [item.id for item in client.tools.list().items]
+        called = client.tools.call(request=request)
+
+    assert "Math.Evaluate@1.0.0" not in unlisted
+    assert {error.body["error"] for error in errors} == {  # type: ignore[index]
+        "authentication_context_required"}
+    assert "Math.Evaluate@1.0.0" in listed
+    assert getattr(called.result, "value", None) == 27

@@ -11,6 +11,8 @@ import pytest
 from example_app.registry import ToolError, ToolRegistry
 from example_app.tools import default_registry
 
+from .support import TOOL_IDS
+
 FIXED = datetime(2025, 3, 14, 15, 9, 26, 535897, tzinfo=timezone.utc)
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -24,10 +26,10 @@ def run(registry: ToolRegistry, tool_id: str, **arguments: Any) -> Any:
     return registry.resolve(tool_id).run(arguments)
 
 
-def test_default_registry_offers_the_four_tools(registry: ToolRegistry) -> None:
-    ids = {definition["id"] for definition in registry.definitions()}
+def test_default_registry_offers_the_five_tools(registry: ToolRegistry) -> None:
+    ids = [definition["id"] for definition in registry.definitions()]
 
-    assert ids == {"Math.Add@1.0.0", "Math.Divide@1.0.0", "Text.Stats@1.0.0", "Time.UtcNow@1.0.0"}
+    assert ids == TOOL_IDS
 
 
 def test_every_definition_follows_the_tool_definition_shape(registry: ToolRegistry) -> None:
