@@ -13,6 +13,7 @@ nonce unspent.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -118,7 +119,7 @@ def _routed(presented: list[tuple[Scheme, Any]]) -> list[tuple[Scheme, Any]]:
         if routes is None or token is None:
             continue
         sharing = [item for item in kept
-                   if _routed_token(item[1]) == token and item[0] is not scheme]
+                   if item[0] is not scheme and _same_token(_routed_token(item[1]), token)]
         if not sharing:
             continue
         if routes(token):
@@ -134,6 +135,13 @@ def _routed_token(credential: Any) -> str | None:
         return credential
     token = getattr(credential, "token", None)
     return token if isinstance(token, str) else None
+
+
+def _same_token(other: str | None, token: str) -> bool:
+    """Whether two schemes read the same token. Both come from the caller's own request, but a
+    token is a secret: it is compared in constant time, as every credential is."""
+    return other is not None and hmac.compare_digest(
+        other.encode("utf-8", "surrogatepass"), token.encode("utf-8", "surrogatepass"))
 
 
 def _verified(scheme: Scheme, credential: Any, now: float) -> Identity:
