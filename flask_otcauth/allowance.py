@@ -47,8 +47,7 @@ def allow(gate: Gate, identity: Identity | None, requirement: Requirement, *,
     source = requirement.tenant_from
     if source is not None:
         requested = read_tenant(source, current_request)
-        if check_tenant(identity, requested, source, settings.tenant_claim,
-                        settings.cross_tenant):
+        if check_tenant(identity, requested, source, settings.cross_tenant):
             record_cross_tenant(app, identity, str(requested), facts)
     if not budgets.applies(identity):
         return

@@ -4,8 +4,8 @@ A budget is what a caller may spend in a window (a day by default) against denia
 each call costs its tool's cost (1 unless ``OTC_AUTH_TOOL_COSTS`` says otherwise, or the view
 reports a measured cost). It comes from the credential (a key record's ``budget``, a token's
 ``OTC_AUTH_BUDGET_CLAIM``) and from its tenant (``OTC_AUTH_TENANT_BUDGETS``); both are spent
-when both are set. Tenant isolation needs to know a token's tenant (``OTC_AUTH_TENANT_CLAIM``
-for tokens whose method names none) and which operator credentials may cross tenants.
+when both are set. Tenant isolation needs to know which operator credentials may cross
+tenants; the tenant of a credential is its identity's, set where it was verified.
 """
 
 from __future__ import annotations
@@ -101,13 +101,6 @@ BUDGET_FALLBACK_KEY: Final = ConfigKey(
     "the calls in uncounted.",
     type='str: "refuse" or "allow"', example=ALLOW, wrong='Neither "refuse" nor "allow".',
     bad_example="open", parse=choice(REFUSE, ALLOW))
-TENANT_CLAIM_KEY: Final = ConfigKey(
-    "OTC_AUTH_TENANT_CLAIM", None,
-    "The claim naming a jwt token's tenant (oauth issuers name theirs with tenant_claim; key "
-    "records with tenant). A token bound to a tenant reaches only that tenant's "
-    "tenant-scoped views, and spends that tenant's budget. None: jwt tokens have no tenant.",
-    type="str | None (a claim name)", example="tenant",
-    wrong="Not a non-empty string or None.", bad_example=["tenant"], parse=optional_string)
 CROSS_TENANT_KEY: Final = ConfigKey(
     "OTC_AUTH_CROSS_TENANT_CALLERS", [],
     'Operator credentials that may reach every tenant\'s tenant-scoped views, as "<method>:'
@@ -118,7 +111,7 @@ CROSS_TENANT_KEY: Final = ConfigKey(
     wrong='An entry that is not "<method>:<id>".', bad_example=["ops-console"],
     parse=_callers)
 BUDGET_KEYS: Final = (BUDGET_CLAIM_KEY, TENANT_BUDGETS_KEY, BUDGET_WINDOW_KEY, TOOL_COSTS_KEY,
-                      BUDGET_FALLBACK_KEY, TENANT_CLAIM_KEY, CROSS_TENANT_KEY)
+                      BUDGET_FALLBACK_KEY, CROSS_TENANT_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +124,6 @@ class BudgetSettings:
     window: int = DAY
     tool_costs: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     refuse_on_outage: bool = True
-    tenant_claim: str | None = None
     cross_tenant: frozenset[str] = frozenset()
 
     @property
@@ -167,5 +159,4 @@ def read_budgets(config: Mapping[str, Any]) -> BudgetSettings:
         claim=BUDGET_CLAIM_KEY.read(config), tenant_budgets=TENANT_BUDGETS_KEY.read(config),
         window=BUDGET_WINDOW_KEY.read(config), tool_costs=TOOL_COSTS_KEY.read(config),
         refuse_on_outage=BUDGET_FALLBACK_KEY.read(config) == REFUSE,
-        tenant_claim=TENANT_CLAIM_KEY.read(config),
         cross_tenant=CROSS_TENANT_KEY.read(config))

@@ -26,7 +26,6 @@ from .budget_config import MAX_AMOUNT, BudgetSettings
 from .identity import Identity
 from .refusals import BUDGET_EXHAUSTED, INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure
 from .storage import Storage, StorageUnavailable
-from .tenants import tenant_of
 
 logger = logging.getLogger("flask_otcauth")
 OWN: Final = "budget"
@@ -118,7 +117,7 @@ class Budgets:
     def pockets(self, identity: Identity) -> tuple[Pocket, ...]:
         """The budgets ``identity`` spends: its own, then its tenant's; ``()`` for none."""
         settings = self.settings
-        tenant = tenant_of(identity, settings.tenant_claim)
+        tenant = identity.tenant
         own = identity.budget if identity.budget is not None else self._claimed(identity)
         found: list[Pocket] = []
         if tenant is not None:
@@ -161,8 +160,7 @@ class Budgets:
         start = int(now // window) * window
         own = identity.budget if identity.budget is not None else self._claimed(identity)
         cached = (identity.method, identity.tenant, identity.subject, identity.client, own,
-                  identity.claims.get(self.settings.tenant_claim or "") if
-                  identity.tenant is None else None, start)
+                  start)
         counters = self._counters.get(cached)
         if counters is None:
             pockets = self.pockets(identity)

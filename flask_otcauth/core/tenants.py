@@ -50,24 +50,13 @@ def tenant_source(spec: str | TenantSource) -> TenantSource:
     return TenantSource(match.group(1), match.group(2))
 
 
-def tenant_of(identity: Identity, tenant_claim: str | None) -> str | None:
-    """The tenant ``identity`` was verified with: its own, else the configured token claim."""
-    if identity.tenant is not None:
-        return identity.tenant
-    if tenant_claim is not None:
-        value = identity.claims.get(tenant_claim)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
 def caller_name(identity: Identity) -> str:
     """``"<method>:<subject or client>"``, as ``OTC_AUTH_CROSS_TENANT_CALLERS`` names it."""
     return f"{identity.method}:{identity.subject or identity.client or ''}"
 
 
 def check_tenant(identity: Identity, requested: str | None, source: TenantSource,
-                 tenant_claim: str | None, cross_tenant: frozenset[str]) -> bool:
+                 cross_tenant: frozenset[str]) -> bool:
     """Refuse a request for a tenant the credential is not bound to; ``True`` when an
     operator credential (``cross_tenant``) crossed into a tenant not its own, to be audited.
 
@@ -78,7 +67,7 @@ def check_tenant(identity: Identity, requested: str | None, source: TenantSource
     if requested is None or not requested:
         raise MISSING_TENANT.failure(f"Name the tenant in {source.where}.",
                                      method=identity.method)
-    bound = tenant_of(identity, tenant_claim)
+    bound = identity.tenant
     if bound == requested:
         return False
     if cross_tenant and caller_name(identity) in cross_tenant:

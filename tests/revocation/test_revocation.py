@@ -62,6 +62,20 @@ def test_a_cut_off_refuses_older_tokens_and_accepts_newer_ones() -> None:
     assert client.get("/tools", headers=bearer(new)).status_code == 200
 
 
+def test_a_tenant_cut_off_refuses_the_older_jwt_tokens_its_tenant_claim_names() -> None:
+    app, auth = make_app(OTC_AUTH_TENANT_CLAIM="org")
+    now = time.time()
+    with app.app_context():
+        auth.revoke_before("tenant", "acme", now)
+    acme = make_token(aud=AUDIENCE, sub="agent", org="acme", iat=int(now) - 10)
+    globex = make_token(aud=AUDIENCE, sub="agent", org="globex", iat=int(now) - 10)
+    client = app.test_client()
+    response = client.get("/tools", headers=bearer(acme))
+    assert response.status_code == 401
+    assert response.json is not None and response.json["error"] == "credential_revoked"
+    assert client.get("/tools", headers=bearer(globex)).status_code == 200
+
+
 def test_a_token_without_iat_counts_as_issued_at_exp_minus_the_max_lifetime() -> None:
     app, auth = make_app(OTC_AUTH_REVOCATION_MAX_LIFETIME=600)
     with app.app_context():

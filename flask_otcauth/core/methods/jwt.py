@@ -89,6 +89,14 @@ CLOCK_SKEW_KEY: Final = ConfigKey(
     type="int (seconds, 0-300)", example=30,
     wrong="Not a whole number, negative, or over 300 (fix the clocks instead).",
     bad_example=301, parse=leeway)
+TENANT_CLAIM_KEY: Final = ConfigKey(
+    "OTC_AUTH_TENANT_CLAIM", None,
+    "The claim naming a jwt token's tenant (oauth issuers name theirs with tenant_claim; key "
+    "records with tenant). A token bound to a tenant reaches only that tenant's "
+    "tenant-scoped views, spends that tenant's budget and falls under its revocation "
+    "cut-offs. None: jwt tokens have no tenant.",
+    type="str | None (a claim name)", example="tenant",
+    wrong="Not a non-empty string or None.", bad_example=["tenant"], parse=optional_string)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +109,7 @@ class JwtSettings:
     leeway: int
     clock_skew: int = DEFAULT_CLOCK_SKEW
     dpop: DPoPSettings = field(default_factory=DPoPSettings)
+    tenant_claim: str | None = None
 
 
 class JwtMethod(AuthMethod[JwtSettings]):
@@ -108,7 +117,7 @@ class JwtMethod(AuthMethod[JwtSettings]):
 
     name = "jwt"
     keys = (SECRET_KEY, AUDIENCES_KEY, REQUIRE_AUDIENCE_KEY, ISSUER_KEY, MAX_LIFETIME_KEY,
-            LEEWAY_KEY, CLOCK_SKEW_KEY)
+            LEEWAY_KEY, CLOCK_SKEW_KEY, TENANT_CLAIM_KEY)
     refusals = (INVALID_TOKEN, INVALID_DPOP_PROOF, USE_DPOP_NONCE)
 
     def read_settings(self, values: Callable[[ConfigKey], Any], context: Mapping[str, Any]
@@ -116,7 +125,8 @@ class JwtMethod(AuthMethod[JwtSettings]):
         return JwtSettings(values(SECRET_KEY), values(AUDIENCES_KEY),
                            values(REQUIRE_AUDIENCE_KEY), values(ISSUER_KEY),
                            values(MAX_LIFETIME_KEY), values(LEEWAY_KEY),
-                           values(CLOCK_SKEW_KEY), dpop_settings(values).for_method(self.name))
+                           values(CLOCK_SKEW_KEY), dpop_settings(values).for_method(self.name),
+                           values(TENANT_CLAIM_KEY))
 
     def check_enabled(self, settings: JwtSettings, context: Mapping[str, Any]) -> None:
         if not settings.secrets:
@@ -132,6 +142,7 @@ class JwtMethod(AuthMethod[JwtSettings]):
                            require_audience=settings.require_audience, issuer=settings.issuer,
                            max_lifetime=settings.max_lifetime, leeway=settings.leeway,
                            clock_skew=settings.clock_skew,
+                           tenant_claim=settings.tenant_claim,
                            scopeless_grants=setup.scopeless_grants or frozenset())
         return with_dpop(scheme, settings.dpop, setup.storage,
                          identity_of=scheme.token_identity, token_of=str)

@@ -52,6 +52,7 @@ class JwtScheme:
         max_lifetime: int,
         leeway: int,
         clock_skew: int = DEFAULT_CLOCK_SKEW,
+        tenant_claim: str | None = None,
         scopeless_grants: frozenset[str] = frozenset(),
     ) -> None:
         self._secrets = tuple(secrets)
@@ -61,6 +62,7 @@ class JwtScheme:
         self._time = TimeRules(max_lifetime=max_lifetime, leeway=leeway, skew=clock_skew)
         self._leeway = leeway
         self._scopeless_grants = frozenset(scopeless_grants)
+        self._tenant_claim = tenant_claim
         self._skew_watch = SkewWatch()
         self._skew_threshold = self._skew_watch.threshold
         # PyJWT's HS256 implementation, its keys prepared once: preparing (PyJWT refuses PEM,
@@ -141,6 +143,7 @@ class JwtScheme:
             method=self.method,
             subject=claims.get("sub"),
             client=self._matched_audience(claims),
+            tenant=self._tenant(claims),
             claims=MappingProxyType(claims),
             scopes=scopes,
             scope_source=source,
@@ -171,9 +174,17 @@ class JwtScheme:
                           skew: float | None = None) -> AuthFailure:
         """The refusal of a token whose signature verified: named by its caller."""
         caller = Identity(method=self.method, subject=claims.get("sub"),
-                          client=self._allowed_audience(claims)).rate_limit_key
+                          client=self._allowed_audience(claims),
+                          tenant=self._tenant(claims)).rate_limit_key
         return INVALID_TOKEN.failure(hint, method=self.method, verified=True, caller=caller,
                                      skew=skew)
+
+    def _tenant(self, claims: dict[str, Any]) -> str | None:
+        """The tenant ``OTC_AUTH_TENANT_CLAIM`` names, set once here as the oauth issuers'
+        ``tenant_claim`` is: every consumer (tenant isolation, budgets, revocation cut-offs,
+        rate-limit keys) reads ``Identity.tenant`` alone."""
+        value = claims.get(self._tenant_claim) if self._tenant_claim is not None else None
+        return value if isinstance(value, str) and value else None
 
     def _client_name(self, claims: dict[str, Any]) -> str | None:
         """Who mints a token, for the operator's log: its allowed aud, else its sub."""
