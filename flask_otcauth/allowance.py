@@ -24,6 +24,7 @@ from .core.gate import Gate, Requirement
 from .core.identity import Identity
 from .core.methods.base import AuthRequest
 from .core.tenants import TenantSource, check_tenant
+from .request_body import checked_json
 
 if TYPE_CHECKING:
     from flask import Flask, Request
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 CHARGE_ATTR: Final = "otcauth_charge"
 """On the request: ``[budgets, charge, reported cost or None]`` of a budgeted call."""
-BODY_LIMIT: Final = 1024 * 1024
-"""Bytes of a body read for its tenant field when ``MAX_CONTENT_LENGTH`` is unset."""
 
 
 def allow(gate: Gate, identity: Identity | None, requirement: Requirement, *,
@@ -98,10 +97,7 @@ def read_tenant(source: TenantSource, current_request: Request) -> str | None:
     elif source.kind == "query":
         value = current_request.args.get(source.name)
     else:
-        length = current_request.content_length
-        if length is None or length > (current_request.max_content_length or BODY_LIMIT):
-            return None  # not read: too large, or of unknown length (chunked)
-        value = current_request.get_json(silent=True)
+        value = checked_json(current_request)  # None: too large, or chunked
         for name in source.path:
             value = value.get(name) if isinstance(value, dict) else None
     return value if isinstance(value, str) and value else None

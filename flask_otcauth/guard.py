@@ -35,6 +35,7 @@ from .core.methods.base import REALM, AuthRequest
 from .core.refusals import AuthFailure
 from .core.scopes import scope_challenge
 from .headers import header_reader
+from .request_body import checked_json, readable
 from .responses import AuthError
 from .state import EXTENSION_NAME, NOT_INITIALIZED, AppState, app_state
 from .target import target_uri
@@ -45,9 +46,6 @@ if TYPE_CHECKING:
     from werkzeug.sansio.response import Response
 
 REQUIREMENT_ATTR: Final = "__otcauth_requirement__"
-TOOL_BODY_LIMIT: Final = 1024 * 1024
-"""Bytes of a tool call's body read for a policy's tool check when ``MAX_CONTENT_LENGTH``
-is unset."""
 EXEMPT_ATTR: Final = "__otcauth_exempt__"
 _DEFAULT: Final = Requirement()
 
@@ -268,19 +266,10 @@ def _tool_id() -> str | None:
     bytes and the parsed value, so the view reads the same body without a second parse. A
     body of unknown length (chunked) or above ``MAX_CONTENT_LENGTH`` (1 MiB when unset) is not
     read: ``None``, and the policy refuses the call."""
-    current: Request = request._get_current_object()  # type: ignore[attr-defined]
-    if not _readable(current):
-        return None
-    body = current.get_json(silent=True)
+    body = checked_json(request._get_current_object())  # type: ignore[attr-defined]
     call = body.get("request") if isinstance(body, dict) else None
     tool = call.get("tool_id") if isinstance(call, dict) else None
     return tool if isinstance(tool, str) and tool else None
-
-
-def _readable(current: Request) -> bool:
-    """Whether a tool call's body is read: of known length, within the limit."""
-    length = current.content_length
-    return length is not None and length <= (current.max_content_length or TOOL_BODY_LIMIT)
 
 
 def _tool_read() -> bool:
@@ -290,7 +279,7 @@ def _tool_read() -> bool:
     limit) is refused, as the view could find a tool there that no check saw."""
     current: Request = request._get_current_object()  # type: ignore[attr-defined]
     length, limit = current.content_length, current.max_content_length
-    return _readable(current) or (length is not None and limit is not None and length > limit)
+    return readable(current) or (length is not None and limit is not None and length > limit)
 
 
 def _request_body() -> bytes:

@@ -25,7 +25,7 @@ from typing import Final
 from .budget_config import MAX_AMOUNT, BudgetSettings
 from .identity import Identity
 from .refusals import BUDGET_EXHAUSTED, INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure
-from .storage import Storage, StorageUnavailable
+from .storage import Storage, StorageUnavailable, key_part
 
 logger = logging.getLogger("flask_otcauth")
 OWN: Final = "budget"
@@ -33,12 +33,6 @@ TENANT: Final = "tenant"
 _MAX_CACHED: Final = 10_000  # callers' counters remembered
 SETTLE_SECONDS: Final = 300
 """Seconds a window's counters outlive it, for a cost reported after a call that began in it."""
-
-
-def _part(value: str) -> str:
-    """A name inside a storage key, its length first: ``a:b`` + ``c`` never reads as
-    ``a`` + ``b:c``."""
-    return f"{len(value)}:{value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +115,11 @@ class Budgets:
         own = identity.budget if identity.budget is not None else self._claimed(identity)
         found: list[Pocket] = []
         if tenant is not None:
-            tag = "{budget:t:" + _part(tenant) + "}"
+            tag = "{budget:t:" + key_part(tenant) + "}"
         else:
-            tag = "{budget:c:" + _part(identity.method) + ":" + self._name(identity) + "}"
+            tag = "{budget:c:" + key_part(identity.method) + ":" + self._name(identity) + "}"
         if own is not None:
-            found.append(Pocket(OWN, f"{tag}:own:{_part(identity.method)}:"
+            found.append(Pocket(OWN, f"{tag}:own:{key_part(identity.method)}:"
                                      f"{self._name(identity)}", own))
         shared = settings.tenant_budget(tenant)
         if shared is not None:
@@ -220,4 +214,4 @@ class Budgets:
         """Who spends: the subject, else the client; a token naming neither spends one
         bucket shared by every such token of its method and tenant."""
         name = identity.subject if identity.subject is not None else identity.client
-        return "-" if name is None else _part(name)
+        return "-" if name is None else key_part(name)

@@ -30,7 +30,7 @@ from typing import Any, Final
 from .identity import Identity
 from .refusals import CREDENTIAL_REVOKED, INVALID_TOKEN, TEMPORARILY_UNAVAILABLE, AuthFailure
 from .revocation_config import RevocationSettings
-from .storage import Storage, StorageUnavailable
+from .storage import Storage, StorageUnavailable, key_part
 
 PREFIX: Final = "{revocations}:"  # a hash tag: one cluster slot, so one MGET reads them all
 CUT_OFF_PREFIX: Final = PREFIX + "before:"
@@ -44,14 +44,8 @@ SCOPES: Final = ("subject", "client", "tenant", "issuer")
 KEY_METHODS: Final = ("api_key", "hmac")
 
 
-def _part(value: str) -> str:
-    """A name inside a storage key, its length first: ``a:b`` + ``c`` never reads as
-    ``a`` + ``b:c``."""
-    return f"{len(value)}:{value}"
-
-
 def token_key(issuer: str, jti: str) -> str:
-    return PREFIX + "jti:" + _part(issuer) + ":" + jti
+    return PREFIX + "jti:" + key_part(issuer) + ":" + jti
 
 
 def cut_off_key(scope: str, value: str) -> str:
@@ -59,7 +53,7 @@ def cut_off_key(scope: str, value: str) -> str:
 
 
 def disabled_key(method: str, key_id: str) -> str:
-    return PREFIX + "key:" + _part(method) + ":" + key_id
+    return PREFIX + "key:" + key_part(method) + ":" + key_id
 
 
 def token_issuer(identity: Identity) -> str:

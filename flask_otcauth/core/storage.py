@@ -334,6 +334,12 @@ class RedisStorage:
         return self._client
 
 
+def key_part(value: str) -> str:
+    """A name inside a storage key, its length first: ``a:b`` + ``c`` never reads as
+    ``a`` + ``b:c``, so no caller's name can forge another caller's key."""
+    return f"{len(value)}:{value}"
+
+
 def open_storage(uri: str, *, setting: str = "OTC_AUTH_STORAGE_URI",
                  timeout: float = DEFAULT_TIMEOUT_SECONDS,
                  circuit: Circuit | None = None,
