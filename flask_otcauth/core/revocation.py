@@ -181,9 +181,7 @@ class Revocations:
                     "This server revokes tokens by jti (OTC_AUTH_REVOCATION_REQUIRE_JTI): "
                     "mint tokens with a unique jti claim.", method=method)
             jti = None
-        issuer = identity.issuer if identity.issuer is not None else claims.get("iss")
-        if not isinstance(issuer, str):  # as token_issuer, without a call per request
-            issuer = ""
+        issuer = token_issuer(identity)
         names = (identity.subject, identity.client, identity.tenant, issuer)
         cut_offs = self._cut_offs.get(names)
         if cut_offs is None:

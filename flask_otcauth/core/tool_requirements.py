@@ -90,10 +90,6 @@ class ToolRequirements:
     def __hash__(self) -> int:
         return hash(self.rules)
 
-    def scopes_for(self, tool_id: str) -> tuple[str, ...]:
-        """Every scope a call of ``tool_id`` (well-formed) needs, in declaration order."""
-        return self.needs_for(tool_id).scopes
-
     def needs_for(self, tool_id: str) -> ToolNeeds:
         """What a call of ``tool_id`` (well-formed) needs: the scopes of every matching entry,
         the ``acr_values`` of the first that names some, and the smallest ``max_age``."""
